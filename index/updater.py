@@ -1,0 +1,264 @@
+"""Bring the index in line with the files on disk: the work behind `python ingest.py`.
+
+Incremental by content hash: unchanged files are skipped, changed files are re-chunked (and only
+chunks whose text is new are embedded; the others reuse their stored vectors), files that
+disappeared lose their chunks. Everything happens in memory and is saved as a new index version
+at the end, so an interrupted run changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from langchain_core.documents import Document
+from tqdm import tqdm
+
+from config import ChunkingSettings, Settings
+from index.embeddings import Embedder
+from index.store import (
+    FileRecord,
+    IndexMismatchError,
+    KnowledgeBase,
+    current_version,
+    index_lock,
+    load_index,
+    save_index,
+)
+from loaders import SUPPORTED_SUFFIXES, LoaderError, load_document
+from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
+
+Status = Literal["added", "updated", "removed", "unchanged", "failed"]
+
+
+@dataclass
+class FileOutcome:
+    source: str
+    status: Status
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    embedded: int = 0
+    """Chunks whose vectors were computed in this run."""
+    reused: int = 0
+    """Chunks whose text was already indexed, so their stored vector was reused."""
+    total_files: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+    saved: bool = False
+    dry_run: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    def failures(self) -> list[FileOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+
+@dataclass
+class _PendingFile:
+    path: Path
+    source: str
+    digest: str
+    size: int
+    previous: FileRecord | None
+
+
+def ingest(
+    settings: Settings,
+    embedder: Embedder,
+    paths: Iterable[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    show_progress: bool = True,
+    lock_wait_seconds: float = 600.0,
+    on_message: Callable[[str], None] = print,
+) -> IngestReport:
+    """Index the files under `paths` (default: the documents folder) and save the result."""
+    started = time.perf_counter()
+    roots = [Path(p).resolve() for p in (paths or [settings.paths.documents])]
+    folder = settings.paths.index
+    report = IngestReport(dry_run=dry_run)
+    with index_lock(folder, lock_wait_seconds, on_message):
+        knowledge_base = _open(folder, embedder, settings.chunking, rebuild)
+        pending = _plan(knowledge_base, roots, settings.paths.documents, report)
+        if not dry_run:
+            changed = _apply(knowledge_base, pending, embedder, settings, report, show_progress)
+            if changed or rebuild or current_version(folder) is None:
+                save_index(knowledge_base, folder)
+                report.saved = True
+        report.total_files = len(knowledge_base.manifest.files)
+        report.total_chunks = knowledge_base.vector_count
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def make_splitter(chunking: ChunkingSettings, embedder: Embedder) -> SlidingWindowSplitter:
+    ruler = TokenRuler(embedder.count_tokens) if chunking.unit == "tokens" else CharRuler()
+    return SlidingWindowSplitter(
+        chunking.size, chunking.overlap, chunking.boundary_tolerance, ruler=ruler
+    )
+
+
+def discover_files(roots: Iterable[Path]) -> list[Path]:
+    """Supported files under each folder (hidden ones skipped); a named file is taken as is."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            found.add(root)
+        elif root.is_dir():
+            found.update(
+                path
+                for path in root.rglob("*")
+                if path.is_file()
+                and path.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in path.relative_to(root).parts)
+            )
+    return sorted(found)
+
+
+def source_name(path: Path, documents_root: Path) -> str:
+    """How a file is named in the index: relative to the documents folder when inside it."""
+    try:
+        return path.resolve().relative_to(documents_root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def source_path(source: str, documents_root: Path) -> Path:
+    return (documents_root / source).resolve()
+
+
+def _open(folder: Path, embedder: Embedder, chunking: ChunkingSettings, rebuild: bool) -> KnowledgeBase:
+    wanted = chunking.model_dump()
+    if rebuild or current_version(folder) is None:
+        return KnowledgeBase.empty(embedder, wanted)
+    knowledge_base = load_index(folder, embedder)
+    if knowledge_base.manifest.chunking != wanted:
+        raise IndexMismatchError(
+            f"chunking settings changed since the index was built "
+            f"(was {knowledge_base.manifest.chunking}, now {wanted}); "
+            "rebuild it with `python ingest.py --rebuild`"
+        )
+    return knowledge_base
+
+
+def _plan(
+    knowledge_base: KnowledgeBase, roots: list[Path], documents_root: Path, report: IngestReport
+) -> list[_PendingFile]:
+    """Sort files into unchanged / to index, and drop those under `roots` that disappeared."""
+    manifest = knowledge_base.manifest
+    for root in roots:
+        if not root.exists():
+            report.outcomes.append(FileOutcome(str(root), "failed", reason="no such file or folder"))
+    pending: list[_PendingFile] = []
+    seen: set[str] = set()
+    for path in discover_files(roots):
+        source = source_name(path, documents_root)
+        seen.add(source)
+        previous = manifest.files.get(source)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            reason = "permission denied" if isinstance(err, PermissionError) else str(err)
+            report.outcomes.append(FileOutcome(source, "failed", reason=reason))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if previous is not None and previous.hash == digest:
+            report.outcomes.append(FileOutcome(source, "unchanged", len(previous.chunk_ids)))
+        else:
+            pending.append(_PendingFile(path, source, digest, len(data), previous))
+    for source in sorted(set(manifest.files) - seen):
+        if any(_is_within(source_path(source, documents_root), root) for root in roots):
+            chunk_count = len(manifest.files[source].chunk_ids)
+            report.outcomes.append(FileOutcome(source, "removed", chunk_count))
+    return pending
+
+
+def _apply(
+    knowledge_base: KnowledgeBase,
+    pending: list[_PendingFile],
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+    show_progress: bool,
+) -> bool:
+    """Load, chunk and embed pending files and remove vanished ones; True if anything changed."""
+    store, manifest = knowledge_base.vectorstore, knowledge_base.manifest
+    removed = [outcome.source for outcome in report.outcomes if outcome.status == "removed"]
+    for source in removed:
+        store.delete(manifest.files.pop(source).chunk_ids)
+
+    splitter = make_splitter(settings.chunking, embedder)
+    chunked: list[tuple[_PendingFile, list[Document]]] = []
+    for item in pending:
+        try:
+            document = load_document(item.path, item.source)
+        except LoaderError as err:
+            report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
+            continue
+        chunked.append((item, list(splitter.chunk_document(document))))
+
+    vectors = _reusable_vectors(knowledge_base, [item for item, _ in chunked])
+    new_texts = {c.metadata["hash"]: c.page_content for _, chunks in chunked for c in chunks}
+    to_embed = [(h, text) for h, text in new_texts.items() if h not in vectors]
+    report.reused = sum(len(chunks) for _, chunks in chunked) - len(to_embed)
+    _embed_into(vectors, to_embed, embedder, settings.embedding.batch_size, show_progress)
+    report.embedded = len(to_embed)
+
+    for item, chunks in chunked:
+        if item.previous is not None:
+            store.delete(item.previous.chunk_ids)
+        ids = [_chunk_id(item.source, chunk) for chunk in chunks]
+        store.add_embeddings(
+            [(c.page_content, vectors[c.metadata["hash"]].tolist()) for c in chunks],
+            metadatas=[c.metadata for c in chunks],
+            ids=ids,
+        )
+        manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
+        status: Status = "added" if item.previous is None else "updated"
+        report.outcomes.append(FileOutcome(item.source, status, len(chunks)))
+    return bool(removed or chunked)
+
+
+def _reusable_vectors(knowledge_base: KnowledgeBase, items: list[_PendingFile]) -> dict[str, np.ndarray]:
+    """Stored vectors of the old chunks of changed files, keyed by chunk text hash."""
+    old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
+    by_id = knowledge_base.vectors_by_id(old_ids)
+    docstore = knowledge_base.vectorstore.docstore
+    return {docstore.search(i).metadata["hash"]: vector for i, vector in by_id.items()}
+
+
+def _embed_into(
+    vectors: dict[str, np.ndarray],
+    to_embed: list[tuple[str, str]],
+    embedder: Embedder,
+    batch_size: int,
+    show_progress: bool,
+) -> None:
+    with tqdm(total=len(to_embed), unit="chunk", desc="embedding", disable=not show_progress) as bar:
+        for begin in range(0, len(to_embed), batch_size):
+            batch = to_embed[begin : begin + batch_size]
+            embedded = embedder.embeddings.embed_documents([text for _, text in batch])
+            for (digest, _), vector in zip(batch, embedded, strict=True):
+                vectors[digest] = np.asarray(vector, dtype=np.float32)
+            bar.update(len(batch))
+
+
+def _chunk_id(source: str, chunk: Document) -> str:
+    key = f"{source}\0{chunk.metadata['chunk']}\0{chunk.metadata['hash']}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

@@ -1,0 +1,169 @@
+"""Sliding-window chunking with Chinese-aware sentence boundaries and exact character offsets.
+
+Written by hand because LangChain's splitters merge pieces around separators: they cannot promise
+a fixed overlap between consecutive windows, and their `start_index` is found again by searching
+the text, so it is ambiguous for repeated passages. Here every chunk is a slice `text[start:end]`
+of the normalized document, so the app can always point back into the source.
+
+The window is measured by a `Ruler`: characters by default, or tokens of the embedding model.
+"""
+
+import hashlib
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from langchain_core.documents import Document
+from langchain_text_splitters import TextSplitter
+
+# A cut is best placed right after a sentence end: Chinese or Latin punctuation (NFKC turns
+# full-width ！？；into ASCII), optionally followed by closing quotes or brackets; or a newline.
+_SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]\"']*|\.(?=\s)|\n")
+_WHITESPACE = re.compile(r"\s")
+
+
+def content_hash(text: str) -> str:
+    """A short, stable fingerprint of a text (chunk identity and embedding reuse)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class Ruler(Protocol):
+    """Measures windows in some unit (characters, tokens)."""
+
+    def forward(self, text: str, start: int, amount: int) -> int:
+        """The largest end such that text[start:end] measures at most `amount`."""
+        ...
+
+    def backward(self, text: str, end: int, amount: int) -> int:
+        """The smallest start such that text[start:end] measures at most `amount`."""
+        ...
+
+
+class CharRuler:
+    """Counts characters (Unicode code points, so a surrogate pair can never be split)."""
+
+    def forward(self, text: str, start: int, amount: int) -> int:
+        return min(len(text), start + amount)
+
+    def backward(self, text: str, end: int, amount: int) -> int:
+        return max(0, end - amount)
+
+
+class TokenRuler:
+    """Counts tokens of the embedding model, by binary search over character positions."""
+
+    def __init__(self, count_tokens: Callable[[str], int]) -> None:
+        self._baseline = count_tokens("")  # special tokens and prefixes the model always adds
+        self._count = count_tokens
+
+    def _measure(self, text: str) -> int:
+        return self._count(text) - self._baseline
+
+    def forward(self, text: str, start: int, amount: int) -> int:
+        lo, hi = start, len(text)
+        while lo < hi:  # largest end with measure <= amount
+            mid = (lo + hi + 1) // 2
+            if self._measure(text[start:mid]) <= amount:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def backward(self, text: str, end: int, amount: int) -> int:
+        lo, hi = 0, end
+        while lo < hi:  # smallest start with measure <= amount
+            mid = (lo + hi) // 2
+            if self._measure(text[mid:end]) <= amount:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+class SlidingWindowSplitter(TextSplitter):
+    """Windows of `size` with `overlap`, each cut moved back (at most `tolerance`) to a
+    sentence end, else to a space, so that chunks end where a reader would stop."""
+
+    def __init__(
+        self, size: int, overlap: int, tolerance: int, ruler: Ruler | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(chunk_size=size, chunk_overlap=overlap, **kwargs)
+        if tolerance >= size - overlap:
+            raise ValueError("tolerance must be smaller than size - overlap")
+        self.size, self.overlap, self.tolerance = size, overlap, tolerance
+        self.ruler = ruler or CharRuler()
+
+    def windows(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of every chunk; leading and trailing whitespace trimmed off each."""
+        position = 0
+        while position < len(text):
+            hard_end = self.ruler.forward(text, position, self.size)
+            if hard_end >= len(text):
+                end = len(text)
+            else:
+                floor = self.ruler.forward(text, position, self.size - self.tolerance)
+                end = _best_cut(text, floor, hard_end)
+            start, stop = _trim(text, position, end)
+            if start < stop:
+                yield start, stop
+            if end >= len(text):
+                return
+            following = self.ruler.backward(text, end, self.overlap)
+            following = _skip_word_tail(text, following, min(end, following + self.tolerance))
+            position = max(following, position + 1)
+
+    def split_text(self, text: str) -> list[str]:
+        return [text[start:end] for start, end in self.windows(text)]
+
+    def split_documents(self, documents: Sequence[Document]) -> list[Document]:  # type: ignore[override]
+        return [chunk for document in documents for chunk in self.chunk_document(document)]
+
+    def chunk_document(self, document: Document) -> Iterator[Document]:
+        """Chunks with `start`/`end` offsets, `chunk` number, `hash` and `page` (paged formats)."""
+        text = document.page_content
+        page_offsets = document.metadata.get("page_offsets")
+        inherited = {k: v for k, v in document.metadata.items() if k != "page_offsets"}
+        for number, (start, end) in enumerate(self.windows(text)):
+            chunk_text = text[start:end]
+            metadata = {
+                **inherited,
+                "start": start,
+                "end": end,
+                "chunk": number,
+                "hash": content_hash(chunk_text),
+            }
+            if page_offsets:
+                metadata["page"] = bisect_right(page_offsets, start)  # 1-based
+            yield Document(page_content=chunk_text, metadata=metadata)
+
+
+def _best_cut(text: str, floor: int, hard_end: int) -> int:
+    """The last sentence end in (floor, hard_end], else the last space, else hard_end."""
+    best = None
+    for match in _SENTENCE_END.finditer(text, floor, hard_end):
+        best = match.end()
+    if best is not None and best > floor:
+        return best
+    for position in range(hard_end, floor, -1):
+        if _WHITESPACE.match(text, position):
+            return position
+    return hard_end
+
+
+def _skip_word_tail(text: str, position: int, limit: int) -> int:
+    """Move a window start that falls inside a Latin word to the word's end (within limit)."""
+    while (
+        0 < position < limit and text[position - 1].isascii() and text[position - 1].isalnum()
+        and text[position].isascii() and text[position].isalnum()
+    ):
+        position += 1
+    return position
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
