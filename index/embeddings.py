@@ -106,7 +106,7 @@ def _sentence_transformers(settings: EmbeddingSettings) -> Embedder:
     identity = EmbedderIdentity(
         "sentence-transformers",
         settings.model,
-        int(model.get_sentence_embedding_dimension()),
+        len(embeddings.embed_query("dimension probe")),
         True,
         settings.query_instruction,
         settings.passage_instruction,

@@ -29,13 +29,24 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise LoaderError("looks like a binary file (NUL bytes), not text")
     for encoding in _STRICT_CANDIDATES:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding != "gb18030" or _plausible_chinese(text):
+            return text, encoding
     guess = from_bytes(data).best()
     if guess is None:
         raise LoaderError("unknown text encoding (not UTF-8, GB18030 or any other detected)")
     return str(guess), guess.encoding
+
+
+def _plausible_chinese(text: str) -> bool:
+    """GB18030 accepts many Latin-1 files too (an accented letter and the ASCII letter after it
+    form a valid pair), but real Chinese text rarely has a pair whose second byte is ASCII."""
+    pairs = [ch.encode("gb18030") for ch in text[:_SNIFF_BYTES] if not ch.isascii()]
+    two_byte = [pair for pair in pairs if len(pair) == 2]
+    ascii_trail = sum(1 for pair in two_byte if pair[1] < 0x80)
+    return ascii_trail <= 0.2 * len(two_byte)
 
 
 def looks_binary(text: str) -> bool:

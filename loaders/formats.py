@@ -45,10 +45,11 @@ def read_pdf(path: Path) -> list[str]:
 def read_docx(path: Path) -> list[str]:
     """Paragraphs and table cells of a Word document, in document order of their kind."""
     import docx
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
         raise LoaderError(f"cannot read Word document ({type(err).__name__}: {err})") from err
     paragraphs = [paragraph.text for paragraph in document.paragraphs]
     cells = [

@@ -1,0 +1,124 @@
+import docx
+import pytest
+from fpdf import FPDF
+
+from loaders import LoaderError, load_document
+from loaders.normalize import normalize_text
+
+CHINESE = "注意力机制让模型关注输入中最相关的部分。\n\n这是第二段。"
+
+
+def test_utf8_text(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(CHINESE, encoding="utf-8")
+    assert load_document(path, "a.txt").page_content == CHINESE
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_chinese_in_other_encodings_is_decoded(tmp_path, encoding):
+    path = tmp_path / "notes.md"
+    path.write_bytes(CHINESE.encode(encoding))
+    assert load_document(path, "notes.md").page_content == CHINESE
+
+
+def test_latin1_text_is_detected(tmp_path):
+    path = tmp_path / "fr.txt"
+    french = (
+        "Le modèle de langue attribue une probabilité à chaque séquence de mots. Les élèves "
+        "étudient le lissage de Laplace, qui ajoute un à chaque compte; c'est très simple mais "
+        "souvent trop généreux pour les événements rares. À la fin, on compare la perplexité."
+    )
+    path.write_bytes(french.encode("cp1252"))
+    assert load_document(path, "fr.txt").page_content == french
+
+
+def test_kangxi_radicals_and_full_width_forms_are_normalized():
+    assert normalize_text("⽅法\u2F45") == "方法方"
+    assert normalize_text("ＡＢＣ１２３") == "ABC123"
+
+
+def test_whitespace_cleanup_keeps_paragraphs():
+    raw = "第一段  有\t空格 \r\n继续\n\n\n\n第二段\u200b结束  "
+    assert normalize_text(raw) == "第一段 有 空格\n继续\n\n第二段结束"
+
+
+def test_html_keeps_visible_text_only(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>T</title><style>p{color:red}</style></head>"
+        "<body><script>alert('x')</script><h1>标题</h1><p>正文 <b>加粗</b></p></body></html>",
+        encoding="utf-8",
+    )
+    text = load_document(path, "page.html").page_content
+    assert "标题" in text and "正文" in text and "加粗" in text
+    assert "alert" not in text and "color" not in text
+
+
+def test_pdf_pages_are_kept(tmp_path):
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for page_text in ["Bigram models count word pairs.", "Smoothing moves probability mass."]:
+        pdf.add_page()
+        pdf.cell(text=page_text)
+    path = tmp_path / "two-pages.pdf"
+    pdf.output(str(path))
+    document = load_document(path, "two-pages.pdf")
+    text, offsets = document.page_content, document.metadata["page_offsets"]
+    assert len(offsets) == 2
+    assert text[offsets[1] :].startswith("Smoothing")
+    assert "Bigram" in text[: offsets[1]]
+
+
+def test_docx_paragraphs_and_tables(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("LoRA 冻结原始权重。")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "rank"
+    table.rows[0].cells[1].text = "8"
+    path = tmp_path / "lora.docx"
+    document.save(str(path))
+    text = load_document(path, "lora.docx").page_content
+    assert "LoRA 冻结原始权重。" in text
+    assert "rank | 8" in text
+
+
+def test_corrupt_pdf_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
+    with pytest.raises(LoaderError, match="PDF"):
+        load_document(path, "broken.pdf")
+
+
+def test_corrupt_docx_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.docx"
+    path.write_bytes(b"not a zip file at all")
+    with pytest.raises(LoaderError, match="Word document"):
+        load_document(path, "broken.docx")
+
+
+def test_binary_named_txt_is_refused(tmp_path):
+    path = tmp_path / "image.txt"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(LoaderError, match="binary"):
+        load_document(path, "image.txt")
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = tmp_path / "empty.md"
+    path.write_bytes(b"")
+    with pytest.raises(LoaderError, match="no text"):
+        load_document(path, "empty.md")
+
+
+def test_whitespace_only_file_is_refused(tmp_path):
+    path = tmp_path / "blank.txt"
+    path.write_text(" \n\n\t \n", encoding="utf-8")
+    with pytest.raises(LoaderError, match="no text"):
+        load_document(path, "blank.txt")
+
+
+def test_unsupported_suffix_lists_the_supported(tmp_path):
+    path = tmp_path / "sheet.xlsx"
+    path.write_bytes(b"PK")
+    with pytest.raises(LoaderError, match=r"unsupported file type '.xlsx'; supported: .docx"):
+        load_document(path, "sheet.xlsx")
