@@ -48,9 +48,7 @@ class ChunkingSettings(Section):
     @model_validator(mode="after")
     def _overlap_below_size(self) -> ChunkingSettings:
         if self.overlap >= self.size:
-            raise ValueError(
-                f"overlap ({self.overlap}) must be smaller than size ({self.size})"
-            )
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
         if self.boundary_tolerance >= self.size - self.overlap:
             raise ValueError(
                 f"boundary_tolerance ({self.boundary_tolerance}) must be smaller than "

@@ -55,7 +55,11 @@ def format_report(report: IngestReport, index_folder: Path) -> str:
         f"{report.count(status)} {status}"  # type: ignore[arg-type]
         for status in ("added", "updated", "removed", "unchanged", "failed")
     )
-    lines.append(f"Files: {counts} (dry run: nothing {verb} written)" if report.dry_run else f"Files: {counts}")
+    lines.append(
+        f"Files: {counts} (dry run: nothing {verb} written)"
+        if report.dry_run
+        else f"Files: {counts}"
+    )
     if not report.dry_run:
         lines.append(
             f"Chunks: {report.embedded} embedded, {report.reused} reused; "

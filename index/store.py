@@ -139,7 +139,9 @@ class KnowledgeBase:
                 f"{len(manifest_ids)} chunks in the manifest"
             )
         if manifest_ids != docstore_ids:
-            raise IndexCorruptError("index is inconsistent: manifest and docstore list other chunks")
+            raise IndexCorruptError(
+                "index is inconsistent: manifest and docstore list other chunks"
+            )
 
 
 def current_version(folder: Path) -> Path | None:
@@ -185,7 +187,10 @@ def _read_version(version: Path, embedder: Embedder) -> KnowledgeBase:
             f"cannot read index version {version}: {err}. Rebuild with `python ingest.py --rebuild`"
         ) from err
     docstore = InMemoryDocstore(
-        {d["id"]: Document(id=d["id"], page_content=d["text"], metadata=d["metadata"]) for d in documents}
+        {
+            d["id"]: Document(id=d["id"], page_content=d["text"], metadata=d["metadata"])
+            for d in documents
+        }
     )
     vectorstore = FAISS(
         embedding_function=embedder.embeddings,
@@ -209,7 +214,11 @@ def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
     faiss.write_index(knowledge_base.vectorstore.index, str(staging / VECTORS_FILE))
     with open(staging / DOCSTORE_FILE, "w", encoding="utf-8") as out:
         for document in knowledge_base.documents():
-            record = {"id": document.id, "text": document.page_content, "metadata": document.metadata}
+            record = {
+                "id": document.id,
+                "text": document.page_content,
+                "metadata": document.metadata,
+            }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     knowledge_base.manifest.updated_at = time.time()
     _write_json(staging / MANIFEST_FILE, knowledge_base.manifest.to_dict())
@@ -245,7 +254,9 @@ def index_lock(
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        holder = owner_file.read_text(encoding="utf-8") if owner_file.exists() else "another process"
+        holder = (
+            owner_file.read_text(encoding="utf-8") if owner_file.exists() else "another process"
+        )
         on_wait(f"the index is being written by {holder}; waiting up to {wait_seconds:.0f} s")
         try:
             lock.acquire(timeout=wait_seconds)

