@@ -73,8 +73,22 @@ class EmbeddingSettings(Section):
 
 
 class RetrievalSettings(Section):
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    """`hybrid` fuses vector and keyword search; `dense` or `bm25` use one alone."""
     k: int = Field(4, gt=0)
     """Number of passages returned for a question."""
+    fetch_k: int = Field(30, gt=0)
+    """Candidates taken from each search before fusion."""
+    rrf_k: int = Field(60, gt=0)
+    """Reciprocal rank fusion constant: a passage at rank r adds weight / (rrf_k + r)."""
+    dense_weight: float = Field(1.0, ge=0.0)
+    """Weight of the vector search in the fusion."""
+    bm25_weight: float = Field(1.0, ge=0.0)
+    """Weight of the keyword search in the fusion."""
+    min_score: float = Field(0.0, ge=0.0)
+    """Drop passages whose fused score is below this (0 keeps all)."""
+    dedupe_overlaps: bool = True
+    """Skip a passage that mostly overlaps a better one from the same file."""
 
 
 class LLMSettings(Section):

@@ -7,7 +7,7 @@ Layout::
       .lock              held by the one process that writes
       v-<time>-<pid>/
         vectors.faiss    FAISS's own binary format (faiss.write_index)
-        docstore.jsonl   one chunk per line, in vector order: id, text, metadata
+        docstore.jsonl   one chunk per line, in vector order: id, text, metadata, BM25 terms
         manifest.json    file -> content hash -> chunk ids, and the chunking that made them
         embedder.json    identity of the embedding model that made the vectors
 
@@ -36,9 +36,10 @@ from langchain_community.vectorstores import FAISS
 from langchain_community.vectorstores.utils import DistanceStrategy
 from langchain_core.documents import Document
 
+from index.bm25 import Bm25Index, term_counts
 from index.embeddings import Embedder, EmbedderIdentity
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 VECTORS_FILE = "vectors.faiss"
 DOCSTORE_FILE = "docstore.jsonl"
@@ -89,17 +90,25 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> Manifest:
+        if data.get("format") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"the index was written in format {data.get('format')} but this ragchat reads "
+                f"format {FORMAT_VERSION}; rebuild it with `python ingest.py --rebuild`"
+            )
         files = {source: FileRecord(**record) for source, record in data["files"].items()}
         return cls(chunking=data["chunking"], files=files, updated_at=data["updated_at"])
 
 
 @dataclass
 class KnowledgeBase:
-    """The live index in memory: LangChain's FAISS vector store plus the manifest."""
+    """The live index in memory: LangChain's FAISS vector store, the BM25 term counts of every
+    chunk, and the manifest. Change it only through `add` and `remove`, which keep them in step."""
 
     vectorstore: FAISS
     manifest: Manifest
     identity: EmbedderIdentity
+    terms: dict[str, dict[str, int]] = field(default_factory=dict)
+    _bm25: Bm25Index | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, embedder: Embedder, chunking: dict) -> KnowledgeBase:
@@ -112,15 +121,45 @@ class KnowledgeBase:
         )
         return cls(vectorstore, Manifest(chunking=chunking), embedder.identity)
 
+    def add(self, ids: list[str], chunks: list[Document], vectors: list[np.ndarray]) -> None:
+        """Add chunks with their vectors; their BM25 terms are counted here, once."""
+        self.vectorstore.add_embeddings(
+            [(c.page_content, v.tolist()) for c, v in zip(chunks, vectors, strict=True)],
+            metadatas=[c.metadata for c in chunks],
+            ids=ids,
+        )
+        self.terms.update(
+            {i: term_counts(c.page_content) for i, c in zip(ids, chunks, strict=True)}
+        )
+        self._bm25 = None
+
+    def remove(self, ids: list[str]) -> None:
+        if ids:
+            self.vectorstore.delete(ids)
+            for chunk_id in ids:
+                del self.terms[chunk_id]
+            self._bm25 = None
+
+    @property
+    def bm25(self) -> Bm25Index:
+        """Keyword index over the chunks, rows in vector order; built when first needed."""
+        if self._bm25 is None:
+            ids = self.vectorstore.index_to_docstore_id
+            self._bm25 = Bm25Index([self.terms[ids[row]] for row in range(self.vector_count)])
+        return self._bm25
+
+    def document_at(self, row: int) -> Document:
+        store = self.vectorstore
+        return store.docstore.search(store.index_to_docstore_id[row])
+
     @property
     def vector_count(self) -> int:
         return int(self.vectorstore.index.ntotal)
 
     def documents(self) -> Iterator[Document]:
         """Every chunk, in vector order."""
-        store = self.vectorstore
         for row in range(self.vector_count):
-            yield store.docstore.search(store.index_to_docstore_id[row])
+            yield self.document_at(row)
 
     def vectors_by_id(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of some chunks, to reuse them instead of embedding again."""
@@ -138,7 +177,7 @@ class KnowledgeBase:
                 f"{len(store.index_to_docstore_id)} docstore entries, "
                 f"{len(manifest_ids)} chunks in the manifest"
             )
-        if manifest_ids != docstore_ids:
+        if manifest_ids != docstore_ids or set(self.terms) != docstore_ids:
             raise IndexCorruptError(
                 "index is inconsistent: manifest and docstore list other chunks"
             )
@@ -179,9 +218,12 @@ def load_index(folder: Path, embedder: Embedder) -> KnowledgeBase:
 
 def _read_version(version: Path, embedder: Embedder) -> KnowledgeBase:
     try:
+        manifest = read_manifest(version)
         index = faiss.read_index(str(version / VECTORS_FILE))
         documents = [json.loads(line) for line in _lines(version / DOCSTORE_FILE)]
-        manifest = read_manifest(version)
+        terms = {d["id"]: d["terms"] for d in documents}
+    except IndexMismatchError:
+        raise
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as err:
         raise IndexCorruptError(
             f"cannot read index version {version}: {err}. Rebuild with `python ingest.py --rebuild`"
@@ -199,7 +241,7 @@ def _read_version(version: Path, embedder: Embedder) -> KnowledgeBase:
         index_to_docstore_id={row: d["id"] for row, d in enumerate(documents)},
         distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
     )
-    knowledge_base = KnowledgeBase(vectorstore, manifest, embedder.identity)
+    knowledge_base = KnowledgeBase(vectorstore, manifest, embedder.identity, terms)
     knowledge_base.check_consistent()
     return knowledge_base
 
@@ -218,6 +260,7 @@ def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
                 "id": document.id,
                 "text": document.page_content,
                 "metadata": document.metadata,
+                "terms": knowledge_base.terms[document.id],
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     knowledge_base.manifest.updated_at = time.time()

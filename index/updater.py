@@ -200,10 +200,10 @@ def _apply(
     show_progress: bool,
 ) -> bool:
     """Load, chunk and embed pending files and remove vanished ones; True if anything changed."""
-    store, manifest = knowledge_base.vectorstore, knowledge_base.manifest
+    manifest = knowledge_base.manifest
     removed = [outcome.source for outcome in report.outcomes if outcome.status == "removed"]
     for source in removed:
-        store.delete(manifest.files.pop(source).chunk_ids)
+        knowledge_base.remove(manifest.files.pop(source).chunk_ids)
 
     splitter = make_splitter(settings.chunking, embedder)
     chunked: list[tuple[_PendingFile, list[Document]]] = []
@@ -224,13 +224,9 @@ def _apply(
 
     for item, chunks in chunked:
         if item.previous is not None:
-            store.delete(item.previous.chunk_ids)
+            knowledge_base.remove(item.previous.chunk_ids)
         ids = [_chunk_id(item.source, chunk) for chunk in chunks]
-        store.add_embeddings(
-            [(c.page_content, vectors[c.metadata["hash"]].tolist()) for c in chunks],
-            metadatas=[c.metadata for c in chunks],
-            ids=ids,
-        )
+        knowledge_base.add(ids, chunks, [vectors[c.metadata["hash"]] for c in chunks])
         manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
         report.outcomes.append(FileOutcome(item.source, _status_of(item), len(chunks)))
     return bool(removed or chunked)

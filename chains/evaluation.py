@@ -1,0 +1,118 @@
+"""Retrieval quality on a QA set: hit@k, MRR@10 and latency, the numbers `evaluate.py` prints.
+
+A question is answered at rank r when the r-th retrieved chunk contains the expected answer
+string, both compared after NFKC and with all whitespace removed (PDF and web text breaks lines
+anywhere), and, when asked, the chunk comes from the expected file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.retrievers import BaseRetriever
+
+from loaders.normalize import normalize_text
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+class QAFormatError(Exception):
+    """A QA file line that is not a JSON object with qid, question and answer."""
+
+
+@dataclass(frozen=True)
+class QAItem:
+    qid: str
+    question: str
+    answer: str
+    file: str | None = None
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    """Rank of the first hit per qid (None: not in the top k)."""
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def hit_at(self, k: int) -> float:
+        hits = sum(1 for rank in self.ranks.values() if rank is not None and rank <= k)
+        return hits / len(self.ranks)
+
+    def mrr_at(self, k: int) -> float:
+        total = sum(1 / rank for rank in self.ranks.values() if rank is not None and rank <= k)
+        return total / len(self.ranks)
+
+    def percentile_ms(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    def failures(self, k: int = 5) -> dict[str, int | None]:
+        return {q: r for q, r in self.ranks.items() if r is None or r > k}
+
+    def summary(self) -> dict:
+        return {
+            "mode": self.mode,
+            "n": len(self.ranks),
+            "hit_at_1": round(self.hit_at(1), 4),
+            "hit_at_3": round(self.hit_at(3), 4),
+            "hit_at_5": round(self.hit_at(5), 4),
+            "mrr_at_10": round(self.mrr_at(10), 4),
+            "p50_ms": round(statistics.median(self.latencies_ms), 2),
+            "p95_ms": round(self.percentile_ms(0.95), 2),
+        }
+
+
+def squeeze(text: str) -> str:
+    """The form both sides of the hit rule are compared in."""
+    return _WHITESPACE.sub("", normalize_text(text))
+
+
+def read_qa(path: Path) -> list[QAItem]:
+    """Parse a QA JSONL file, naming the line of any problem."""
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            item = QAItem(
+                str(record["qid"]), record["question"], record["answer"], record.get("file")
+            )
+        except (ValueError, KeyError, TypeError) as err:
+            problem = f"missing key {err}" if isinstance(err, KeyError) else str(err)
+            raise QAFormatError(f"{path} line {number}: {problem}") from None
+        if not isinstance(item.question, str) or not isinstance(item.answer, str):
+            raise QAFormatError(f"{path} line {number}: question and answer must be strings")
+        items.append(item)
+    if not items:
+        raise QAFormatError(f"{path}: no questions")
+    return items
+
+
+def evaluate_retriever(
+    retriever: BaseRetriever, items: list[QAItem], mode: str, k: int, match_file: bool = False
+) -> ModeResult:
+    """Run every question once (after one warm-up) and record the first-hit rank and latency."""
+    result = ModeResult(mode)
+    retriever.invoke(items[0].question, k=k)
+    for item in items:
+        started = time.perf_counter()
+        documents = retriever.invoke(item.question, k=k)
+        result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        answer = squeeze(item.answer)
+        result.ranks[item.qid] = next(
+            (
+                rank
+                for rank, document in enumerate(documents, start=1)
+                if answer in squeeze(document.page_content)
+                and (not match_file or Path(document.metadata["source"]).name == item.file)
+            ),
+            None,
+        )
+    return result

@@ -1,0 +1,146 @@
+"""Hybrid retrieval: FAISS vector search and BM25 keyword search, fused by reciprocal rank.
+
+Vector search finds paraphrases and other languages; BM25 finds names, terms and exact phrases
+(Chinese through jieba). Reciprocal rank fusion needs no score calibration between the two:
+a passage earns weight / (rrf_k + rank) from every list it appears in. Optional query expansion
+(e.g. the question translated by the LLM) adds more lists to the same fusion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from config import RetrievalSettings
+from index.store import KnowledgeBase
+from loaders.normalize import normalize_text
+
+RankedList = tuple[str, float, list[str]]
+"""(retriever name, fusion weight, chunk ids best first)."""
+
+
+def reciprocal_rank_fusion(
+    ranked_lists: Sequence[RankedList], rrf_k: int
+) -> list[tuple[str, float, dict[str, int]]]:
+    """Fuse ranked lists into (chunk id, score, best 1-based rank per retriever), best first.
+    Equal scores keep the order in which the ids were first seen (stable)."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for name, weight, ids in ranked_lists:
+        for rank, chunk_id in enumerate(ids, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+            best = ranks.setdefault(chunk_id, {})
+            best[name] = min(rank, best.get(name, rank))
+    order = sorted(scores, key=lambda chunk_id: -scores[chunk_id])
+    return [(chunk_id, scores[chunk_id], ranks[chunk_id]) for chunk_id in order]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over a `KnowledgeBase`. Each result is a copy of the chunk with
+    `score` (fused) and `ranks` (per retriever) added to its metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    knowledge_base: KnowledgeBase
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    k: int = 4
+    fetch_k: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    min_score: float = 0.0
+    dedupe_overlaps: bool = True
+    sources: frozenset[str] | None = None
+    """Only search these files (their `source` names); None searches all."""
+    expand_query: Callable[[str], list[str]] | None = None
+    """Extra phrasings of a question (translations, rewrites), searched and fused too."""
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        sources: Sequence[str] | None = None,
+        **_: Any,
+    ) -> list[Document]:
+        wanted = k or self.k
+        allowed = frozenset(sources) if sources else self.sources
+        question = normalize_text(query)
+        variants = [question] + (self.expand_query(question) if self.expand_query else [])
+        ranked_lists: list[RankedList] = []
+        for variant in variants:
+            if self.mode in ("hybrid", "dense"):
+                ranked_lists.append(("dense", self.dense_weight, self._dense(variant, allowed)))
+            if self.mode in ("hybrid", "bm25"):
+                ranked_lists.append(("bm25", self.bm25_weight, self._bm25(variant, allowed)))
+        return self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+
+    def _dense(self, query: str, allowed: frozenset[str] | None) -> list[str]:
+        store = self.knowledge_base.vectorstore
+        if self.knowledge_base.vector_count == 0:
+            return []
+        vector = store.embedding_function.embed_query(query)
+        if allowed is None:
+            hits = store.similarity_search_with_score_by_vector(vector, k=self.fetch_k)
+        else:  # filter every vector: a flat index scans them all anyway
+            hits = store.similarity_search_with_score_by_vector(
+                vector,
+                k=self.fetch_k,
+                filter=lambda metadata: metadata["source"] in allowed,
+                fetch_k=self.knowledge_base.vector_count,
+            )
+        return [document.id for document, _ in hits]
+
+    def _bm25(self, query: str, allowed: frozenset[str] | None) -> list[str]:
+        knowledge_base = self.knowledge_base
+        mask = None
+        if allowed is not None:
+            mask = np.array([d.metadata["source"] in allowed for d in knowledge_base.documents()])
+        ids = knowledge_base.vectorstore.index_to_docstore_id
+        return [ids[row] for row, _ in knowledge_base.bm25.search(query, self.fetch_k, mask)]
+
+    def _select(
+        self, fused: list[tuple[str, float, dict[str, int]]], wanted: int
+    ) -> list[Document]:
+        docstore = self.knowledge_base.vectorstore.docstore
+        chosen: list[Document] = []
+        for chunk_id, score, ranks in fused:
+            if score < self.min_score or len(chosen) == wanted:
+                break
+            stored = docstore.search(chunk_id)
+            if self.dedupe_overlaps and any(_mostly_overlaps(stored, c) for c in chosen):
+                continue
+            metadata = {**stored.metadata, "score": score, "ranks": ranks}
+            chosen.append(
+                Document(id=chunk_id, page_content=stored.page_content, metadata=metadata)
+            )
+        return chosen
+
+
+def _mostly_overlaps(candidate: Document, kept: Document) -> bool:
+    """More than half of the shorter chunk is shared (overlapping windows of one file)."""
+    a, b = candidate.metadata, kept.metadata
+    if a["source"] != b["source"]:
+        return False
+    shared = min(a["end"], b["end"]) - max(a["start"], b["start"])
+    return shared > 0.5 * min(a["end"] - a["start"], b["end"] - b["start"])
+
+
+def build_retriever(
+    knowledge_base: KnowledgeBase,
+    settings: RetrievalSettings,
+    expand_query: Callable[[str], list[str]] | None = None,
+) -> HybridRetriever:
+    """The retriever the configuration describes."""
+    return HybridRetriever(
+        knowledge_base=knowledge_base,
+        expand_query=expand_query,
+        **settings.model_dump(),
+    )
