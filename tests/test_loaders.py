@@ -35,6 +35,7 @@ def test_latin1_text_is_detected(tmp_path):
 def test_kangxi_radicals_and_full_width_forms_are_normalized():
     assert normalize_text("⽅法\u2f45") == "方法方"
     assert normalize_text("ＡＢＣ１２３") == "ABC123"
+    assert normalize_text("很⻓一段时间，专⻔从⻆度看") == "很长一段时间,专门从角度看"
 
 
 def test_whitespace_cleanup_keeps_paragraphs():
