@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         items = read_qa(args.qa)
         settings = _settings_for(args)
         embedder = build_embedder(settings.embedding)
-        ingest(settings, embedder, show_progress=False, on_message=_to_stderr)
+        ingest(settings, embedder, rebuild=args.rebuild, show_progress=False, on_message=_to_stderr)
         knowledge_base = load_index(settings.paths.index, embedder)
     except (QAFormatError, ConfigError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -104,6 +104,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--match-file", action="store_true", help="hit must come from `file`")
     parser.add_argument("--min-hit-at-5", type=float, help="exit 4 if hit@5 is lower")
     parser.add_argument("--min-mrr", type=float, help="exit 4 if MRR@10 is lower")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the index first")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
     return parser.parse_args(argv)
 

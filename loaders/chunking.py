@@ -82,8 +82,9 @@ class TokenRuler:
 
 
 class SlidingWindowSplitter(TextSplitter):
-    """Windows of `size` with `overlap`, each cut moved back (at most `tolerance`) to a
-    sentence end, else to a space, so that chunks end where a reader would stop."""
+    """Windows of `size` with `overlap`. Each end moves back (at most `tolerance`) to a sentence
+    end, else to a space, and each start moves back (at most `tolerance`, so the overlap grows
+    by that much at most) to a sentence start: chunks read as whole sentences."""
 
     def __init__(
         self, size: int, overlap: int, tolerance: int, ruler: Ruler | None = None, **kwargs: Any
@@ -110,8 +111,7 @@ class SlidingWindowSplitter(TextSplitter):
             if end >= len(text):
                 return
             following = self.ruler.backward(text, end, self.overlap)
-            following = _skip_word_tail(text, following, min(end, following + self.tolerance))
-            position = max(following, position + 1)
+            position = max(_best_start(text, following, self.tolerance, end), position + 1)
 
     def split_text(self, text: str) -> list[str]:
         return [text[start:end] for start, end in self.windows(text)]
@@ -149,6 +149,16 @@ def _best_cut(text: str, floor: int, hard_end: int) -> int:
         if _WHITESPACE.match(text, position):
             return position
     return hard_end
+
+
+def _best_start(text: str, start: int, tolerance: int, limit: int) -> int:
+    """Move a window start back (at most `tolerance`) to just after a sentence end, so a
+    chunk begins where a sentence does; else forward out of a Latin word it falls inside."""
+    begin = max(0, start - tolerance)
+    sentence_starts = [m.end() for m in _SENTENCE_END.finditer(text, begin, start)]
+    if sentence_starts:
+        return sentence_starts[-1]
+    return _skip_word_tail(text, start, min(limit, start + tolerance))
 
 
 def _skip_word_tail(text: str, position: int, limit: int) -> int:

@@ -52,7 +52,7 @@ def test_consecutive_windows_overlap_by_the_configured_amount(text, params):
     trimmed_whitespace = 4  # normalized text: at most two blank characters on each side
     for (_, previous_end), (start, _) in zip(windows, windows[1:], strict=False):
         shared = previous_end - start
-        assert shared <= overlap
+        assert shared <= overlap + tolerance
         assert shared >= overlap - tolerance - trimmed_whitespace
 
 
@@ -60,6 +60,13 @@ def test_cut_moves_back_to_a_chinese_sentence_end():
     text = "第一句话在这里结束。第二句话比较长一些，会跨过窗口的边界继续写下去"
     chunks = SlidingWindowSplitter(size=15, overlap=3, tolerance=8).split_text(text)
     assert chunks[0] == "第一句话在这里结束。"
+
+
+def test_later_windows_start_at_a_sentence_start():
+    text = "".join(f"这是第{n}句话，讲一点关于语言模型的内容。" for n in range(30))
+    chunks = SlidingWindowSplitter(size=80, overlap=15, tolerance=25).split_text(text)
+    assert len(chunks) > 5
+    assert all(chunk.startswith("这是第") and chunk.endswith("。") for chunk in chunks)
 
 
 def test_english_cut_avoids_splitting_words():
