@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
+BUNDLED_MODEL_PATH = Path(".ragchat/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 
 
 class ConfigError(Exception):
@@ -89,19 +90,70 @@ class RetrievalSettings(Section):
     """Drop passages whose fused score is below this (0 keeps all)."""
     dedupe_overlaps: bool = True
     """Skip a passage that mostly overlaps a better one from the same file."""
+    context_tokens: int = Field(700, gt=0)
+    """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 
 
-class LLMSettings(Section):
-    backend: str = "llamacpp"
-    """Chat model backend: `llamacpp` (bundled local model) or `openai` (any compatible server)."""
-    model: str = ""
-    """Model name (`openai`) or model file (`llamacpp`); empty means the bundled default."""
-    base_url: str = ""
-    """OpenAI-compatible server, e.g. `http://127.0.0.1:8000/v1`; empty means api.openai.com."""
+class LlamaCppProfile(Section):
+    """A local GGUF model run in-process by llama.cpp."""
+
+    backend: Literal["llamacpp"] = "llamacpp"
+    model_path: Path = BUNDLED_MODEL_PATH
+    """GGUF file; the default is the bundled Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)."""
+    lora_path: Path | None = None
+    """Optional GGUF LoRA adapter (e.g. exported by `finetune.py`)."""
+    n_ctx: int = Field(4096, gt=0)
+    """Context window in tokens (prompt + answer)."""
+    n_threads: int = Field(2, gt=0)
+    """CPU threads for generation."""
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    """Sampling temperature; 0 is greedy."""
+    max_tokens: int = Field(384, gt=0)
+    """Longest answer, in tokens."""
+
+
+class OpenAIProfile(Section):
+    """OpenAI or any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)."""
+
+    backend: Literal["openai"] = "openai"
+    model: str = "gpt-4o-mini"
+    """Model name as the server knows it."""
+    base_url: str | None = None
+    """Server URL ending in /v1, e.g. `http://127.0.0.1:8000/v1`; empty for api.openai.com."""
+    api_key: SecretStr | None = None
+    """API key; empty reads OPENAI_API_KEY. Never printed or logged."""
+    n_ctx: int = Field(16000, gt=0)
+    """Context window in tokens, used to trim the retrieved passages."""
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     """Sampling temperature."""
     max_tokens: int = Field(512, gt=0)
     """Longest answer, in tokens."""
+    timeout: float = Field(60.0, gt=0)
+    """Seconds to wait for the server."""
+    max_retries: int = Field(1, ge=0)
+    """Retries after a failed request."""
+
+
+LLMProfile = Annotated[LlamaCppProfile | OpenAIProfile, Field(discriminator="backend")]
+
+
+class LLMSettings(Section):
+    profile: str = "local"
+    """Which of `profiles` answers questions."""
+    profiles: dict[str, LLMProfile] = {"local": LlamaCppProfile(), "openai": OpenAIProfile()}
+    """Named chat model settings; switch with `profile`, `--profile` or in the app."""
+
+    @model_validator(mode="after")
+    def _profile_exists(self) -> LLMSettings:
+        if self.profile not in self.profiles:
+            raise ValueError(
+                f"profile {self.profile!r} is not defined; available: {', '.join(self.profiles)}"
+            )
+        return self
+
+    @property
+    def active(self) -> LlamaCppProfile | OpenAIProfile:
+        return self.profiles[self.profile]
 
 
 class UISettings(Section):
@@ -152,6 +204,10 @@ def load_settings(config_file: Path | None = None) -> Settings:
     base = path.resolve().parent
     settings.paths.documents = base / settings.paths.documents
     settings.paths.index = base / settings.paths.index
+    for profile in settings.llm.profiles.values():
+        if isinstance(profile, LlamaCppProfile):
+            profile.model_path = base / profile.model_path
+            profile.lora_path = profile.lora_path and base / profile.lora_path
     return settings
 
 

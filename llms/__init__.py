@@ -1,0 +1,47 @@
+"""Chat model backends, chosen by the active profile's `backend` from a small registry.
+
+Each factory turns its typed profile into a LangChain chat model; heavy libraries are imported
+inside the factory, so a backend you do not use need not be installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.language_models import BaseChatModel
+
+from config import LlamaCppProfile, OpenAIProfile
+from llms.errors import LLMError
+from llms.llamacpp_backend import build_llamacpp
+from llms.openai_backend import build_openai
+
+__all__ = ["LLM_BACKENDS", "LLMError", "build_chat_model"]
+
+LLM_BACKENDS: dict[str, Callable] = {
+    "llamacpp": build_llamacpp,
+    "openai": build_openai,
+}
+
+
+def build_chat_model(profile: LlamaCppProfile | OpenAIProfile) -> BaseChatModel:
+    """The chat model a profile describes, or an LLMError a user can act on."""
+    factory = LLM_BACKENDS.get(profile.backend)
+    if factory is None:
+        raise LLMError(
+            f"unknown llm backend {profile.backend!r}; available: {', '.join(sorted(LLM_BACKENDS))}"
+        )
+    return factory(profile)
+
+
+def token_counter(llm: BaseChatModel) -> Callable[[str], int]:
+    """Exact token counts for llama.cpp models; otherwise an estimate that needs no download
+    (about one token per CJK character and per four other characters)."""
+    client = getattr(llm, "client", None)
+    if client is not None and hasattr(client, "tokenize"):
+        return lambda text: len(client.tokenize(text.encode("utf-8"), add_bos=False))
+    return estimate_tokens
+
+
+def estimate_tokens(text: str) -> int:
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    return cjk + (len(text) - cjk + 3) // 4

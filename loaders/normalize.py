@@ -42,7 +42,8 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC (plus simplified radicals), drop invisible characters, collapse spaces, keep at most one blank line in a row."""
+    """NFKC (plus simplified radicals), no invisible characters, single spaces, at most one
+    blank line in a row."""
     text = unicodedata.normalize("NFKC", text).translate(_RADICAL_SUPPLEMENT)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)

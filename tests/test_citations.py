@@ -1,0 +1,49 @@
+from langchain_core.documents import Document
+
+from chains.citations import attribute_citations, cited_numbers, fit_to_budget, format_context
+from llms import estimate_tokens
+
+SOURCES = [
+    Document(
+        page_content="BPE 从单个字符开始，不断合并语料中最常见的相邻符号对。",
+        metadata={"source": "bpe.md"},
+    ),
+    Document(
+        page_content="Scaled dot-product attention divides scores by the square root of the key size.",
+        metadata={"source": "attention.pdf", "page": 3},
+    ),
+]
+
+
+def test_context_numbers_passages_and_names_pages():
+    context = format_context(SOURCES)
+    assert context.startswith("[1] (bpe.md)\nBPE")
+    assert "[2] (attention.pdf, p. 3)\nScaled" in context
+
+
+def test_sentences_get_the_passage_they_come_from():
+    answer = "BPE 会不断合并最常见的相邻符号对。\nThe scores are divided by the square root of the key size. 谢谢。"
+    annotated = attribute_citations(answer, SOURCES)
+    assert annotated == (
+        "BPE 会不断合并最常见的相邻符号对。[1]\n"
+        "The scores are divided by the square root of the key size.[2] 谢谢。"
+    )
+    assert cited_numbers(annotated, 2) == [1, 2]
+
+
+def test_existing_markers_are_kept_and_unknown_numbers_ignored():
+    answer = "注意力要除以维度的平方根 [2]。另见 [7]。"
+    assert attribute_citations(answer, SOURCES) == answer
+    assert cited_numbers(answer, 2) == [2]
+
+
+def test_unrelated_answer_gets_no_citation():
+    answer = "The documents do not contain the answer to this question."
+    assert attribute_citations(answer, SOURCES) == answer
+
+
+def test_budget_keeps_the_best_passages_that_fit():
+    long = Document(page_content="长" * 400, metadata={"source": "long.md"})
+    assert fit_to_budget(SOURCES + [long], estimate_tokens, 80) == SOURCES
+    cut = fit_to_budget([long], estimate_tokens, 100)
+    assert len(cut) == 1 and 0 < len(cut[0].page_content) < 400
