@@ -6,11 +6,12 @@ from __future__ import annotations
 from langchain_core.language_models import BaseChatModel
 
 from config import BUNDLED_MODEL_PATH, LlamaCppProfile
-from llms import bundled
 from llms.errors import LLMError
 
 
 def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
+    from llms import bundled
+
     try:
         from langchain_community.chat_models import ChatLlamaCpp
     except ImportError as err:  # pragma: no cover - depends on the install

@@ -9,7 +9,7 @@ SOURCES = [
         metadata={"source": "bpe.md"},
     ),
     Document(
-        page_content="Scaled dot-product attention divides scores by the square root of the key size.",
+        page_content="Dot-product attention divides scores by the square root of the key size.",
         metadata={"source": "attention.pdf", "page": 3},
     ),
 ]
@@ -22,7 +22,10 @@ def test_context_numbers_passages_and_names_pages():
 
 
 def test_sentences_get_the_passage_they_come_from():
-    answer = "BPE 会不断合并最常见的相邻符号对。\nThe scores are divided by the square root of the key size. 谢谢。"
+    answer = (
+        "BPE 会不断合并最常见的相邻符号对。\n"
+        "The scores are divided by the square root of the key size. 谢谢。"
+    )
     annotated = attribute_citations(answer, SOURCES)
     assert annotated == (
         "BPE 会不断合并最常见的相邻符号对。[1]\n"

