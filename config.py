@@ -90,6 +90,9 @@ class RetrievalSettings(Section):
     """Drop passages whose fused score is below this (0 keeps all)."""
     dedupe_overlaps: bool = True
     """Skip a passage that mostly overlaps a better one from the same file."""
+    translate_query: bool = False
+    """Also search the question translated (by the chat model) into the other language,
+    Chinese <-> English. Helps cross-lingual questions; costs one short generation."""
     context_tokens: int = Field(700, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 

@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 
 from chains.evaluation import ModeResult, QAFormatError, evaluate_retriever, read_qa
+from chains.expansion import QueryTranslator
 from chains.retrieval import build_retriever
 from config import ConfigError, Settings, load_settings
 from index.embeddings import EmbeddingBackendError, build_embedder
 from index.store import IndexStoreError, load_index
 from index.updater import ingest
+from llms import LLMError, build_chat_model
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -34,17 +36,34 @@ def main(argv: list[str] | None = None) -> int:
     except (QAFormatError, ConfigError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    modes = MODES if args.mode == "all" else (args.mode or settings.retrieval.mode,)
     results = []
-    for mode in modes:
+    for name, mode, expand in _runs(args, settings):
         retrieval = settings.retrieval.model_copy(update={"mode": mode})
-        retriever = build_retriever(knowledge_base, retrieval)
-        results.append(evaluate_retriever(retriever, items, mode, args.k, args.match_file))
+        retriever = build_retriever(knowledge_base, retrieval, expand)
+        results.append(evaluate_retriever(retriever, items, name, args.k, args.match_file))
     for result in results:
         print(_table(result, args.k))
     summaries = [result.summary() for result in results]
-    print(json.dumps(summaries if args.mode == "all" else summaries[0], ensure_ascii=False))
+    print(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False))
     return 4 if _below_thresholds(results, args) else 0
+
+
+def _runs(
+    args: argparse.Namespace, settings: Settings
+) -> list[tuple[str, str, QueryTranslator | None]]:
+    """(name, retrieval mode, query expansion) for each row of the report. With --translate,
+    `all` adds hybrid+translate beside the plain modes; a single mode runs translated only."""
+    translator = None
+    if args.translate or settings.retrieval.translate_query:
+        try:
+            translator = QueryTranslator(build_chat_model(settings.llm.active))
+        except LLMError as err:
+            print(f"warning: no query translation ({err})", file=sys.stderr)
+    if args.mode == "all":
+        plain = [(mode, mode, None) for mode in MODES]
+        return plain + ([("hybrid+translate", "hybrid", translator)] if translator else [])
+    mode = args.mode or settings.retrieval.mode
+    return [(f"{mode}+translate" if translator else mode, mode, translator)]
 
 
 def _settings_for(args: argparse.Namespace) -> Settings:
@@ -105,6 +124,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-hit-at-5", type=float, help="exit 4 if hit@5 is lower")
     parser.add_argument("--min-mrr", type=float, help="exit 4 if MRR@10 is lower")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+    parser.add_argument(
+        "--translate",
+        action="store_true",
+        help="also search the LLM's translation of each question",
+    )
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
     return parser.parse_args(argv)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
+from chains.expansion import QueryTranslator
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain
 from chains.retrieval import HybridRetriever, build_retriever
 from config import Settings
@@ -40,7 +41,8 @@ def build_answerer(
         raise LLMError(f"no llm profile named {name!r}; available: {available}")
     active = settings.llm.profiles[name]
     llm = build_chat_model(active)
-    retriever = build_retriever(knowledge_base, settings.retrieval)
+    translate = QueryTranslator(llm) if settings.retrieval.translate_query else None
+    retriever = build_retriever(knowledge_base, settings.retrieval, translate)
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS
     )

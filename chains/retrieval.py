@@ -138,9 +138,6 @@ def build_retriever(
     settings: RetrievalSettings,
     expand_query: Callable[[str], list[str]] | None = None,
 ) -> HybridRetriever:
-    """The retriever the configuration describes."""
-    return HybridRetriever(
-        knowledge_base=knowledge_base,
-        expand_query=expand_query,
-        **settings.model_dump(),
-    )
+    """The retriever the configuration describes (the settings it shares with it)."""
+    shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
+    return HybridRetriever(knowledge_base=knowledge_base, expand_query=expand_query, **shared)

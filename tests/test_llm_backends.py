@@ -1,0 +1,193 @@
+"""The real chat models: the bundled GGUF in-process, and llama-cpp-python's OpenAI-compatible
+server on 127.0.0.1 for the `openai` backend (no mocks of the OpenAI client)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from langchain_community.chat_models import ChatLlamaCpp
+from langchain_openai import ChatOpenAI
+
+from chains.assistant import build_answerer
+from chains.citations import attribute_citations, cited_numbers
+from config import OpenAIProfile, load_settings
+from llms import LLMError, build_chat_model
+from llms.errors import explain
+from tests.test_retrieval import sample_knowledge_base
+
+SERVER_KEY = "test-key"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def local_profile():
+    return load_settings().llm.profiles["local"]
+
+
+@pytest.fixture(scope="module")
+def server(local_profile, tmp_path_factory):
+    """llama-cpp-python's server with the bundled model, on a free loopback port. Its chatty
+    log goes to a file: a pipe nobody reads would fill up and stall it."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed when the fixture ends
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(local_profile.model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model_alias",
+            "local",
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+            "--api_key",
+            SERVER_KEY,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            request = urllib.request.Request(
+                f"{base_url}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"}
+            )
+            urllib.request.urlopen(request, timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"llama_cpp.server did not start: {log_path.read_bytes()[-2000:]!r}")
+            time.sleep(0.5)
+    yield base_url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def server_profile(base_url: str, **changes) -> OpenAIProfile:
+    values = {
+        "model": "local",
+        "base_url": base_url,
+        "api_key": SERVER_KEY,
+        "max_tokens": 48,
+        "temperature": 0.0,
+        "timeout": 60,
+        "max_retries": 0,
+    }
+    return OpenAIProfile(**{**values, **changes})
+
+
+def test_openai_backend_invokes_a_real_server(server):
+    llm = build_chat_model(server_profile(server))
+    assert isinstance(llm, ChatOpenAI)
+    reply = llm.invoke("Reply with the single word: hello")
+    assert "hello" in reply.content.lower()
+
+
+def test_openai_backend_streams(server):
+    llm = build_chat_model(server_profile(server))
+    pieces = [chunk.content for chunk in llm.stream("Count from 1 to 5, separated by spaces.")]
+    assert len([p for p in pieces if p]) > 3
+    assert "3" in "".join(pieces)
+
+
+def test_wrong_port_is_a_clear_error_within_the_timeout():
+    llm = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=5))
+    started = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        llm.invoke("hi")
+    assert time.monotonic() - started < 10
+    assert "cannot reach the server" in str(explain(caught.value))
+
+
+def test_wrong_key_is_a_clear_error(server):
+    llm = build_chat_model(server_profile(server, api_key="wrong"))
+    with pytest.raises(Exception) as caught:
+        llm.invoke("hi")
+    assert "rejected the API key" in str(explain(caught.value))
+
+
+def test_missing_v1_in_base_url_is_explained(server):
+    llm = build_chat_model(server_profile(server.removesuffix("/v1")))
+    with pytest.raises(Exception) as caught:
+        llm.invoke("hi")
+    assert "base_url ends in /v1" in str(explain(caught.value))
+
+
+def test_local_backend_is_the_default_and_answers_with_citations(local_profile):
+    settings = load_settings()
+    answerer = build_answerer(settings, sample_knowledge_base())
+    assert isinstance(answerer.llm, ChatLlamaCpp)
+    streamed = []
+    for chunk in answerer.chain.stream({"question": "什么是困惑度？", "history": []}):
+        streamed.append(chunk)
+    answer = "".join(chunk.get("answer", "") for chunk in streamed)
+    sources = next(chunk["sources"] for chunk in streamed if "sources" in chunk)
+    assert len([c for c in streamed if c.get("answer")]) > 3  # it streamed
+    assert sources[0].metadata["source"] == "ngram-language-models.md"
+    assert "几何平均" in answer  # the definition from the note, not the model's own
+    cited = cited_numbers(attribute_citations(answer, sources), len(sources))
+    assert cited and all(1 <= n <= len(sources) for n in cited)
+
+
+def test_local_backend_says_when_the_documents_lack_the_answer():
+    answerer = build_answerer(load_settings(), sample_knowledge_base())
+    result = answerer.chain.invoke({"question": "电话是谁发明的？", "history": []})
+    assert "资料中没有" in result["answer"]
+
+
+def test_switching_profile_switches_backend(server, monkeypatch):
+    monkeypatch.setenv("RAGCHAT_LLM__PROFILE", "server")
+    monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__BACKEND", "openai")
+    monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__BASE_URL", server)
+    monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__MODEL", "local")
+    monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__API_KEY", SERVER_KEY)
+    settings = load_settings()
+    answerer = build_answerer(settings, sample_knowledge_base())
+    assert isinstance(answerer.llm, ChatOpenAI)
+    result = answerer.chain.invoke({"question": "What does LoRA train?", "history": []})
+    assert result["answer"].strip()
+    with pytest.raises(LLMError, match="no llm profile named 'nope'; available: local"):
+        build_answerer(settings, sample_knowledge_base(), "nope")
+
+
+def test_query_translation_finds_chinese_notes_for_an_english_question(local_profile):
+    from chains.expansion import QueryTranslator
+    from chains.retrieval import build_retriever
+    from config import RetrievalSettings
+
+    translator = QueryTranslator(build_chat_model(local_profile))
+    variants = translator("What is perplexity?")
+    assert variants and any("\u4e00" <= ch <= "\u9fff" for ch in variants[0])
+    assert translator("What is perplexity?") is variants  # cached per question
+    retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"), translator)
+    assert (
+        retriever.invoke("What is perplexity?")[0].metadata["source"] == "ngram-language-models.md"
+    )
+
+
+def test_query_translation_degrades_to_no_variant_when_the_model_is_down():
+    from chains.expansion import QueryTranslator
+
+    broken = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=2))
+    assert QueryTranslator(broken)("What is perplexity?") == []
