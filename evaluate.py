@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 from chains.evaluation import ModeResult, QAFormatError, evaluate_retriever, read_qa
-from chains.expansion import QueryTranslator
+from chains.expansion import QueryTranslator, document_languages
 from chains.retrieval import build_retriever
 from config import ConfigError, Settings, load_settings
 from index.embeddings import EmbeddingBackendError, build_embedder
-from index.store import IndexStoreError, load_index
+from index.store import IndexStoreError, KnowledgeBase, load_index
 from index.updater import ingest
 from llms import LLMError, build_chat_model
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     results = []
-    for name, mode, expand in _runs(args, settings):
+    for name, mode, expand in _runs(args, settings, knowledge_base):
         retrieval = settings.retrieval.model_copy(update={"mode": mode})
         retriever = build_retriever(knowledge_base, retrieval, expand)
         results.append(evaluate_retriever(retriever, items, name, args.k, args.match_file))
@@ -49,14 +49,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _runs(
-    args: argparse.Namespace, settings: Settings
+    args: argparse.Namespace, settings: Settings, knowledge_base: KnowledgeBase
 ) -> list[tuple[str, str, QueryTranslator | None]]:
     """(name, retrieval mode, query expansion) for each row of the report. With --translate,
     `all` adds hybrid+translate beside the plain modes; a single mode runs translated only."""
     translator = None
     if args.translate or settings.retrieval.translate_query:
         try:
-            translator = QueryTranslator(build_chat_model(settings.llm.active))
+            languages = document_languages(d.page_content for d in knowledge_base.documents())
+            translator = QueryTranslator(build_chat_model(settings.llm.active), languages)
         except LLMError as err:
             print(f"warning: no query translation ({err})", file=sys.stderr)
     if args.mode == "all":

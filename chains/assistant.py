@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
-from chains.expansion import QueryTranslator
+from chains.expansion import QueryTranslator, document_languages
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain
 from chains.retrieval import HybridRetriever, build_retriever
 from config import Settings
@@ -41,7 +41,10 @@ def build_answerer(
         raise LLMError(f"no llm profile named {name!r}; available: {available}")
     active = settings.llm.profiles[name]
     llm = build_chat_model(active)
-    translate = QueryTranslator(llm) if settings.retrieval.translate_query else None
+    translate = None
+    if settings.retrieval.translate_query:
+        languages = document_languages(d.page_content for d in knowledge_base.documents())
+        translate = QueryTranslator(llm, languages)
     retriever = build_retriever(knowledge_base, settings.retrieval, translate)
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS

@@ -1,5 +1,5 @@
 """Cross-lingual query expansion: the chat model translates the question into the other
-language (Chinese <-> English), and both are searched and fused.
+language (Chinese <-> English) when the documents use it, and both are searched and fused.
 
 Measured on the seeds: an English question about Chinese notes shares no words with them, and
 the multilingual embedder alone finds its passage in the top 5 only about half the time; the
@@ -10,7 +10,8 @@ and any failure of the model (not installed, server down) just means no extra va
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
@@ -29,10 +30,30 @@ TRANSLATE_PROMPT = {
 the text: with it in a system prompt, the small local model answers the question instead."""
 
 
+def document_languages(texts: Iterable[str], share: float = 0.2) -> frozenset[str]:
+    """The languages (`zh`, `en`) that at least `share` of the chunks are written in: a
+    question is translated only into a language the documents use."""
+    counts = Counter(_main_language(text) for text in texts)
+    total = sum(counts.values()) or 1
+    return frozenset(language for language, n in counts.items() if n / total >= share)
+
+
+def _main_language(text: str) -> str:
+    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "zh" if chinese >= 0.25 * (chinese + latin) else "en"
+
+
 class QueryTranslator:
     """Callable for `HybridRetriever.expand_query`: question -> [translation] (or [])."""
 
-    def __init__(self, llm: BaseChatModel, cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        document_languages: frozenset[str] = frozenset({"zh", "en"}),
+        cache_size: int = 512,
+    ) -> None:
+        self.document_languages = document_languages
         self._chains = {
             language: ChatPromptTemplate.from_messages([("human", prompt)])
             | llm.bind(max_tokens=80, stop=["\n"])
@@ -47,6 +68,8 @@ class QueryTranslator:
             self._cache.move_to_end(question)
             return self._cache[question]
         target = "zh" if question_language(question) == "en" else "en"
+        if target not in self.document_languages:
+            return []  # the question is already in the documents' language
         try:
             translation = self._chains[target].invoke({"question": question}).strip()
         except Exception as err:  # any model failure: search with the question alone
