@@ -37,13 +37,13 @@ class PathsSettings(Section):
 
 
 class ChunkingSettings(Section):
-    size: int = Field(300, gt=0)
+    size: int = Field(500, gt=0)
     """Window size, counted in `unit`."""
-    overlap: int = Field(60, ge=0)
+    overlap: int = Field(100, ge=0)
     """How much consecutive windows share, counted in `unit`."""
     unit: Literal["chars", "tokens"] = "chars"
     """Count characters, or tokens of the embedding model's tokenizer."""
-    boundary_tolerance: int = Field(60, ge=0)
+    boundary_tolerance: int = Field(40, ge=0)
     """How far (in `unit`) a cut may move back to land on a sentence end."""
 
     @model_validator(mode="after")
@@ -84,7 +84,7 @@ class RetrievalSettings(Section):
     """Reciprocal rank fusion constant: a passage at rank r adds weight / (rrf_k + r)."""
     dense_weight: float = Field(1.0, ge=0.0)
     """Weight of the vector search in the fusion."""
-    bm25_weight: float = Field(1.0, ge=0.0)
+    bm25_weight: float = Field(1.5, ge=0.0)
     """Weight of the keyword search in the fusion."""
     min_score: float = Field(0.0, ge=0.0)
     """Drop passages whose fused score is below this (0 keeps all)."""
@@ -113,6 +113,8 @@ class LlamaCppProfile(Section):
     """Sampling temperature; 0 is greedy."""
     max_tokens: int = Field(384, gt=0)
     """Longest answer, in tokens."""
+    repeat_penalty: float = Field(1.0, ge=1.0)
+    """Above 1 discourages repeating recent tokens, which also discourages quoting passages."""
 
 
 class OpenAIProfile(Section):

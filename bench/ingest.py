@@ -41,7 +41,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(_work(args.worker, Path(args.corpus_dir), Path(args.index_dir))))
         return
-    corpora = {"seeds": SEEDS, "pydocs": _pydocs_corpus(args.pydocs_files)}
+    corpora = {"seeds": SEEDS, "pydocs": pydocs_corpus(args.pydocs_files)}
     for name in args.corpus:
         if not corpora[name].is_dir():
             print(f"skipping {name}: {corpora[name]} not found", file=sys.stderr)
@@ -153,15 +153,20 @@ def _document_chars(docs: Path) -> int:
     return total
 
 
-def _pydocs_corpus(limit: int) -> Path:
-    """Debian's Python HTML docs converted to text once (a subset of `limit` files; 0 = all)."""
-    target = CORPORA / (f"pydocs-{limit}" if limit else "pydocs-all")
+def pydocs_corpus(limit: int, library_only: bool = False) -> Path:
+    """Debian's Python HTML docs converted to text once: the first `limit` library pages, or
+    with 0 all library pages (`library_only`) or the whole documentation."""
+    name = f"pydocs-{limit}" if limit else ("pydocs-library" if library_only else "pydocs-all")
+    target = CORPORA / name
     if target.is_dir() or not PYDOCS_HTML.is_dir():
         return target
     from loaders import LoaderError, load_document
 
     pages = sorted(PYDOCS_HTML.glob("library/*.html"))
-    pages = pages[:limit] if limit else sorted(PYDOCS_HTML.rglob("*.html"))
+    if limit:
+        pages = pages[:limit]
+    elif not library_only:
+        pages = sorted(PYDOCS_HTML.rglob("*.html"))
     staging = target.with_suffix(".staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

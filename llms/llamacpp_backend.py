@@ -40,7 +40,7 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
             n_batch=512,  # prompt tokens per step: the default of 8 makes prompts ~5x slower
             temperature=profile.temperature,
             max_tokens=profile.max_tokens,
-            repeat_penalty=1.1,
+            repeat_penalty=profile.repeat_penalty,
             streaming=True,
             verbose=False,
         )

@@ -1,0 +1,168 @@
+"""Answer benchmark: the whole RAG chain on a QA set, per chat-model backend, in one run.
+
+    python bench/answer.py                                  # seeds QA (zh + en), local model
+    python bench/answer.py --server                         # + openai backend on a local server
+    python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
+
+For each question: time to first answer token (from the question, retrieval included), tokens/s
+while streaming, whether the model itself wrote a valid [n], whether the answer carries a
+citation after ragchat's attribution, and containment: the expected answer string (NFKC, no
+whitespace) appears in the answer or in a passage it cites. Medians and rates are printed per
+backend; JSON goes to bench/results/answer.json. Embedding and generation never overlap: each
+question is retrieved, then answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from chains.assistant import build_answerer  # noqa: E402
+from chains.citations import attribute_citations, cited_numbers  # noqa: E402
+from chains.evaluation import read_qa, squeeze  # noqa: E402
+from config import OpenAIProfile, Settings, load_settings  # noqa: E402
+from index.embeddings import build_embedder  # noqa: E402
+from index.store import load_index  # noqa: E402
+from index.updater import ingest  # noqa: E402
+
+SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
+QA_FILES = [
+    REPO / "tests" / "data" / "seeds_qa_zh.jsonl",
+    REPO / "tests" / "data" / "seeds_qa_en.jsonl",
+]
+
+
+def main() -> None:
+    args = _parse_args()
+    settings = load_settings()
+    settings.paths.documents = args.docs.resolve()
+    settings.paths.index = REPO / ".ragchat" / f"bench-answer-{args.docs.resolve().name}"
+    embedder = build_embedder(settings.embedding)
+    ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
+    knowledge_base = load_index(settings.paths.index, embedder)
+    items = [item for path in args.qa for item in read_qa(path)[: args.limit]]
+    results = {"local": _run(settings, knowledge_base, "local", items)}
+    if args.server:
+        with _llama_server(settings) as base_url:
+            settings.llm.profiles["server"] = OpenAIProfile(
+                model="local",
+                base_url=base_url,
+                api_key="bench",
+                n_ctx=4096,
+                temperature=0.0,
+                max_tokens=settings.llm.profiles["local"].max_tokens,
+            )
+            results["openai (llama.cpp server)"] = _run(settings, knowledge_base, "server", items)
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "answer.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    for backend, result in results.items():
+        print(f"{backend}: {json.dumps(result['summary'])}")
+
+
+def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
+    answerer = build_answerer(settings, knowledge_base, profile)
+    rows = []
+    for item in items:
+        started = time.perf_counter()
+        first = None
+        text, sources, pieces = "", [], 0
+        for chunk in answerer.chain.stream({"question": item.question, "history": []}):
+            sources = chunk.get("sources", sources)
+            if chunk.get("answer"):
+                first = first or time.perf_counter()
+                text += chunk["answer"]
+                pieces += 1
+        finished = time.perf_counter()
+        annotated = attribute_citations(text, sources)
+        cited = cited_numbers(annotated, len(sources))
+        evidence = text + "".join(sources[n - 1].page_content for n in cited)
+        rows.append(
+            {
+                "qid": item.qid,
+                "ttft_s": (first or finished) - started,
+                "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
+                "model_cited": bool(cited_numbers(text, len(sources))),
+                "cited": bool(cited),
+                "contained": squeeze(item.answer) in squeeze(evidence),
+                "answer": annotated,
+            }
+        )
+    summary = {
+        "n": len(rows),
+        "containment": _rate(rows, "contained"),
+        "citations_present": _rate(rows, "cited"),
+        "model_wrote_citations": _rate(rows, "model_cited"),
+        "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
+        "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
+        "tokens_per_s_p50": round(statistics.median(r["tokens_per_s"] for r in rows), 1),
+    }
+    return {"summary": summary, "rows": rows}
+
+
+def _rate(rows: list[dict], key: str) -> float:
+    return round(sum(r[key] for r in rows) / len(rows), 3)
+
+
+@contextmanager
+def _llama_server(settings: Settings):
+    """llama-cpp-python's OpenAI-compatible server with the bundled model on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    model = settings.llm.profiles["local"].model_path
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model_alias",
+        "local",
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+        "--n_batch",
+        "512",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", type=Path, nargs="+", default=QA_FILES)
+    parser.add_argument("--docs", type=Path, default=SEEDS)
+    parser.add_argument("--limit", type=int, default=15, help="questions per QA file")
+    parser.add_argument("--server", action="store_true", help="also the openai backend")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()

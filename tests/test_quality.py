@@ -1,0 +1,55 @@
+"""Retrieval quality gates: evaluate.py on our QA sets must stay at the levels we reached
+(README, "Retrieval quality"). A change that makes retrieval worse fails here."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE_DIR
+
+DATA = REPO / "tests" / "data"
+
+
+def evaluate(tmp_path, qa: str, docs, *extra: str) -> dict:
+    command = [
+        sys.executable,
+        str(REPO / "evaluate.py"),
+        "--qa",
+        str(DATA / qa),
+        "--docs",
+        str(docs),
+        "--index",
+        str(tmp_path / "index"),
+        *extra,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_chinese_questions_on_the_seed_notes(tmp_path, seeds_dir):
+    summary = evaluate(
+        tmp_path, "seeds_qa_zh.jsonl", seeds_dir, "--min-hit-at-5", "0.97", "--min-mrr", "0.85"
+    )
+    assert summary["p50_ms"] <= 50
+
+
+@pytest.mark.slow
+def test_english_questions_on_the_seed_notes_with_translation(tmp_path, seeds_dir):
+    evaluate(tmp_path, "seeds_qa_en.jsonl", seeds_dir, "--translate", "--min-hit-at-5", "0.8")
+
+
+def test_sample_notes_in_both_languages(tmp_path):
+    evaluate(
+        tmp_path,
+        "sample_qa.jsonl",
+        SAMPLE_DIR,
+        "--translate",
+        "--min-hit-at-5",
+        "0.9",
+        "--min-mrr",
+        "0.8",
+    )
