@@ -83,8 +83,10 @@ def ingest(
     show_progress: bool = True,
     lock_wait_seconds: float = 600.0,
     on_message: Callable[[str], None] = print,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Index the files under `paths` (default: the documents folder) and save the result."""
+    """Index the files under `paths` (default: the documents folder) and save the result.
+    `on_progress(done, total)` follows the embedding, for progress bars other than tqdm's."""
     started = time.perf_counter()
     roots = [Path(p).resolve() for p in (paths or [settings.paths.documents])]
     folder = settings.paths.index
@@ -95,7 +97,8 @@ def ingest(
         if dry_run:
             report.outcomes += [FileOutcome(item.source, _status_of(item)) for item in pending]
         else:
-            changed = _apply(knowledge_base, pending, embedder, settings, report, show_progress)
+            progress = _Progress(show_progress, on_progress)
+            changed = _apply(knowledge_base, pending, embedder, settings, report, progress)
             if changed or rebuild or current_version(folder) is None:
                 save_index(knowledge_base, folder)
                 report.saved = True
@@ -197,7 +200,7 @@ def _apply(
     embedder: Embedder,
     settings: Settings,
     report: IngestReport,
-    show_progress: bool,
+    progress: _Progress,
 ) -> bool:
     """Load, chunk and embed pending files and remove vanished ones; True if anything changed."""
     manifest = knowledge_base.manifest
@@ -219,7 +222,7 @@ def _apply(
     new_texts = {c.metadata["hash"]: c.page_content for _, chunks in chunked for c in chunks}
     to_embed = [(h, text) for h, text in new_texts.items() if h not in vectors]
     report.reused = sum(len(chunks) for _, chunks in chunked) - len(to_embed)
-    _embed_into(vectors, to_embed, embedder, settings.embedding.batch_size, show_progress)
+    _embed_into(vectors, to_embed, embedder, settings.embedding.batch_size, progress)
     report.embedded = len(to_embed)
 
     for item, chunks in chunked:
@@ -242,22 +245,29 @@ def _reusable_vectors(
     return {docstore.search(i).metadata["hash"]: vector for i, vector in by_id.items()}
 
 
+@dataclass
+class _Progress:
+    show_bar: bool
+    callback: Callable[[int, int], None] | None
+
+
 def _embed_into(
     vectors: dict[str, np.ndarray],
     to_embed: list[tuple[str, str]],
     embedder: Embedder,
     batch_size: int,
-    show_progress: bool,
+    progress: _Progress,
 ) -> None:
-    with tqdm(
-        total=len(to_embed), unit="chunk", desc="embedding", disable=not show_progress
-    ) as bar:
-        for begin in range(0, len(to_embed), batch_size):
+    total = len(to_embed)
+    with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress.show_bar) as bar:
+        for begin in range(0, total, batch_size):
             batch = to_embed[begin : begin + batch_size]
             embedded = embedder.embeddings.embed_documents([text for _, text in batch])
             for (digest, _), vector in zip(batch, embedded, strict=True):
                 vectors[digest] = np.asarray(vector, dtype=np.float32)
             bar.update(len(batch))
+            if progress.callback:
+                progress.callback(begin + len(batch), total)
 
 
 def _status_of(item: _PendingFile) -> Status:
@@ -271,3 +281,32 @@ def _chunk_id(source: str, chunk: Document) -> str:
 
 def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def forget(
+    settings: Settings,
+    embedder: Embedder,
+    sources: Iterable[str],
+    lock_wait_seconds: float = 600.0,
+    on_message: Callable[[str], None] = print,
+) -> IngestReport:
+    """Remove files from the index (not from disk), under the same lock and atomic save."""
+    started = time.perf_counter()
+    report = IngestReport()
+    folder = settings.paths.index
+    with index_lock(folder, lock_wait_seconds, on_message):
+        knowledge_base = _open(folder, embedder, settings.chunking, rebuild=False)
+        for source in sources:
+            record = knowledge_base.manifest.files.pop(source, None)
+            if record is None:
+                report.outcomes.append(FileOutcome(source, "failed", reason="not in the index"))
+                continue
+            knowledge_base.remove(record.chunk_ids)
+            report.outcomes.append(FileOutcome(source, "removed", len(record.chunk_ids)))
+        if report.count("removed"):
+            save_index(knowledge_base, folder)
+            report.saved = True
+        report.total_files = len(knowledge_base.manifest.files)
+        report.total_chunks = knowledge_base.vector_count
+    report.seconds = time.perf_counter() - started
+    return report

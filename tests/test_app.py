@@ -1,0 +1,92 @@
+"""The Streamlit app through Streamlit's AppTest: real index, real local model."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO, SAMPLE_DIR
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """The app on a fresh index folder, with two broken OpenAI profiles to show errors."""
+    config = tmp_path / "config.toml"
+    model = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    config.write_text(
+        f'[paths]\ndocuments = "{SAMPLE_DIR}"\nindex = "{tmp_path / "index"}"\n'
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\n'
+        f'[llm.profiles.down]\nbackend = "openai"\nmodel = "local"\napi_key = "x"\n'
+        f'base_url = "http://127.0.0.1:{closed_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
+        '[llm.profiles.nokey]\nbackend = "openai"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RAGCHAT_CONFIG", str(config))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+
+
+def index_samples(app: AppTest) -> AppTest:
+    app.run()
+    app.sidebar.radio[0].set_value("Knowledge base").run()
+    next(b for b in app.button if b.label == "Index the sample documents").click().run()
+    app.sidebar.radio[0].set_value("Chat").run()
+    return app
+
+
+def ask(app: AppTest, question: str) -> AppTest:
+    app.chat_input[0].set_value(question).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def source_cards(app: AppTest) -> list[str]:
+    return [e.label for e in app.expander]
+
+
+def test_first_run_explains_and_indexes_the_samples(app):
+    app.run()
+    assert "There is no index yet" in app.info[0].value
+    app.sidebar.radio[0].set_value("Knowledge base").run()
+    next(b for b in app.button if b.label == "Index the sample documents").click().run()
+    assert not app.exception
+    assert app.metric[0].value == "7"  # files
+    assert int(app.metric[1].value) > 10  # chunks
+
+
+def test_question_gets_a_streamed_answer_with_source_cards_and_follow_up(app):
+    ask(index_samples(app), "什么是困惑度？")
+    cards = source_cards(app)
+    assert cards and "ngram-language-models.md" in cards[0]
+    turn = app.session_state["turns"][0]
+    assert turn["answer"].strip() and not turn["error"]
+    ask(app, "它的数值越低说明什么？")
+    follow_up = app.session_state["turns"][1]
+    assert follow_up["answer"].strip()
+    assert any(s["source"] == "ngram-language-models.md" for s in follow_up["sources"])
+
+
+def test_switching_retrieval_mode_and_profile(app):
+    index_samples(app)
+    app.sidebar.selectbox[1].set_value("bm25").run()
+    app.sidebar.selectbox[0].set_value("nokey").run()
+    assert "API key missing" in app.sidebar.caption[0].value
+    ask(app, "Kneser-Ney smoothing")
+    assert "no OpenAI API key" in app.error[0].value
+    assert "smoothing.md" in source_cards(app)[0]  # retrieval still answers
+
+
+def test_unreachable_server_is_shown_not_raised(app):
+    index_samples(app)
+    app.sidebar.selectbox[0].set_value("down").run()
+    ask(app, "What does LoRA train?")
+    assert "cannot reach the server" in app.error[0].value
+    assert source_cards(app)

@@ -1,0 +1,1 @@
+"""The Streamlit app's pages and the cached objects they share; `app.py` wires them up."""

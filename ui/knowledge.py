@@ -1,0 +1,123 @@
+"""The knowledge-base page: what is indexed, adding files, removing them, rebuilding.
+
+It runs the same code as `ingest.py` (`index.updater`), under the same lock, and the index is
+switched atomically, so a chat running in another tab never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from config import Settings
+from index.store import IndexStoreError, current_version, read_manifest
+from index.updater import IngestReport, forget, ingest
+from loaders import SUPPORTED_SUFFIXES
+from ui import resources
+
+
+def page(settings: Settings) -> None:
+    st.title("Knowledge base")
+    version = current_version(settings.paths.index)
+    if version is None:
+        st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
+        if st.button("Index the sample documents", type="primary"):
+            _run_ingest(settings, None, rebuild=False)
+            st.rerun()
+    else:
+        _stats(settings, version)
+    _upload(settings)
+    if version is not None:
+        _remove(settings, version)
+        _rebuild(settings)
+
+
+def _stats(settings: Settings, version: Path) -> None:
+    manifest = read_manifest(version)
+    identity = resources.cached_embedder(settings).identity
+    size = sum(f.stat().st_size for f in version.iterdir())
+    chunks = sum(len(record.chunk_ids) for record in manifest.files.values())
+    columns = st.columns(4)
+    columns[0].metric("Files", len(manifest.files))
+    columns[1].metric("Chunks", chunks)
+    columns[2].metric("Size on disk", f"{size / 1e6:.1f} MB")
+    columns[3].metric(
+        "Last ingest", time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.updated_at))
+    )
+    st.caption(f"Embedder: {identity.backend} · {identity.model} · {identity.dimension} dimensions")
+    st.dataframe(
+        [
+            {"file": source, "chunks": len(record.chunk_ids)}
+            for source, record in sorted(manifest.files.items())
+        ],
+        width="stretch",
+        hide_index=True,
+    )
+
+
+def _upload(settings: Settings) -> None:
+    st.subheader("Add files")
+    uploads = st.file_uploader(
+        "Files are saved to the documents folder and indexed.",
+        type=sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES),
+        accept_multiple_files=True,
+    )
+    if uploads and st.button("Save and index", type="primary"):
+        folder = settings.paths.documents / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for upload in uploads:
+            target = folder / Path(upload.name).name  # never a path from the browser
+            target.write_bytes(upload.getvalue())
+            saved.append(target)
+        _run_ingest(settings, saved, rebuild=False)
+
+
+def _remove(settings: Settings, version: Path) -> None:
+    st.subheader("Remove from the index")
+    sources = sorted(read_manifest(version).files)
+    chosen = st.multiselect("Files (they stay on disk)", sources)
+    if chosen and st.button("Remove"):
+        report = forget(settings, resources.cached_embedder(settings), chosen, on_message=st.info)
+        st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
+
+
+def _rebuild(settings: Settings) -> None:
+    st.subheader("Rebuild")
+    sure = st.checkbox("Yes, re-read and re-embed every document")
+    if st.button("Rebuild the index", disabled=not sure):
+        _run_ingest(settings, None, rebuild=True)
+
+
+def _run_ingest(settings: Settings, paths: list[Path] | None, rebuild: bool) -> None:
+    with st.status("Indexing…", expanded=True) as status:
+        bar = st.progress(0.0, text="Embedding…")
+        try:
+            report = ingest(
+                settings,
+                resources.cached_embedder(settings),
+                paths,
+                rebuild=rebuild,
+                show_progress=False,
+                on_message=st.write,
+                on_progress=lambda done, total: bar.progress(
+                    done / total, f"Embedded {done}/{total} chunks"
+                ),
+            )
+        except IndexStoreError as err:
+            status.update(label="Indexing failed", state="error")
+            st.error(str(err))
+            return
+        _show_report(report)
+        status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete")
+
+
+def _show_report(report: IngestReport) -> None:
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            st.error(f"{outcome.source}: {outcome.reason}")
+        elif outcome.status != "unchanged":
+            st.write(f"{outcome.status}: {outcome.source} ({outcome.chunks} chunks)")
+    st.write(f"The index holds {report.total_chunks} chunks from {report.total_files} files.")
