@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # AMX path) on some CPUs, so it is built for plain AVX2 instead.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench browser clean
 
 install: $(VENV)/.installed
 
@@ -19,10 +19,19 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(PY) ingest.py
+	@echo "ragchat: open http://localhost:8501 (Ctrl-C stops it)"
+	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
-test: install
+test: install browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# Debian's Chromium, its driver and CJK fonts for the browser test (skipped when not installable).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver fonts-noto-cjk) \
+	  || echo "chromium not installable here: the browser test will be skipped"
 
 lint: install
 	$(PY) -m ruff check .
@@ -30,6 +39,8 @@ lint: install
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/query.py
+	$(PY) bench/answer.py --server
 
 clean:
 	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache

@@ -110,8 +110,8 @@ def _run_ingest(settings: Settings, paths: list[Path] | None, rebuild: bool) -> 
             status.update(label="Indexing failed", state="error")
             st.error(str(err))
             return
-        _show_report(report)
-        status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete")
+        status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete", expanded=False)
+    _show_report(report)
 
 
 def _show_report(report: IngestReport) -> None:
@@ -119,5 +119,5 @@ def _show_report(report: IngestReport) -> None:
         if outcome.status == "failed":
             st.error(f"{outcome.source}: {outcome.reason}")
         elif outcome.status != "unchanged":
-            st.write(f"{outcome.status}: {outcome.source} ({outcome.chunks} chunks)")
+            st.success(f"{outcome.status}: {outcome.source} ({outcome.chunks} chunks)")
     st.write(f"The index holds {report.total_chunks} chunks from {report.total_files} files.")

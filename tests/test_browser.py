@@ -1,0 +1,176 @@
+"""End to end in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's
+Chromium through chromedriver (Selenium). Screenshots go to the test's output folder and, with
+RAGCHAT_SCREENSHOTS=DIR, to DIR too (the README's pictures come from there)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE_DIR
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+        reason="Debian's chromium and chromium-driver are not installed (make test installs them)",
+    ),
+]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    """The app on a free port with the sample notes indexed in a temporary folder."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    model = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    config.write_text(
+        f'[paths]\ndocuments = "{tmp_path / "docs"}"\nindex = "{tmp_path / "index"}"\n'
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\n',
+        encoding="utf-8",
+    )
+    shutil.copytree(SAMPLE_DIR, tmp_path / "docs")
+    subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--",
+            "--config",
+            str(config),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="ragchat-chromium-")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    driver.save_screenshot(str(path))
+    if extra := os.environ.get("RAGCHAT_SCREENSHOTS"):
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / name)
+    return path
+
+
+def test_ask_in_the_browser_and_see_the_source(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 240)
+    browser.get(app_url)
+    box = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']"))
+    )
+    box.send_keys("什么是困惑度？", Keys.ENTER)
+    card = wait.until(
+        ec.presence_of_element_located(
+            (
+                By.XPATH,
+                "//*[@data-testid='stExpander']//*[contains(text(), 'ngram-language-models.md')]",
+            )
+        )
+    )
+    assert "[1]" in card.text
+    messages = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
+    assert len(messages) >= 2 and messages[1].text.strip()
+    card.click()
+    time.sleep(1)
+    assert save_screenshot(browser, tmp_path, "chat.png").stat().st_size > 10_000
+
+
+def test_upload_gbk_and_corrupt_pdf_in_the_browser(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    gbk = tmp_path / "gbk-note.txt"
+    gbk.write_bytes("束搜索每一步保留得分最高的若干候选序列。".encode("gbk"))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    wait = WebDriverWait(browser, 240)
+    browser.get(app_url)
+    wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
+    upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
+    upload.send_keys(f"{gbk}\n{broken}")
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
+    ).click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "uploads/gbk-note.txt" in page  # added
+    assert "uploads/broken.pdf: cannot read PDF" in page  # refused, with its reason
+    assert "from 8 files" in page  # the seven notes are still there
+    save_screenshot(browser, tmp_path, "knowledge-base.png")
