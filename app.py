@@ -39,6 +39,8 @@ def sidebar(settings: Settings) -> tuple[Settings, str, str]:
             )
         else:
             st.caption(f"{Path(chosen.model_path).name} (local)")
+        if chosen.backend == "openai":
+            chosen = chosen.model_copy(update={"model": st.text_input("Model name", chosen.model)})
         temperature = st.slider("Temperature", 0.0, 1.5, float(chosen.temperature), 0.1)
         mode = st.selectbox(
             "Retrieval",

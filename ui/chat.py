@@ -16,6 +16,7 @@ from chains.citations import attribute_citations, cited_numbers, source_label
 from chains.rag import history_messages
 from config import Settings
 from index.bm25 import tokenize
+from index.store import KnowledgeBase
 from llms.errors import explain
 from ui import resources
 
@@ -50,7 +51,13 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
         mark = "✅ " if number in cited else ""
         score = f" · score {source['score']:.3f}" if show_scores else ""
         with st.expander(f"{mark}[{number}] {source['label']}{score}"):
+            if source.get("before"):
+                st.caption("… before")
+                st.text(source["before"])
             st.markdown(highlight(source["text"], question))
+            if source.get("after"):
+                st.caption("after …")
+                st.text(source["after"])
 
 
 def page(settings: Settings, profile: str) -> None:
@@ -114,6 +121,19 @@ def _ask(
         ]
         render_sources(question, turn["sources"], turn["cited"], settings.ui.show_scores)
     return turn
+
+
+def _card(document: Document, knowledge_base: KnowledgeBase) -> dict:
+    """What a source card shows: the passage, and the windows before and after it."""
+    before, after = knowledge_base.neighbours(document)
+    return {
+        "label": source_label(document),
+        "source": document.metadata["source"],
+        "score": document.metadata.get("score", 0.0),
+        "text": document.page_content,
+        "before": before.page_content if before else "",
+        "after": after.page_content if after else "",
+    }
 
 
 def _answer_pieces(answerer, question: str, history, found: dict) -> Iterator[str]:
