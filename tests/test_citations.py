@@ -18,7 +18,7 @@ SOURCES = [
 def test_context_numbers_passages_and_names_pages():
     context = format_context(SOURCES)
     assert context.startswith("[1] (bpe.md)\nBPE")
-    assert "[2] (attention.pdf, p. 3)\nScaled" in context
+    assert "[2] (attention.pdf, p. 3)\nDot-product" in context
 
 
 def test_sentences_get_the_passage_they_come_from():
