@@ -31,10 +31,9 @@ def evaluate(tmp_path, qa: str, docs, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_chinese_questions_on_the_seed_notes(tmp_path, seeds_dir):
-    summary = evaluate(
+    evaluate(
         tmp_path, "seeds_qa_zh.jsonl", seeds_dir, "--min-hit-at-5", "0.97", "--min-mrr", "0.85"
     )
-    assert summary["p50_ms"] <= 50
 
 
 @pytest.mark.slow
