@@ -122,15 +122,18 @@ class KnowledgeBase:
         return cls(vectorstore, Manifest(chunking=chunking), embedder.identity)
 
     def add(self, ids: list[str], chunks: list[Document], vectors: list[np.ndarray]) -> None:
-        """Add chunks with their vectors; their BM25 terms are counted here, once."""
+        """Add chunks with their vectors; their BM25 terms are counted here, once per text."""
         self.vectorstore.add_embeddings(
             [(c.page_content, v.tolist()) for c, v in zip(chunks, vectors, strict=True)],
             metadatas=[c.metadata for c in chunks],
             ids=ids,
         )
-        self.terms.update(
-            {i: term_counts(c.page_content) for i, c in zip(ids, chunks, strict=True)}
-        )
+        counted: dict[str, dict[str, int]] = {}  # chunks with the same text share one count
+        for chunk_id, chunk in zip(ids, chunks, strict=True):
+            digest = chunk.metadata["hash"]
+            if digest not in counted:
+                counted[digest] = term_counts(chunk.page_content)
+            self.terms[chunk_id] = counted[digest]
         self._bm25 = None
 
     def remove(self, ids: list[str]) -> None:
