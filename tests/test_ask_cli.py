@@ -53,4 +53,4 @@ def test_json_answer_streamed_answer_and_model_errors(tmp_path):
     env_free = ask_cli("--profile", "nokey", "hi", config=config, cwd=tmp_path)
     assert env_free.returncode == 2 and "no OpenAI API key" in env_free.stderr
     unknown = ask_cli("--profile", "nope", "hi", config=config, cwd=tmp_path)
-    assert unknown.returncode == 2 and "available: local, openai, vllm, nokey" in unknown.stderr
+    assert unknown.returncode == 2 and "available: local, nokey" in unknown.stderr
