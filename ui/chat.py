@@ -48,7 +48,7 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
         return
     st.caption("Sources")
     for number, source in enumerate(sources, start=1):
-        mark = "✅ " if number in cited else ""
+        mark = "✓ " if number in cited else ""
         score = f" · score {source['score']:.3f}" if show_scores else ""
         with st.expander(f"{mark}[{number}] {source['label']}{score}"):
             if source.get("before"):
@@ -99,7 +99,9 @@ def _ask(
         found: dict[str, list[Document]] = {"sources": []}
         try:
             answerer = resources.answerer_for(settings, knowledge_base, profile)
-            streamed = st.write_stream(_answer_pieces(answerer, question, history, found))
+            slot = st.empty()
+            with slot:
+                streamed = st.write_stream(_answer_pieces(answerer, question, history, found))
             text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
         except Exception as err:  # every model failure is shown, never a stack trace
             turn["error"] = str(explain(err))
@@ -109,6 +111,8 @@ def _ask(
                 found["sources"] = resources.retrieval_only(settings, knowledge_base, question)
         sources = found["sources"]
         turn["answer"] = attribute_citations(text, sources)
+        if turn["answer"] != text:  # the streamed text, now with its citations
+            slot.markdown(turn["answer"])
         turn["cited"] = cited_numbers(turn["answer"], len(sources))
         turn["sources"] = [
             {
