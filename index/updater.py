@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -87,25 +88,40 @@ def ingest(
 ) -> IngestReport:
     """Index the files under `paths` (default: the documents folder) and save the result.
     `on_progress(done, total)` follows the embedding, for progress bars other than tqdm's."""
-    started = time.perf_counter()
     roots = [Path(p).resolve() for p in (paths or [settings.paths.documents])]
-    folder = settings.paths.index
     report = IngestReport(dry_run=dry_run)
-    with index_lock(folder, lock_wait_seconds, on_message):
-        knowledge_base = _open(folder, embedder, settings.chunking, rebuild)
-        pending = _plan(knowledge_base, roots, settings.paths.documents, report)
+    with _locked_index(settings, embedder, report, rebuild, lock_wait_seconds, on_message) as kb:
+        pending = _plan(kb, roots, settings.paths.documents, report)
         if dry_run:
             report.outcomes += [FileOutcome(item.source, _status_of(item)) for item in pending]
         else:
             progress = _Progress(show_progress, on_progress)
-            changed = _apply(knowledge_base, pending, embedder, settings, report, progress)
-            if changed or rebuild or current_version(folder) is None:
-                save_index(knowledge_base, folder)
-                report.saved = True
+            changed = _apply(kb, pending, embedder, settings, report, progress)
+            report.saved = changed or rebuild or current_version(settings.paths.index) is None
+    return report
+
+
+@contextmanager
+def _locked_index(
+    settings: Settings,
+    embedder: Embedder,
+    report: IngestReport,
+    rebuild: bool,
+    lock_wait_seconds: float,
+    on_message: Callable[[str], None],
+) -> Iterator[KnowledgeBase]:
+    """The index opened under the writers' lock; saved afterwards if the body set
+    `report.saved`, and the report's totals and time filled in."""
+    started = time.perf_counter()
+    folder = settings.paths.index
+    with index_lock(folder, lock_wait_seconds, on_message):
+        knowledge_base = _open(folder, embedder, settings.chunking, rebuild)
+        yield knowledge_base
+        if report.saved:
+            save_index(knowledge_base, folder)
         report.total_files = len(knowledge_base.manifest.files)
         report.total_chunks = knowledge_base.vector_count
     report.seconds = time.perf_counter() - started
-    return report
 
 
 def make_splitter(chunking: ChunkingSettings, embedder: Embedder) -> SlidingWindowSplitter:
@@ -291,22 +307,14 @@ def forget(
     on_message: Callable[[str], None] = print,
 ) -> IngestReport:
     """Remove files from the index (not from disk), under the same lock and atomic save."""
-    started = time.perf_counter()
     report = IngestReport()
-    folder = settings.paths.index
-    with index_lock(folder, lock_wait_seconds, on_message):
-        knowledge_base = _open(folder, embedder, settings.chunking, rebuild=False)
+    with _locked_index(settings, embedder, report, False, lock_wait_seconds, on_message) as kb:
         for source in sources:
-            record = knowledge_base.manifest.files.pop(source, None)
+            record = kb.manifest.files.pop(source, None)
             if record is None:
                 report.outcomes.append(FileOutcome(source, "failed", reason="not in the index"))
                 continue
-            knowledge_base.remove(record.chunk_ids)
+            kb.remove(record.chunk_ids)
             report.outcomes.append(FileOutcome(source, "removed", len(record.chunk_ids)))
-        if report.count("removed"):
-            save_index(knowledge_base, folder)
-            report.saved = True
-        report.total_files = len(knowledge_base.manifest.files)
-        report.total_chunks = knowledge_base.vector_count
-    report.seconds = time.perf_counter() - started
+        report.saved = report.count("removed") > 0
     return report

