@@ -93,6 +93,8 @@ class RetrievalSettings(Section):
     translate_query: bool = False
     """Also search the question translated (by the chat model) into the other language,
     Chinese <-> English. Helps cross-lingual questions; costs one short generation."""
+    original_query_weight: float = Field(0.5, ge=0.0)
+    """With translation: the weight of the question as asked, next to its translation (1)."""
     context_tokens: int = Field(700, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 

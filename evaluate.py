@@ -57,7 +57,11 @@ def _runs(
     if args.translate or settings.retrieval.translate_query:
         try:
             languages = document_languages(d.page_content for d in knowledge_base.documents())
-            translator = QueryTranslator(build_chat_model(settings.llm.active), languages)
+            translator = QueryTranslator(
+                build_chat_model(settings.llm.active),
+                languages,
+                settings.retrieval.original_query_weight,
+            )
         except LLMError as err:
             print(f"warning: no query translation ({err})", file=sys.stderr)
     if args.mode == "all":

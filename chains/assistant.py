@@ -44,7 +44,7 @@ def build_answerer(
     translate = None
     if settings.retrieval.translate_query:
         languages = document_languages(d.page_content for d in knowledge_base.documents())
-        translate = QueryTranslator(llm, languages)
+        translate = QueryTranslator(llm, languages, settings.retrieval.original_query_weight)
     retriever = build_retriever(knowledge_base, settings.retrieval, translate)
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS

@@ -18,6 +18,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from chains.rag import question_language
+from chains.retrieval import WeightedQuery
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,17 @@ def _main_language(text: str) -> str:
 
 
 class QueryTranslator:
-    """Callable for `HybridRetriever.expand_query`: question -> [translation] (or [])."""
+    """`HybridRetriever.expand_query`: question -> [(question, weight), (translation, 1)]."""
 
     def __init__(
         self,
         llm: BaseChatModel,
         document_languages: frozenset[str] = frozenset({"zh", "en"}),
+        original_weight: float = 0.5,
         cache_size: int = 512,
     ) -> None:
         self.document_languages = document_languages
+        self.original_weight = original_weight
         self._chains = {
             language: ChatPromptTemplate.from_messages([("human", prompt)])
             | llm.bind(max_tokens=80, stop=["\n"])
@@ -63,7 +66,17 @@ class QueryTranslator:
         self._cache: OrderedDict[str, list[str]] = OrderedDict()
         self._cache_size = cache_size
 
-    def __call__(self, question: str) -> list[str]:
+    def __call__(self, question: str) -> list[WeightedQuery]:
+        """The question and its translation, if any. When the documents do not use the
+        question's own language, its translation leads and the question counts less."""
+        translations = self.translations(question)
+        asked = question_language(question) in self.document_languages
+        own = 1.0 if asked or not translations else self.original_weight
+        return [(question, own)] + [(text, 1.0) for text in translations]
+
+    def translations(self, question: str) -> list[str]:
+        """[the translation] into the documents' other language, cached; [] when there is
+        nothing to translate into or the model failed."""
         if question in self._cache:
             self._cache.move_to_end(question)
             return self._cache[question]
@@ -75,8 +88,8 @@ class QueryTranslator:
         except Exception as err:  # any model failure: search with the question alone
             log.warning("query translation failed, searching without it: %s", err)
             return []
-        variants = [translation] if translation and translation != question else []
-        self._cache[question] = variants
+        found = [translation] if translation and translation != question else []
+        self._cache[question] = found
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return variants
+        return found

@@ -23,6 +23,8 @@ from loaders.normalize import normalize_text
 
 RankedList = tuple[str, float, list[str]]
 """(retriever name, fusion weight, chunk ids best first)."""
+WeightedQuery = tuple[str, float]
+"""(query text, scale of its lists' fusion weights)."""
 
 
 def reciprocal_rank_fusion(
@@ -58,8 +60,9 @@ class HybridRetriever(BaseRetriever):
     dedupe_overlaps: bool = True
     sources: frozenset[str] | None = None
     """Only search these files (their `source` names); None searches all."""
-    expand_query: Callable[[str], list[str]] | None = None
-    """Extra phrasings of a question (translations, rewrites), searched and fused too."""
+    expand_query: Callable[[str], list[WeightedQuery]] | None = None
+    """The phrasings of a question to search, with the weight of each (the question itself
+    among them): e.g. the question and its translation. None searches the question alone."""
 
     def _get_relevant_documents(
         self,
@@ -73,13 +76,16 @@ class HybridRetriever(BaseRetriever):
         wanted = k or self.k
         allowed = frozenset(sources) if sources else self.sources
         question = normalize_text(query)
-        variants = [question] + (self.expand_query(question) if self.expand_query else [])
+        variants = self.expand_query(question) if self.expand_query else [(question, 1.0)]
         ranked_lists: list[RankedList] = []
-        for variant in variants:
+        for variant, scale in variants:
             if self.mode in ("hybrid", "dense"):
-                ranked_lists.append(("dense", self.dense_weight, self._dense(variant, allowed)))
+                dense = self._dense(variant, allowed)
+                ranked_lists.append(("dense", scale * self.dense_weight, dense))
             if self.mode in ("hybrid", "bm25"):
-                ranked_lists.append(("bm25", self.bm25_weight, self._bm25(variant, allowed)))
+                ranked_lists.append(
+                    ("bm25", scale * self.bm25_weight, self._bm25(variant, allowed))
+                )
         return self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
 
     def _dense(self, query: str, allowed: frozenset[str] | None) -> list[str]:
@@ -136,7 +142,7 @@ def _mostly_overlaps(candidate: Document, kept: Document) -> bool:
 def build_retriever(
     knowledge_base: KnowledgeBase,
     settings: RetrievalSettings,
-    expand_query: Callable[[str], list[str]] | None = None,
+    expand_query: Callable[[str], list[WeightedQuery]] | None = None,
 ) -> HybridRetriever:
     """The retriever the configuration describes (the settings it shares with it)."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}

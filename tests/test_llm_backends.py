@@ -178,9 +178,12 @@ def test_query_translation_finds_chinese_notes_for_an_english_question(local_pro
 
     translator = QueryTranslator(build_chat_model(local_profile))
     question = "How does multi-head attention work?"
-    variants = translator(question)
-    assert variants and any("\u4e00" <= ch <= "\u9fff" for ch in variants[0])
-    assert translator(question) is variants  # cached per question
+    translations = translator.translations(question)
+    assert translations and any("\u4e00" <= ch <= "\u9fff" for ch in translations[0])
+    assert translator.translations(question) is translations  # cached per question
+    assert translator(question) == [(question, 1.0), (translations[0], 1.0)]  # both languages used
+    zh_only = QueryTranslator(build_chat_model(local_profile), frozenset({"zh"}), 0.5)
+    assert zh_only(question)[0] == (question, 0.5)  # the translation leads
     retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"), translator)
     assert retriever.invoke(question)[0].metadata["source"] == "attention.md"
     plain = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"))
@@ -191,4 +194,5 @@ def test_query_translation_degrades_to_no_variant_when_the_model_is_down():
     from chains.expansion import QueryTranslator
 
     broken = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=2))
-    assert QueryTranslator(broken)("What is perplexity?") == []
+    question = "What is perplexity?"
+    assert QueryTranslator(broken, frozenset({"zh"}))(question) == [(question, 1.0)]

@@ -128,7 +128,9 @@ def test_query_expansion_variants_are_fused():
     plain = build_retriever(knowledge_base, RetrievalSettings(k=1, mode="bm25"))
     assert plain.invoke("xyzzy") == []
     expanded = build_retriever(
-        knowledge_base, RetrievalSettings(k=1, mode="bm25"), expand_query=lambda q: ["困惑度"]
+        knowledge_base,
+        RetrievalSettings(k=1, mode="bm25"),
+        expand_query=lambda q: [(q, 1.0), ("困惑度", 1.0)],
     )
     assert expanded.invoke("xyzzy")[0].metadata["source"] == "ngram-language-models.md"
 
