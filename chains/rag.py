@@ -97,8 +97,9 @@ def question_language(question: str) -> str:
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in question) else "en"
 
 
-PROMPT_OVERHEAD_TOKENS = 160
-"""The fixed instructions and chat-template markup, in tokens (measured for the bundled model)."""
+PROMPT_OVERHEAD_TOKENS = 220
+"""The fixed instructions, examples and chat-template markup, in tokens (about 190 measured
+with the bundled model's tokenizer, plus a margin)."""
 
 
 def history_messages(turns: list[tuple[str, str]]) -> list[BaseMessage]:
