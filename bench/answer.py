@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +31,7 @@ from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
 from index.updater import ingest  # noqa: E402
+from llms.local_server import llama_server  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 QA_FILES = [
@@ -54,7 +51,7 @@ def main() -> None:
     items = [item for path in args.qa for item in read_qa(path)[: args.limit]]
     results = {"local": _run(settings, knowledge_base, "local", items)}
     if args.server:
-        with _llama_server(settings) as base_url:
+        with llama_server(settings.llm.profiles["local"].model_path) as base_url:
             settings.llm.profiles["server"] = OpenAIProfile(
                 model="local",
                 base_url=base_url,
@@ -113,46 +110,6 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
 
 def _rate(rows: list[dict], key: str) -> float:
     return round(sum(r[key] for r in rows) / len(rows), 3)
-
-
-@contextmanager
-def _llama_server(settings: Settings):
-    """llama-cpp-python's OpenAI-compatible server with the bundled model on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    model = settings.llm.profiles["local"].model_path
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--model_alias",
-        "local",
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        "2",
-        "--n_batch",
-        "512",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _parse_args() -> argparse.Namespace:

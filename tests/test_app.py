@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from llms.local_server import free_port
 from tests.conftest import REPO, SAMPLE_DIR
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -25,7 +18,7 @@ def app(tmp_path, monkeypatch):
         f'[paths]\ndocuments = "{SAMPLE_DIR}"\nindex = "{tmp_path / "index"}"\n'
         f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\n'
         f'[llm.profiles.down]\nbackend = "openai"\nmodel = "local"\napi_key = "x"\n'
-        f'base_url = "http://127.0.0.1:{closed_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
+        f'base_url = "http://127.0.0.1:{free_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
         '[llm.profiles.nokey]\nbackend = "openai"\n',
         encoding="utf-8",
     )

@@ -3,11 +3,7 @@ server on 127.0.0.1 for the `openai` backend (no mocks of the OpenAI client)."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from langchain_community.chat_models import ChatLlamaCpp
@@ -18,15 +14,10 @@ from chains.citations import attribute_citations, cited_numbers
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.errors import explain
+from llms.local_server import free_port, llama_server
 from tests.test_retrieval import sample_knowledge_base
 
 SERVER_KEY = "test-key"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,52 +27,14 @@ def local_profile():
 
 @pytest.fixture(scope="module")
 def server(local_profile, tmp_path_factory):
-    """llama-cpp-python's server with the bundled model, on a free loopback port. Its chatty
-    log goes to a file: a pipe nobody reads would fill up and stall it."""
-    port = free_port()
+    """llama-cpp-python's server with the bundled model, on a free loopback port."""
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed when the fixture ends
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(local_profile.model_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--model_alias",
-            "local",
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "2",
-            "--api_key",
-            SERVER_KEY,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while True:
+    with open(log_path, "wb") as log:
         try:
-            request = urllib.request.Request(
-                f"{base_url}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"}
-            )
-            urllib.request.urlopen(request, timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"llama_cpp.server did not start: {log_path.read_bytes()[-2000:]!r}")
-            time.sleep(0.5)
-    yield base_url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+            with llama_server(local_profile.model_path, log, SERVER_KEY, n_ctx=2048) as base_url:
+                yield base_url
+        except RuntimeError as err:
+            pytest.fail(f"{err}: {log_path.read_bytes()[-2000:]!r}")
 
 
 def server_profile(base_url: str, **changes) -> OpenAIProfile:
