@@ -141,7 +141,30 @@ class OpenAIProfile(Section):
     """Retries after a failed request."""
 
 
-LLMProfile = Annotated[LlamaCppProfile | OpenAIProfile, Field(discriminator="backend")]
+class TransformersProfile(Section):
+    """A Hugging Face causal LM run by transformers (optionally with a peft LoRA adapter):
+    how a model fine-tuned by the project's own script is served."""
+
+    backend: Literal["transformers"] = "transformers"
+    model: str = str(BUNDLED_MODEL_PATH.parent)
+    """Model folder (relative to the config file) or hub name."""
+    gguf_file: str | None = BUNDLED_MODEL_PATH.name
+    """A GGUF file inside `model` to load (needs the `gguf` package); empty for safetensors."""
+    adapter_path: Path | None = None
+    """A peft LoRA adapter folder to apply on top of the model."""
+    device: str = "cpu"
+    """Torch device: `cpu`, `cuda`, `mps`."""
+    n_ctx: int = Field(4096, gt=0)
+    """Context window in tokens."""
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    """Sampling temperature; 0 is greedy."""
+    max_tokens: int = Field(256, gt=0)
+    """Longest answer, in tokens."""
+
+
+LLMProfile = Annotated[
+    LlamaCppProfile | OpenAIProfile | TransformersProfile, Field(discriminator="backend")
+]
 
 
 class LLMSettings(Section):
@@ -159,7 +182,7 @@ class LLMSettings(Section):
         return self
 
     @property
-    def active(self) -> LlamaCppProfile | OpenAIProfile:
+    def active(self) -> LlamaCppProfile | OpenAIProfile | TransformersProfile:
         return self.profiles[self.profile]
 
 
@@ -215,6 +238,10 @@ def load_settings(config_file: Path | None = None) -> Settings:
         if isinstance(profile, LlamaCppProfile):
             profile.model_path = base / profile.model_path
             profile.lora_path = profile.lora_path and base / profile.lora_path
+        if isinstance(profile, TransformersProfile):
+            if (base / profile.model).exists():
+                profile.model = str(base / profile.model)
+            profile.adapter_path = profile.adapter_path and base / profile.adapter_path
     return settings
 
 

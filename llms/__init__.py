@@ -10,20 +10,24 @@ from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 
-from config import LlamaCppProfile, OpenAIProfile
+from config import LlamaCppProfile, OpenAIProfile, TransformersProfile
 from llms.errors import LLMError
 from llms.llamacpp_backend import build_llamacpp
 from llms.openai_backend import build_openai
+from llms.transformers_backend import build_transformers
 
 __all__ = ["LLM_BACKENDS", "LLMError", "build_chat_model"]
 
 LLM_BACKENDS: dict[str, Callable] = {
     "llamacpp": build_llamacpp,
     "openai": build_openai,
+    "transformers": build_transformers,
 }
 
 
-def build_chat_model(profile: LlamaCppProfile | OpenAIProfile) -> BaseChatModel:
+def build_chat_model(
+    profile: LlamaCppProfile | OpenAIProfile | TransformersProfile,
+) -> BaseChatModel:
     """The chat model a profile describes, or an LLMError a user can act on."""
     factory = LLM_BACKENDS.get(profile.backend)
     if factory is None:
