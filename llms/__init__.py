@@ -16,7 +16,7 @@ from llms.llamacpp_backend import build_llamacpp
 from llms.openai_backend import build_openai
 from llms.transformers_backend import build_transformers
 
-__all__ = ["LLM_BACKENDS", "LLMError", "build_chat_model"]
+__all__ = ["LLM_BACKENDS", "LLMError", "build_chat_model", "estimate_tokens", "token_counter"]
 
 LLM_BACKENDS: dict[str, Callable] = {
     "llamacpp": build_llamacpp,
