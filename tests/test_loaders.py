@@ -83,39 +83,21 @@ def test_docx_paragraphs_and_tables(tmp_path):
     assert "rank | 8" in text
 
 
-def test_corrupt_pdf_is_a_clear_error(tmp_path):
-    path = tmp_path / "broken.pdf"
-    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
-    with pytest.raises(LoaderError, match="PDF"):
-        load_document(path, "broken.pdf")
-
-
-def test_corrupt_docx_is_a_clear_error(tmp_path):
-    path = tmp_path / "broken.docx"
-    path.write_bytes(b"not a zip file at all")
-    with pytest.raises(LoaderError, match="Word document"):
-        load_document(path, "broken.docx")
-
-
-def test_binary_named_txt_is_refused(tmp_path):
-    path = tmp_path / "image.txt"
-    path.write_bytes(bytes(range(256)) * 40)
-    with pytest.raises(LoaderError, match="binary"):
-        load_document(path, "image.txt")
-
-
-def test_empty_file_is_refused(tmp_path):
-    path = tmp_path / "empty.md"
-    path.write_bytes(b"")
-    with pytest.raises(LoaderError, match="no text"):
-        load_document(path, "empty.md")
-
-
-def test_whitespace_only_file_is_refused(tmp_path):
-    path = tmp_path / "blank.txt"
-    path.write_text(" \n\n\t \n", encoding="utf-8")
-    with pytest.raises(LoaderError, match="no text"):
-        load_document(path, "blank.txt")
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage", "PDF"),
+        ("broken.docx", b"not a zip file at all", "Word document"),
+        ("image.txt", bytes(range(256)) * 40, "binary"),
+        ("empty.md", b"", "no text"),
+        ("blank.txt", b" \n\n\t \n", "no text"),
+    ],
+)
+def test_unreadable_content_is_a_clear_error(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoaderError, match=reason):
+        load_document(path, name)
 
 
 def test_unsupported_suffix_lists_the_supported(tmp_path):

@@ -31,9 +31,7 @@ def knowledge_base(settings: Settings) -> KnowledgeBase | None:
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)
 def _knowledge_base(version: str, _settings: Settings) -> KnowledgeBase:
-    return load_index(
-        _settings.paths.index, embedder(_settings.embedding.model_dump_json(), _settings)
-    )
+    return load_index(_settings.paths.index, cached_embedder(_settings))
 
 
 @st.cache_resource(show_spinner="Loading the chat model…", max_entries=4)
