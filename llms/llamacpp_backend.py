@@ -38,6 +38,11 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
             n_ctx=profile.n_ctx,
             n_threads=profile.n_threads,
             n_batch=512,  # prompt tokens per step: the default of 8 makes prompts ~5x slower
+            # ChatLlamaCpp defaults these to 10000 and 1, which overrides the model's own RoPE
+            # settings (Qwen2.5 uses a base of 1,000,000) and garbles long prompts; 0 means "as
+            # the GGUF says" (llama.cpp PR 3401, llama-cpp-python issue 765).
+            rope_freq_base=0.0,
+            rope_freq_scale=0.0,
             temperature=profile.temperature,
             max_tokens=profile.max_tokens,
             repeat_penalty=profile.repeat_penalty,

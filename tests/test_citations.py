@@ -50,3 +50,10 @@ def test_budget_keeps_the_best_passages_that_fit():
     assert fit_to_budget(SOURCES + [long], estimate_tokens, 80) == SOURCES
     cut = fit_to_budget([long], estimate_tokens, 100)
     assert len(cut) == 1 and 0 < len(cut[0].page_content) < 400
+
+
+def test_a_marker_naming_a_passage_that_does_not_support_the_sentence_is_corrected():
+    answer = "BPE 会不断合并最常见的相邻符号对 [2]。Scores are divided by the key size [2]."
+    assert attribute_citations(answer, SOURCES) == (
+        "BPE 会不断合并最常见的相邻符号对 [1]。Scores are divided by the key size [2]."
+    )

@@ -10,7 +10,8 @@ from langchain_community.chat_models import ChatLlamaCpp
 from langchain_openai import ChatOpenAI
 
 from chains.assistant import build_answerer
-from chains.citations import attribute_citations, cited_numbers
+from chains.citations import attribute_citations, cited_numbers, format_context
+from chains.rag import answer_prompts
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.errors import explain
@@ -149,3 +150,18 @@ def test_query_translation_degrades_to_no_variant_when_the_model_is_down():
     broken = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=2))
     question = "What is perplexity?"
     assert QueryTranslator(broken, frozenset({"zh"}))(question) == [(question, 1.0)]
+
+
+def test_in_process_model_answers_like_the_server_on_a_long_rag_prompt(server, local_profile):
+    """Same weights, same greedy decoding: the same answer. (LangChain's ChatLlamaCpp overrides
+    the model's RoPE base unless told not to, which garbles prompts of a few hundred tokens.)"""
+    question = "什么是困惑度？"
+    sources = build_answerer(load_settings(), sample_knowledge_base()).retriever.invoke(question)
+    messages = answer_prompts["zh"].invoke(
+        {"context": format_context(sources), "standalone_question": question}
+    )
+    assert len(messages.to_string()) > 600
+    local = build_chat_model(local_profile.model_copy(update={"max_tokens": 48, "temperature": 0}))
+    remote = build_chat_model(server_profile(server))
+    mine, theirs = local.invoke(messages).content, remote.invoke(messages).content
+    assert len(mine) > 20 and theirs.startswith(mine)  # the server may stop later
