@@ -21,7 +21,7 @@ def build_openai(profile: OpenAIProfile) -> BaseChatModel:
             "no OpenAI API key: set OPENAI_API_KEY, or api_key in this profile "
             "(local OpenAI-compatible servers accept any value)"
         )
-    return ChatOpenAI(
+    llm = ChatOpenAI(
         model=profile.model,
         base_url=profile.base_url,
         api_key=key,
@@ -31,3 +31,28 @@ def build_openai(profile: OpenAIProfile) -> BaseChatModel:
         max_retries=profile.max_retries,
         streaming=True,
     )
+    check_model_served(llm, profile)
+    return llm
+
+
+MODEL_CHECK_SECONDS = 5.0
+
+
+def check_model_served(llm: BaseChatModel, profile: OpenAIProfile) -> None:
+    """Refuse a model name the server does not list. OpenAI answers a wrong name with a 404, but
+    local servers (llama.cpp, some Ollama set-ups) silently answer with whatever model they
+    have loaded. A server that cannot be asked is left for the first question to report."""
+    import openai
+
+    client = llm.root_client.with_options(
+        max_retries=0, timeout=min(MODEL_CHECK_SECONDS, profile.timeout)
+    )
+    try:
+        served = [model.id for model in client.models.list()]
+    except openai.OpenAIError:
+        return
+    if served and profile.model not in served:
+        raise LLMError(
+            f"model {profile.model!r} not found on the server; it serves: {', '.join(served)} "
+            "(set `model` in the profile)"
+        )

@@ -65,6 +65,11 @@ def test_openai_backend_streams(server):
     assert "3" in "".join(pieces)
 
 
+def test_a_model_the_server_does_not_serve_is_named_with_the_ones_it_does(server):
+    with pytest.raises(LLMError, match="model 'gpt-9' not found on the server; it serves: local"):
+        build_chat_model(server_profile(server, model="gpt-9"))
+
+
 def test_wrong_port_is_a_clear_error_within_the_timeout():
     llm = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=5))
     started = time.monotonic()
