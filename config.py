@@ -186,6 +186,49 @@ class LLMSettings(Section):
         return self.profiles[self.profile]
 
 
+class FinetuneSettings(Section):
+    """`finetune.py`: LoRA supervised fine-tuning of a local causal LM on your own QA."""
+
+    base_model: str = str(BUNDLED_MODEL_PATH.parent)
+    """Model folder (relative to the config file) or hub name to fine-tune."""
+    gguf_file: str | None = BUNDLED_MODEL_PATH.name
+    """A GGUF file inside `base_model` (dequantized to float32); empty for safetensors."""
+    data: Path = Path(".ragchat/finetune/data")
+    """Folder `build-data` writes train.jsonl / val.jsonl to and `train` reads them from."""
+    output: Path = Path(".ragchat/finetune/run")
+    """Run folder: adapter/, checkpoints/, metrics, model card, adapter.gguf."""
+    val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    """Share of the examples held out for validation and `finetune.py eval`."""
+    refusal_fraction: float = Field(0.2, ge=0.0, le=1.0)
+    """Extra examples per QA pair whose passages lack the answer, taught to refuse."""
+    max_seq_length: int = Field(1024, gt=16)
+    """Longest example in tokens (prompt + answer); longer ones are left out."""
+    lora_r: int = Field(8, gt=0)
+    """LoRA rank."""
+    lora_alpha: int = Field(16, gt=0)
+    """LoRA scaling numerator (the update is scaled by alpha / r)."""
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    """Dropout on the LoRA input."""
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    """Linear layers that get an adapter."""
+    learning_rate: float = Field(2e-4, gt=0.0)
+    """Peak learning rate (linear decay)."""
+    epochs: float = Field(2.0, gt=0.0)
+    """Passes over the training set (ignored when max_steps > 0)."""
+    max_steps: int = Field(0, ge=0)
+    """Optimizer steps to stop after; 0 trains for `epochs`."""
+    batch_size: int = Field(1, gt=0)
+    """Examples per forward pass."""
+    gradient_accumulation: int = Field(4, gt=0)
+    """Forward passes per optimizer step (effective batch = batch_size x this)."""
+    save_steps: int = Field(10, gt=0)
+    """Steps between resumable checkpoints."""
+    seed: int = 42
+    """Seed for the split, the LoRA initialisation and the data order."""
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    """Where to train; `auto` picks CUDA when present, else CPU."""
+
+
 class UISettings(Section):
     title: str = "ragchat"
     """Title of the chat page."""
@@ -208,6 +251,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
     ui: UISettings = UISettings()
 
     @classmethod
@@ -242,6 +286,11 @@ def load_settings(config_file: Path | None = None) -> Settings:
             if (base / profile.model).exists():
                 profile.model = str(base / profile.model)
             profile.adapter_path = profile.adapter_path and base / profile.adapter_path
+    finetune = settings.finetune
+    if (base / finetune.base_model).exists():
+        finetune.base_model = str(base / finetune.base_model)
+    finetune.data = base / finetune.data
+    finetune.output = base / finetune.output
     return settings
 
 

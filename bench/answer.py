@@ -25,8 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chains.assistant import build_answerer  # noqa: E402
-from chains.citations import attribute_citations, cited_numbers  # noqa: E402
-from chains.evaluation import read_qa, squeeze  # noqa: E402
+from chains.evaluation import read_qa, score_answer  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
@@ -82,18 +81,16 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
                 text += chunk["answer"]
                 pieces += 1
         finished = time.perf_counter()
-        annotated = attribute_citations(text, sources)
-        cited = cited_numbers(annotated, len(sources))
-        evidence = text + "".join(sources[n - 1].page_content for n in cited)
+        score = score_answer(text, sources, item.answer)
         rows.append(
             {
                 "qid": item.qid,
                 "ttft_s": (first or finished) - started,
                 "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
-                "model_cited": bool(cited_numbers(text, len(sources))),
-                "cited": bool(cited),
-                "contained": squeeze(item.answer) in squeeze(evidence),
-                "answer": annotated,
+                "model_cited": score.model_cited,
+                "cited": score.cited,
+                "contained": score.contained,
+                "answer": score.answer,
             }
         )
     summary = {

@@ -14,15 +14,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from chains.citations import attribute_citations, cited_numbers
+from chains.rag import is_refusal
 from loaders.normalize import normalize_text
 
 _WHITESPACE = re.compile(r"\s+")
 
 
 class QAFormatError(Exception):
-    """A QA file line that is not a JSON object with qid, question and answer."""
+    """A QA file line that is not a JSON object with a question and an answer."""
 
 
 @dataclass(frozen=True)
@@ -74,16 +77,16 @@ def squeeze(text: str) -> str:
 
 
 def read_qa(path: Path) -> list[QAItem]:
-    """Parse a QA JSONL file, naming the line of any problem."""
+    """Parse a QA JSONL file (`question`, `answer`, optional `qid` and `file` per line), naming
+    the line of any problem."""
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            item = QAItem(
-                str(record["qid"]), record["question"], record["answer"], record.get("file")
-            )
+            qid = str(record.get("qid", f"{path.stem}:{number}"))
+            item = QAItem(qid, record["question"], record["answer"], record.get("file"))
         except (ValueError, KeyError, TypeError) as err:
             problem = f"missing key {err}" if isinstance(err, KeyError) else str(err)
             raise QAFormatError(f"{path} line {number}: {problem}") from None
@@ -116,3 +119,41 @@ def evaluate_retriever(
             None,
         )
     return result
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    """How one generated answer did: the answer benchmark's and `finetune.py eval`'s measures."""
+
+    answer: str
+    """The answer with ragchat's checked citations."""
+    model_cited: bool
+    """The model itself wrote a [n] naming an existing passage."""
+    cited: bool
+    """The answer cites a passage after checking."""
+    contained: bool
+    """The expected answer is in the answer or in a passage it cites."""
+    refused: bool
+    """The answer says the documents lack the answer."""
+    answerable: bool
+    """The passages hold an answer (otherwise refusing is right)."""
+
+    @property
+    def correct(self) -> bool:
+        return self.contained if self.answerable else self.refused
+
+
+def score_answer(answer: str, sources: list[Document], expected: str | None) -> AnswerScore:
+    """Score `answer` to a question whose passages were `sources` and whose right answer is
+    `expected` (None: the passages lack it, so refusing is right)."""
+    annotated = attribute_citations(answer, sources)
+    cited = cited_numbers(annotated, len(sources))
+    evidence = answer + "".join(sources[n - 1].page_content for n in cited)
+    return AnswerScore(
+        answer=annotated,
+        model_cited=bool(cited_numbers(answer, len(sources))),
+        cited=bool(cited),
+        contained=expected is not None and squeeze(expected) in squeeze(evidence),
+        refused=is_refusal(answer),
+        answerable=expected is not None,
+    )

@@ -22,17 +22,23 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 from chains.citations import fit_to_budget, format_context
 
+REFUSALS = {
+    "en": "The documents do not contain the answer.",
+    "zh": "资料中没有找到答案。",
+}
+"""What the model is taught to say when the passages lack the answer."""
+
 ANSWER_SYSTEM = {
     "en": (
         "You answer questions about the user's documents using only the numbered passages given "
         "with the question. Answer in English, briefly. After each statement, cite the passage "
         "it comes from as [1], [2], and so on. If the passages do not contain the answer, say "
-        '"The documents do not contain the answer." and nothing else.'
+        f'"{REFUSALS["en"]}" and nothing else.'
     ),
     "zh": (
         "你根据用户文档中的编号段落回答问题，只能使用问题后给出的段落。用中文简要回答，"
         "每句话后用 [1]、[2] 这样的编号注明出处。如果段落中没有答案，只回答"
-        "“资料中没有找到答案。”，不要猜测。"
+        f"“{REFUSALS['zh']}”，不要猜测。"
     ),
 }
 ANSWER_USER = {
@@ -49,7 +55,7 @@ EXAMPLES = {
         (
             "Passages:\n[1] (notes.md)\nThe Transformer was introduced in 2017.\n\n"
             "Question: Who painted the Mona Lisa?",
-            "The documents do not contain the answer.",
+            REFUSALS["en"],
         ),
     ],
     "zh": [
@@ -60,7 +66,7 @@ EXAMPLES = {
         ),
         (
             "段落：\n[1] (notes.md)\nTransformer 于 2017 年提出。\n\n问题：蒙娜丽莎是谁画的？",
-            "资料中没有找到答案。",
+            REFUSALS["zh"],
         ),
     ],
 }
@@ -90,6 +96,11 @@ answer_prompts = {
 condense_prompt = ChatPromptTemplate.from_messages(
     [("system", CONDENSE_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
 )
+
+
+def is_refusal(answer: str) -> bool:
+    """Whether the answer is the model saying the documents lack the answer."""
+    return any(refusal.rstrip("。.") in answer for refusal in REFUSALS.values())
 
 
 def question_language(question: str) -> str:

@@ -1,0 +1,372 @@
+"""LoRA supervised fine-tuning of the local causal LM with peft and transformers' Trainer.
+
+The loss covers the answer tokens only: the prompt (system, worked examples, passages, question)
+is context the model reads, not text it should learn to write. A run folder holds everything:
+`adapter/` (peft format), `checkpoints/` (resumable), `training_config.json` (settings and a
+fingerprint of settings + data), `metrics.json` and a model card (`README.md`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from config import FinetuneSettings
+from finetune.data import Example, read_examples
+
+RUN_CONFIG = "training_config.json"
+IGNORED_LABEL = -100
+"""Label value the loss skips (PyTorch's cross-entropy ignore_index)."""
+
+
+class FinetuneError(Exception):
+    """Something that stops a training run, said so that the user can act on it."""
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    @property
+    def adapter(self) -> Path:
+        return self.root / "adapter"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def config(self) -> Path:
+        return self.root / RUN_CONFIG
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def gguf_adapter(self) -> Path:
+        return self.root / "adapter.gguf"
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_base_model(settings: FinetuneSettings) -> None:
+    """Fail early on a local base model that is not there (a hub name, `org/name`, is left to
+    transformers)."""
+    name = settings.base_model
+    local = Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") != 1
+    path = Path(name).expanduser()
+    if local and not path.exists():
+        raise FinetuneError(f"base model not found: {name} (finetune.base_model)")
+    if local and settings.gguf_file and not (path / settings.gguf_file).is_file():
+        raise FinetuneError(f"base model file not found: {path / settings.gguf_file}")
+
+
+def load_tokenizer(settings: FinetuneSettings):
+    """The base model's tokenizer, with its chat template."""
+    from transformers import AutoTokenizer
+
+    check_base_model(settings)
+    try:
+        return AutoTokenizer.from_pretrained(settings.base_model, **_gguf(settings))
+    except (OSError, ValueError) as err:
+        raise FinetuneError(f"cannot load the tokenizer of {settings.base_model!r}: {err}") from err
+
+
+def load_base_model(settings: FinetuneSettings):
+    """The base model in float32 (a GGUF file is dequantized; LoRA trains on top of it)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            settings.base_model, dtype=torch.float32, **_gguf(settings)
+        )
+    except (OSError, ValueError) as err:
+        raise FinetuneError(f"cannot load base model {settings.base_model!r}: {err}") from err
+    if settings.gguf_file and all(p.dtype == torch.float32 for p in model.parameters()):
+        # Every GGUF block was dequantized into plain float32 Linear layers, but the model still
+        # carries the GGUF quantizer's flags, which make the Trainer refuse to train it.
+        model.is_quantized = False
+        model.hf_quantizer = None
+        del model.config.quantization_config
+    return model
+
+
+def _gguf(settings: FinetuneSettings) -> dict[str, str]:
+    return {"gguf_file": settings.gguf_file} if settings.gguf_file else {}
+
+
+def chat_token_counter(tokenizer):
+    """Tokens of a chat as the model sees it, chat template included."""
+
+    def count(messages: list[dict]) -> int:
+        return len(_token_ids(tokenizer, tokenizer.apply_chat_template(messages, tokenize=False)))
+
+    return count
+
+
+def _token_ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def encode(example: Example, tokenizer) -> dict[str, list[int]]:
+    """Token ids of the whole chat, with labels that hide everything before the answer."""
+    prompt = tokenizer.apply_chat_template(
+        example.prompt, tokenize=False, add_generation_prompt=True
+    )
+    whole = tokenizer.apply_chat_template(example.messages, tokenize=False)
+    if not whole.startswith(prompt):
+        raise FinetuneError(f"example {example.qid}: the chat template does not end the prompt")
+    prompt_ids = _token_ids(tokenizer, prompt)
+    answer_ids = _token_ids(tokenizer, whole[len(prompt) :])
+    return {
+        "input_ids": prompt_ids + answer_ids,
+        "attention_mask": [1] * (len(prompt_ids) + len(answer_ids)),
+        "labels": [IGNORED_LABEL] * len(prompt_ids) + answer_ids,
+    }
+
+
+def fingerprint(settings: FinetuneSettings, data_files: list[Path]) -> str:
+    """What makes two runs the same run: the training settings and the data."""
+    digest = hashlib.sha256()
+    how_long = {"max_steps", "epochs", "save_steps"}  # a resumed run may be made longer
+    kept = settings.model_dump(mode="json", exclude={"output", "device", "data"} | how_long)
+    digest.update(json.dumps(kept, sort_keys=True).encode())
+    for path in data_files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare_run_folder(paths: RunPaths, run_id: str, overwrite: bool, resume: bool) -> Path | None:
+    """Make the run folder ready; return the checkpoint to resume from, if any. A folder that
+    holds another run is refused unless `overwrite`; a folder that is not a run is never
+    deleted."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    root = paths.root
+    if not root.exists() or not any(root.iterdir()):
+        root.mkdir(parents=True, exist_ok=True)
+        return None
+    if not paths.config.is_file():
+        raise FinetuneError(f"{root} is not empty and is not a ragchat run; choose another output")
+    previous = json.loads(paths.config.read_text(encoding="utf-8")).get("fingerprint")
+    if overwrite:
+        shutil.rmtree(root)
+        root.mkdir(parents=True)
+        return None
+    if previous != run_id:
+        raise FinetuneError(
+            f"{root} holds a different run (other settings or data); "
+            "use --overwrite to replace it, or --output for a new folder"
+        )
+    if not resume:
+        raise FinetuneError(f"{root} holds this run already; --resume continues it")
+    last = get_last_checkpoint(str(paths.checkpoints)) if paths.checkpoints.is_dir() else None
+    return Path(last) if last else None
+
+
+BYTES_PER_ACTIVATION = 4 * 34
+"""float32 activations kept for the backward pass, per layer, token and hidden unit (a rough
+count for a transformer block with attention and MLP)."""
+
+
+def estimate_training_bytes(model, settings: FinetuneSettings) -> int:
+    """Weights plus activations of one forward/backward pass at `batch_size` x `max_seq_length`,
+    logits included: an estimate to refuse a batch that cannot fit, not a measurement."""
+    config = model.config
+    tokens = settings.batch_size * settings.max_seq_length
+    per_token = config.num_hidden_layers * config.hidden_size * BYTES_PER_ACTIVATION
+    per_token += config.vocab_size * 4 * 3  # logits, their softmax and its gradient
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return weights + tokens * per_token
+
+
+def available_bytes(device: str) -> int:
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.mem_get_info()[0]
+    import psutil
+
+    return psutil.virtual_memory().available
+
+
+def memory_advice(settings: FinetuneSettings) -> str:
+    return (
+        f"lower finetune.batch_size (now {settings.batch_size}) and raise "
+        f"finetune.gradient_accumulation to keep the effective batch, or lower "
+        f"finetune.max_seq_length (now {settings.max_seq_length})"
+    )
+
+
+def train(
+    settings: FinetuneSettings, overwrite: bool = False, resume: bool = False
+) -> dict[str, Any]:
+    """Train a LoRA adapter on `settings.data`, write the run folder, return its metrics."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    check_base_model(settings)
+    data_files = [settings.data / "train.jsonl", settings.data / "val.jsonl"]
+    train_set = read_examples(data_files[0])
+    val_set = read_examples(data_files[1]) if data_files[1].is_file() else []
+    paths = RunPaths(settings.output)
+    run_id = fingerprint(settings, [f for f in data_files if f.is_file()])
+    checkpoint = prepare_run_folder(paths, run_id, overwrite, resume)
+    _write_json(paths.config, {"fingerprint": run_id, "settings": settings.model_dump(mode="json")})
+
+    device = resolve_device(settings.device)
+    tokenizer = load_tokenizer(settings)
+    model = load_base_model(settings)
+    needed, free = estimate_training_bytes(model, settings), available_bytes(device)
+    if needed > free:
+        raise FinetuneError(
+            f"not enough memory on {device} for this batch: about {needed / 2**30:.1f} GiB "
+            f"needed, {free / 2**30:.1f} GiB free; {memory_advice(settings)}"
+        )
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=settings.lora_r,
+            lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout,
+            target_modules=settings.target_modules,
+            task_type="CAUSAL_LM",
+        ),
+    )
+    interrupt = StopOnInterrupt()
+    trainer = Trainer(
+        model=model,
+        args=TrainingArguments(
+            output_dir=str(paths.checkpoints),
+            per_device_train_batch_size=settings.batch_size,
+            per_device_eval_batch_size=settings.batch_size,
+            gradient_accumulation_steps=settings.gradient_accumulation,
+            learning_rate=settings.learning_rate,
+            num_train_epochs=settings.epochs,
+            max_steps=settings.max_steps or -1,
+            lr_scheduler_type="linear",
+            logging_steps=1,
+            eval_strategy="epoch" if val_set else "no",
+            save_strategy="steps",
+            save_steps=settings.save_steps,
+            save_total_limit=2,
+            seed=settings.seed,
+            use_cpu=device == "cpu",
+            report_to="none",
+            dataloader_num_workers=0,
+        ),
+        train_dataset=[encode(e, tokenizer) for e in train_set],
+        eval_dataset=[encode(e, tokenizer) for e in val_set] or None,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORED_LABEL),
+        callbacks=[interrupt],
+    )
+    started = time.perf_counter()
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, MemoryError) or "out of memory" in str(err).lower():
+            raise FinetuneError(
+                f"ran out of memory while training; {memory_advice(settings)}"
+            ) from err
+        raise
+    seconds = time.perf_counter() - started
+    history = list(trainer.state.log_history)
+    final_val = None
+    if val_set and not interrupt.interrupted:
+        evals = [h for h in history if "eval_loss" in h]
+        ended_on_eval = evals and evals[-1]["step"] == trainer.state.global_step
+        final_val = evals[-1]["eval_loss"] if ended_on_eval else trainer.evaluate()["eval_loss"]
+    model.save_pretrained(str(paths.adapter))
+    metrics = _metrics(history, final_val, seconds, interrupt.interrupted)
+    metrics.update(train_examples=len(train_set), val_examples=len(val_set), device=device)
+    _write_json(paths.metrics, metrics)
+    (paths.root / "README.md").write_text(model_card(settings, metrics), encoding="utf-8")
+    return metrics
+
+
+class StopOnInterrupt(TrainerCallback):
+    """Trainer callback: the first Ctrl-C finishes the current step, saves a checkpoint and ends
+    training (the adapter is then written as usual); a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def _on_sigint(self, *_: object) -> None:
+        self.interrupted = True
+        print("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)")
+        signal.signal(signal.SIGINT, self._previous)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.interrupted:
+            control.should_save = True
+            control.should_training_stop = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if not self.interrupted:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _metrics(
+    history: list[dict], final_val: float | None, seconds: float, interrupted: bool
+) -> dict[str, Any]:
+    steps = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    return {
+        "steps": steps[-1][0] if steps else 0,
+        "train_loss_per_step": [loss for _, loss in steps],
+        "first_train_loss": steps[0][1] if steps else None,
+        "last_train_loss": steps[-1][1] if steps else None,
+        "val_loss_per_epoch": [h["eval_loss"] for h in history if "eval_loss" in h],
+        "final_val_loss": final_val,
+        "seconds": round(seconds, 1),
+        "interrupted": interrupted,
+    }
+
+
+def model_card(settings: FinetuneSettings, metrics: dict[str, Any]) -> str:
+    """A short README for the run folder: what was trained, on what, with what result."""
+    base = settings.base_model + (f" ({settings.gguf_file})" if settings.gguf_file else "")
+    return "\n".join(
+        [
+            "# ragchat LoRA adapter",
+            "",
+            f"- Base model: {base}",
+            f"- Data: {settings.data} ({metrics['train_examples']} training, "
+            f"{metrics['val_examples']} validation examples, RAG prompt format)",
+            f"- LoRA: r={settings.lora_r}, alpha={settings.lora_alpha}, "
+            f"dropout={settings.lora_dropout}, modules={', '.join(settings.target_modules)}",
+            f"- Steps: {metrics['steps']} (learning rate {settings.learning_rate}, batch "
+            f"{settings.batch_size} x {settings.gradient_accumulation}), {metrics['seconds']} s "
+            f"on {metrics['device']}" + (", interrupted" if metrics["interrupted"] else ""),
+            f"- Train loss: {metrics['first_train_loss']} -> {metrics['last_train_loss']}",
+            f"- Validation loss per epoch: {metrics['val_loss_per_epoch']}; "
+            f"final: {metrics['final_val_loss']}",
+            "",
+            "Serve it with the `finetuned` profile (transformers + this adapter/), or run",
+            "`python finetune.py export-gguf` and use the `finetuned-gguf` profile (llama.cpp).",
+            "",
+        ]
+    )
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
