@@ -84,6 +84,15 @@ def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
     return "".join(pieces)
 
 
+def supporting_sentence(claim: str, text: str) -> str | None:
+    """The sentence of `text` that holds most of `claim`'s content, when it holds at least half
+    of it: a claim turned into a verbatim quote."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    shares = _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
+    best = max(range(len(shares)), key=shares.__getitem__) if shares else None
+    return sentences[best] if best is not None and shares[best] >= _MIN_SHARED else None
+
+
 def _cite(sentence: str, number: int) -> str:
     """The sentence citing `[number]`: in place of its first marker (others removed), or at
     its end."""

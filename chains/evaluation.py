@@ -11,8 +11,10 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -22,6 +24,7 @@ from chains.rag import is_refusal
 from loaders.normalize import normalize_text
 
 _WHITESPACE = re.compile(r"\s+")
+T = TypeVar("T")
 
 
 class QAFormatError(Exception):
@@ -79,22 +82,34 @@ def squeeze(text: str) -> str:
 def read_qa(path: Path) -> list[QAItem]:
     """Parse a QA JSONL file (`question`, `answer`, optional `qid` and `file` per line), naming
     the line of any problem."""
+
+    def parse(record: dict, number: int) -> QAItem:
+        qid = str(record.get("qid", f"{path.stem}:{number}"))
+        item = QAItem(qid, record["question"], record["answer"], record.get("file"))
+        if not isinstance(item.question, str) or not isinstance(item.answer, str):
+            raise ValueError("question and answer must be strings")
+        return item
+
+    return read_jsonl(path, parse, QAFormatError, "questions")
+
+
+def read_jsonl(
+    path: Path, parse: Callable[[dict, int], T], error: type[Exception], what: str
+) -> list[T]:
+    """`parse(record, line number)` for every non-blank line of a JSONL file. A line that is not
+    JSON, or that `parse` rejects (ValueError, KeyError, TypeError), raises `error` naming the
+    file and line; so does a file with nothing in it."""
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            qid = str(record.get("qid", f"{path.stem}:{number}"))
-            item = QAItem(qid, record["question"], record["answer"], record.get("file"))
+            items.append(parse(json.loads(line), number))
         except (ValueError, KeyError, TypeError) as err:
             problem = f"missing key {err}" if isinstance(err, KeyError) else str(err)
-            raise QAFormatError(f"{path} line {number}: {problem}") from None
-        if not isinstance(item.question, str) or not isinstance(item.answer, str):
-            raise QAFormatError(f"{path} line {number}: question and answer must be strings")
-        items.append(item)
+            raise error(f"{path} line {number}: {problem}") from None
     if not items:
-        raise QAFormatError(f"{path}: no questions")
+        raise error(f"{path}: no {what}")
     return items
 
 

@@ -53,7 +53,7 @@ def build_data(settings: Settings, args: argparse.Namespace) -> None:
             llm, knowledge_base.documents(), args.synthetic, tuning.seed
         )
         items += synthetic
-        summary.notes.append(f"synthetic: {len(synthetic)} of {asked} generated pairs kept")
+        summary.notes.append(f"synthetic pairs kept: {len(synthetic)} of {asked} chunks tried")
     examples = data.build_examples(
         items,
         retriever,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,8 +21,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import convert_to_openai_messages
 from langchain_core.retrievers import BaseRetriever
 
-from chains.citations import fit_to_budget, format_context
-from chains.evaluation import QAItem, squeeze
+from chains.citations import fit_to_budget, format_context, supporting_sentence
+from chains.evaluation import QAItem, read_jsonl, squeeze
 from chains.rag import REFUSALS, answer_prompts, question_language
 
 
@@ -129,30 +128,31 @@ def _example(item: QAItem, kind: str, passages: Sequence[Document], answer: str 
     )
 
 
-_SYNTHETIC_PROMPT = (
-    "Read the passage and write one question it answers, then the answer copied word for word "
-    "from the passage (a short phrase). Use the passage's language. Reply in exactly two lines:\n"
-    "Q: <question>\nA: <answer>\n\nPassage:\n{passage}"
+_QUESTION_PROMPT = (
+    "Write one question that the passage below answers. Use the passage's language. "
+    "Reply with the question only.\n\nPassage:\n{passage}"
 )
-_QA_LINES = re.compile(r"Q[:：]\s*(?P<question>.+?)\s*\n\s*A[:：]\s*(?P<answer>.+)", re.S)
 
 
 def synthetic_items(
-    llm: BaseChatModel, chunks: Sequence[Document], count: int, seed: int
+    llm: BaseChatModel, chunks: Iterable[Document], count: int, seed: int
 ) -> tuple[list[QAItem], int]:
-    """Up to `count` QA pairs the LLM writes from random chunks, and how many it was asked for.
-    A pair is kept only when its answer appears in its chunk."""
-    chooser = random.Random(seed)
-    picked = chooser.sample(list(chunks), min(count, len(chunks)))
+    """Up to `count` QA pairs made with the LLM from random chunks, and how many chunks were
+    tried. The LLM writes a question about a chunk and answers it from that chunk alone with the
+    RAG prompt; the answer kept is the chunk's own sentence that supports that reply, so every
+    synthetic answer is a verbatim quote (a reply no sentence supports drops the pair)."""
+    chunks = list(chunks)
+    picked = random.Random(seed).sample(chunks, min(count, len(chunks)))
     items = []
     for number, chunk in enumerate(picked, start=1):
-        reply = llm.invoke(_SYNTHETIC_PROMPT.format(passage=chunk.page_content)).content
-        match = _QA_LINES.search(str(reply))
-        if not match:
+        reply = llm.invoke(_QUESTION_PROMPT.format(passage=chunk.page_content)).content
+        question = str(reply).strip().splitlines()[0].strip() if str(reply).strip() else ""
+        if not question:
             continue
-        answer = match["answer"].strip().splitlines()[0].strip()
-        if len(squeeze(answer)) >= 2 and squeeze(answer) in squeeze(chunk.page_content):
-            items.append(QAItem(f"synthetic:{number}", match["question"].strip(), answer))
+        prompt = rag_messages(question, [chunk], "")[:-1]
+        answer = supporting_sentence(str(llm.invoke(prompt).content), chunk.page_content)
+        if answer:
+            items.append(QAItem(f"synthetic:{number}", question, answer))
     return items, len(picked)
 
 
@@ -192,21 +192,14 @@ def read_examples(path: Path) -> list[Example]:
     """Examples from a JSONL file `write_examples` wrote, naming the line of any problem."""
     if not path.is_file():
         raise DatasetError(f"{path}: not found; run `python finetune.py build-data` first")
-    examples = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            example = Example(**json.loads(line))
-            roles = [m["role"] for m in example.messages]
-        except (ValueError, TypeError, KeyError) as err:
-            raise DatasetError(f"{path} line {number}: not an example ({err})") from None
-        if not roles or roles[-1] != "assistant":
-            raise DatasetError(f"{path} line {number}: the last message must be the answer")
-        examples.append(example)
-    if not examples:
-        raise DatasetError(f"{path}: no examples")
-    return examples
+
+    def parse(record: dict, _: int) -> Example:
+        example = Example(**record)
+        if not example.messages or example.messages[-1]["role"] != "assistant":
+            raise ValueError("the last message must be the answer")
+        return example
+
+    return read_jsonl(path, parse, DatasetError, "examples")
 
 
 def drop_too_long(

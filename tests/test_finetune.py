@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from chains.evaluation import squeeze
 from chains.rag import STOP
 from config import (
     ChunkingSettings,
@@ -83,6 +84,10 @@ def write_config(folder: Path, index: Path, **finetune: object) -> Path:
         "[retrieval]",
         "k = 2",
         "context_tokens = 300",
+        "[llm.profiles.local]",
+        'backend = "llamacpp"',
+        f'model_path = "{MODELS / LlamaCppProfile().model_path.name}"',
+        "max_tokens = 80",
         "[finetune]",
     ] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     path = folder / "config.toml"
@@ -131,6 +136,21 @@ def test_data_is_built_in_the_rag_prompt_format_and_split_by_question(tiny_run):
         answer = example.messages[-1]["content"]
         assert answer.startswith(example.expected)
         assert any(f"[{n}]" in answer for n in (1, 2))
+
+
+def test_synthetic_pairs_quote_the_notes_and_are_marked(tmp_path, sample_index, capsys):
+    config = write_config(tmp_path, sample_index)
+    qa = write_qa(tmp_path / "qa.jsonl", QA[:1])
+    assert main(["--config", str(config), "build-data", "--qa", str(qa), "--synthetic", "3"]) == 0
+    assert "synthetic pairs kept" in capsys.readouterr().out
+    examples = read_examples(tmp_path / "data" / "train.jsonl")
+    examples += read_examples(tmp_path / "data" / "val.jsonl")
+    made = [e for e in examples if e.qid.startswith("synthetic:")]
+    assert made, "the local model wrote no usable pair from three chunks"
+    notes = squeeze("".join(p.read_text(encoding="utf-8") for p in SAMPLE_DIR.iterdir()))
+    assert {e.kind for e in made} <= {"synthetic", "refusal"}
+    for example in (e for e in made if e.kind == "synthetic"):
+        assert squeeze(example.expected) in notes
 
 
 def test_training_lowers_the_loss_and_writes_a_complete_run(tiny_run):
