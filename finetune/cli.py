@@ -36,41 +36,39 @@ def build_data(settings: Settings, args: argparse.Namespace) -> None:
     from chains.evaluation import read_qa
     from chains.retrieval import build_retriever
     from finetune import data
-    from finetune.train import chat_token_counter, load_tokenizer
+    from finetune.train import chat_token_counter, load_tokenizer, text_token_counter
 
     tuning = settings.finetune
     items = [item for path in args.qa for item in read_qa(path)]
     knowledge_base = open_knowledge_base(settings)
     retriever = build_retriever(knowledge_base, settings.retrieval, None)
     tokenizer = load_tokenizer(tuning)
-    count_tokens = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
+    count_tokens = text_token_counter(tokenizer)
     summary = data.BuildSummary()
+
+    def examples_for(pairs: list, kind: str) -> list[data.Example]:
+        budget, share = settings.retrieval.context_tokens, tuning.refusal_fraction
+        return data.build_examples(pairs, retriever, count_tokens, budget, share, tuning.seed, kind)
+
+    examples = examples_for(items, "qa")
     if args.synthetic:
         from llms import build_chat_model
 
         llm = build_chat_model(settings.llm.active)
-        synthetic, asked = data.synthetic_items(
+        synthetic, tried = data.synthetic_items(
             llm, knowledge_base.documents(), args.synthetic, tuning.seed
         )
-        items += synthetic
-        summary.notes.append(f"synthetic pairs kept: {len(synthetic)} of {asked} chunks tried")
-    examples = data.build_examples(
-        items,
-        retriever,
-        count_tokens,
-        settings.retrieval.context_tokens,
-        tuning.refusal_fraction,
-        tuning.seed,
-    )
-    for example in examples:
-        if example.qid.startswith("synthetic:") and example.kind == "qa":
-            example.kind = "synthetic"
+        examples += examples_for(synthetic, "synthetic")
+        summary.notes.append(f"synthetic pairs kept: {len(synthetic)} of {tried} chunks tried")
     examples, summary.duplicates = data.deduplicate(examples)
     examples, summary.too_long, summary.longest_tokens = data.drop_too_long(
         examples, chat_token_counter(tokenizer), tuning.max_seq_length
     )
     if not examples:
-        raise DatasetError("no examples left to write (see the counts above)")
+        raise DatasetError(
+            f"no examples left to write: {summary.duplicates} duplicates, {summary.too_long} "
+            f"longer than finetune.max_seq_length ({tuning.max_seq_length} tokens)"
+        )
     train, val = data.split(examples, tuning.val_fraction, tuning.seed)
     for kind in ("qa", "refusal", "synthetic"):
         setattr(summary, kind, sum(e.kind == kind for e in examples))

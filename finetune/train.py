@@ -13,6 +13,7 @@ import json
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,13 +112,15 @@ def _gguf(settings: FinetuneSettings) -> dict[str, str]:
     return {"gguf_file": settings.gguf_file} if settings.gguf_file else {}
 
 
-def chat_token_counter(tokenizer):
+def text_token_counter(tokenizer) -> Callable[[str], int]:
+    """Tokens of a plain text."""
+    return lambda text: len(_token_ids(tokenizer, text))
+
+
+def chat_token_counter(tokenizer) -> Callable[[list[dict]], int]:
     """Tokens of a chat as the model sees it, chat template included."""
-
-    def count(messages: list[dict]) -> int:
-        return len(_token_ids(tokenizer, tokenizer.apply_chat_template(messages, tokenize=False)))
-
-    return count
+    count_text = text_token_counter(tokenizer)
+    return lambda messages: count_text(tokenizer.apply_chat_template(messages, tokenize=False))
 
 
 def _token_ids(tokenizer, text: str) -> list[int]:

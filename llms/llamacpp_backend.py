@@ -30,7 +30,10 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
             "delete it and run `make install`"
         )
     if profile.lora_path is not None and not profile.lora_path.is_file():
-        raise LLMError(f"LoRA adapter not found: {profile.lora_path}")
+        raise LLMError(
+            f"LoRA adapter not found: {profile.lora_path}; `python finetune.py export-gguf` "
+            "writes one from a fine-tuning run"
+        )
     try:
         return ChatLlamaCpp(
             model_path=str(path),

@@ -18,7 +18,9 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
     except ImportError as err:  # pragma: no cover - depends on the install
         raise LLMError(f"the transformers backend needs `pip install -e .[dev]` ({err})") from err
     if profile.adapter_path is not None and not profile.adapter_path.is_dir():
-        raise LLMError(f"LoRA adapter not found: {profile.adapter_path}")
+        raise LLMError(
+            f"LoRA adapter not found: {profile.adapter_path}; `python finetune.py train` writes one"
+        )
     files = {"gguf_file": profile.gguf_file} if profile.gguf_file else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(profile.model, **files)
