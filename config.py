@@ -95,7 +95,7 @@ class RetrievalSettings(Section):
     Chinese <-> English. Helps cross-lingual questions; costs one short generation."""
     original_query_weight: float = Field(0.5, ge=0.0)
     """With translation: the weight of the question as asked, next to its translation (1)."""
-    context_tokens: int = Field(700, gt=0)
+    context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 
 
