@@ -90,6 +90,7 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
                 "model_cited": score.model_cited,
                 "cited": score.cited,
                 "contained": score.contained,
+                "refused": score.refused,
                 "answer": score.answer,
             }
         )
@@ -98,6 +99,8 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
         "containment": _rate(rows, "contained"),
         "citations_present": _rate(rows, "cited"),
         "model_wrote_citations": _rate(rows, "model_cited"),
+        "refusals": _rate(rows, "refused"),
+        "citations_in_non_refusals": _rate([r for r in rows if not r["refused"]], "cited"),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
         "tokens_per_s_p50": round(statistics.median(r["tokens_per_s"] for r in rows), 1),
@@ -105,8 +108,8 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
     return {"summary": summary, "rows": rows}
 
 
-def _rate(rows: list[dict], key: str) -> float:
-    return round(sum(r[key] for r in rows) / len(rows), 3)
+def _rate(rows: list[dict], key: str) -> float | None:
+    return round(sum(r[key] for r in rows) / len(rows), 3) if rows else None
 
 
 def _parse_args() -> argparse.Namespace:
