@@ -190,6 +190,23 @@ def test_gguf_export_is_served_by_the_llamacpp_backend(tiny_run):
     assert base != tuned
 
 
+def test_eval_compares_base_and_fine_tuned_on_the_held_out_examples(tiny_run, capsys):
+    report = tiny_run / "eval.json"
+    config = str(tiny_run / "config.toml")
+    assert main(["--config", config, "eval", "--max-tokens", "24", "--report", str(report)]) == 0
+    table, line = capsys.readouterr().out.strip().rsplit("\n", 1)
+    summaries = json.loads(line)
+    assert set(summaries) == {"base", "fine-tuned"} and "containment" in table
+    assert all(summary["n"] == 1 for summary in summaries.values())
+    rows = json.loads(report.read_text())
+    val = read_examples(tiny_run / "data" / "val.jsonl")[0]
+    for result in rows.values():
+        (row,) = result["rows"]
+        assert row["qid"] == val.qid and row["answer"]
+        in_answer = squeeze(val.expected) in squeeze(row["answer"])
+        assert row["cited"] or row["contained"] == in_answer  # uncited: only the answer counts
+
+
 def test_ctrl_c_saves_a_usable_checkpoint_and_resume_continues(tiny_run, sample_index, tmp_path):
     config = write_config(
         tmp_path, sample_index, data=str(tiny_run / "data"), max_steps=40, save_steps=40
