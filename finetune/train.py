@@ -222,7 +222,7 @@ def train(
 ) -> dict[str, Any]:
     """Train a LoRA adapter on `settings.data`, write the run folder, return its metrics."""
     from peft import LoraConfig, get_peft_model
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+    from transformers import DataCollatorForSeq2Seq, Trainer
 
     check_base_model(settings)
     data_files = [settings.data / "train.jsonl", settings.data / "val.jsonl"]
@@ -252,30 +252,18 @@ def train(
             task_type="CAUSAL_LM",
         ),
     )
+    train_data = encode_all(train_set, tokenizer, settings.max_seq_length)
+    val_data = encode_all(val_set, tokenizer, settings.max_seq_length)
+    if not train_data:
+        raise FinetuneError(
+            f"no training example fits finetune.max_seq_length ({settings.max_seq_length})"
+        )
     interrupt = StopOnInterrupt()
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(
-            output_dir=str(paths.checkpoints),
-            per_device_train_batch_size=settings.batch_size,
-            per_device_eval_batch_size=settings.batch_size,
-            gradient_accumulation_steps=settings.gradient_accumulation,
-            learning_rate=settings.learning_rate,
-            num_train_epochs=settings.epochs,
-            max_steps=settings.max_steps or -1,
-            lr_scheduler_type="linear",
-            logging_steps=1,
-            eval_strategy="epoch" if val_set else "no",
-            save_strategy="steps",
-            save_steps=settings.save_steps,
-            save_total_limit=2,
-            seed=settings.seed,
-            use_cpu=device == "cpu",
-            report_to="none",
-            dataloader_num_workers=0,
-        ),
-        train_dataset=[encode(e, tokenizer) for e in train_set],
-        eval_dataset=[encode(e, tokenizer) for e in val_set] or None,
+        args=training_arguments(settings, paths, device, evaluate=bool(val_data)),
+        train_dataset=train_data,
+        eval_dataset=val_data or None,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORED_LABEL),
         callbacks=[interrupt],
     )
@@ -291,16 +279,52 @@ def train(
     seconds = time.perf_counter() - started
     history = list(trainer.state.log_history)
     final_val = None
-    if val_set and not interrupt.interrupted:
+    if val_data and not interrupt.interrupted:
         evals = [h for h in history if "eval_loss" in h]
         ended_on_eval = evals and evals[-1]["step"] == trainer.state.global_step
         final_val = evals[-1]["eval_loss"] if ended_on_eval else trainer.evaluate()["eval_loss"]
     model.save_pretrained(str(paths.adapter))
     metrics = _metrics(history, final_val, seconds, interrupt.interrupted)
-    metrics.update(train_examples=len(train_set), val_examples=len(val_set), device=device)
+    metrics.update(train_examples=len(train_data), val_examples=len(val_data), device=device)
     _write_json(paths.metrics, metrics)
     (paths.root / "README.md").write_text(model_card(settings, metrics), encoding="utf-8")
     return metrics
+
+
+def training_arguments(settings: FinetuneSettings, paths: RunPaths, device: str, evaluate: bool):
+    """The Trainer's settings: one log line per step, validation per epoch, checkpoints every
+    `save_steps` (the last two kept)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(paths.checkpoints),
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation,
+        learning_rate=settings.learning_rate,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps or -1,
+        lr_scheduler_type="linear",
+        logging_steps=1,
+        eval_strategy="epoch" if evaluate else "no",
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        seed=settings.seed,
+        use_cpu=device == "cpu",
+        report_to="none",
+        dataloader_num_workers=0,
+    )
+
+
+def encode_all(examples: list[Example], tokenizer, max_tokens: int) -> list[dict[str, list[int]]]:
+    """The examples encoded, leaving out (and saying so) any longer than `max_tokens`: build-data
+    filtered them, but `max_seq_length` may have been lowered since."""
+    encoded = [encode(example, tokenizer) for example in examples]
+    kept = [item for item in encoded if len(item["input_ids"]) <= max_tokens]
+    if len(kept) < len(encoded):
+        print(f"left out {len(encoded) - len(kept)} examples longer than {max_tokens} tokens")
+    return kept
 
 
 class StopOnInterrupt(TrainerCallback):
