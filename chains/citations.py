@@ -74,8 +74,8 @@ def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
         body = sentence.rstrip()
         tail = sentence[len(body) :]
         shares = _shares(_MARKER.sub("", body), passages)
-        best = max(range(len(shares)), key=shares.__getitem__) if shares else None
-        if best is None or shares[best] < _MIN_SHARED:
+        best = _best_supported(shares)
+        if best is None:
             pieces.append(sentence)
             continue
         cited = [int(n) - 1 for n in _MARKER.findall(body) if 1 <= int(n) <= len(passages)]
@@ -88,9 +88,16 @@ def supporting_sentence(claim: str, text: str) -> str | None:
     """The sentence of `text` that holds most of `claim`'s content, when it holds at least half
     of it: a claim turned into a verbatim quote."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    shares = _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
+    best = _best_supported(
+        _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
+    )
+    return sentences[best] if best is not None else None
+
+
+def _best_supported(shares: list[float]) -> int | None:
+    """Index of the text holding most of the claim, if it holds at least half of it."""
     best = max(range(len(shares)), key=shares.__getitem__) if shares else None
-    return sentences[best] if best is not None and shares[best] >= _MIN_SHARED else None
+    return best if best is not None and shares[best] >= _MIN_SHARED else None
 
 
 def _cite(sentence: str, number: int) -> str:

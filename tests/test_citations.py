@@ -1,6 +1,12 @@
 from langchain_core.documents import Document
 
-from chains.citations import attribute_citations, cited_numbers, fit_to_budget, format_context
+from chains.citations import (
+    attribute_citations,
+    cited_numbers,
+    fit_to_budget,
+    format_context,
+    supporting_sentence,
+)
 from llms import estimate_tokens
 
 SOURCES = [
@@ -57,3 +63,11 @@ def test_a_marker_naming_a_passage_that_does_not_support_the_sentence_is_correct
     assert attribute_citations(answer, SOURCES) == (
         "BPE 会不断合并最常见的相邻符号对 [1]。Scores are divided by the key size [2]."
     )
+
+
+def test_a_claim_becomes_the_sentence_that_supports_it():
+    text = "BPE 从单个字符开始。它不断合并语料中最常见的相邻符号对。最后得到词表。"
+    assert supporting_sentence("BPE 会合并最常见的相邻符号对", text) == (
+        "它不断合并语料中最常见的相邻符号对。"
+    )
+    assert supporting_sentence("完全无关的句子内容在这里", text) is None
