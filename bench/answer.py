@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chains.assistant import build_answerer  # noqa: E402
-from chains.evaluation import read_qa, score_answer  # noqa: E402
+from chains.evaluation import rate, read_qa, score_answer  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
@@ -87,29 +87,21 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
                 "qid": item.qid,
                 "ttft_s": (first or finished) - started,
                 "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
-                "model_cited": score.model_cited,
-                "cited": score.cited,
-                "contained": score.contained,
-                "refused": score.refused,
-                "answer": score.answer,
+                **score.row(),
             }
         )
     summary = {
         "n": len(rows),
-        "containment": _rate(rows, "contained"),
-        "citations_present": _rate(rows, "cited"),
-        "model_wrote_citations": _rate(rows, "model_cited"),
-        "refusals": _rate(rows, "refused"),
-        "citations_in_non_refusals": _rate([r for r in rows if not r["refused"]], "cited"),
+        "containment": rate(rows, "contained"),
+        "citations_present": rate(rows, "cited"),
+        "model_wrote_citations": rate(rows, "model_cited"),
+        "refusals": rate(rows, "refused"),
+        "citations_in_non_refusals": rate([r for r in rows if not r["refused"]], "cited"),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
         "tokens_per_s_p50": round(statistics.median(r["tokens_per_s"] for r in rows), 1),
     }
     return {"summary": summary, "rows": rows}
-
-
-def _rate(rows: list[dict], key: str) -> float | None:
-    return round(sum(r[key] for r in rows) / len(rows), 3) if rows else None
 
 
 def _parse_args() -> argparse.Namespace:

@@ -12,7 +12,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -156,6 +156,15 @@ class AnswerScore:
     @property
     def correct(self) -> bool:
         return self.contained if self.answerable else self.refused
+
+    def row(self) -> dict:
+        """The measures as a flat dict, `correct` included: one row of a results table."""
+        return {**asdict(self), "correct": self.correct}
+
+
+def rate(rows: list[dict], key: str) -> float | None:
+    """The share of `rows` whose `key` is true (None when there are no rows)."""
+    return round(sum(r[key] for r in rows) / len(rows), 3) if rows else None
 
 
 def score_answer(answer: str, sources: list[Document], expected: str | None) -> AnswerScore:

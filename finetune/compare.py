@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 
-from chains.evaluation import score_answer
+from chains.evaluation import rate, score_answer
 from chains.rag import STOP
 from finetune.data import Example
 
@@ -30,12 +30,7 @@ def answer_examples(llm: BaseChatModel, examples: Sequence[Example]) -> list[dic
                 "qid": example.qid,
                 "kind": example.kind,
                 "seconds": round(seconds, 2),
-                "model_cited": score.model_cited,
-                "cited": score.cited,
-                "contained": score.contained,
-                "refused": score.refused,
-                "correct": score.correct,
-                "answer": score.answer,
+                **score.row(),
             }
         )
     return rows
@@ -47,18 +42,14 @@ def summarize(rows: list[dict]) -> dict:
     lacking = [r for r in rows if r["kind"] == "refusal"]
     return {
         "n": len(rows),
-        "correct": _rate(rows, "correct"),
-        "containment": _rate(answerable, "contained"),
-        "citations_present": _rate(answerable, "cited"),
-        "model_wrote_citations": _rate(answerable, "model_cited"),
-        "refusal_when_lacking": _rate(lacking, "refused"),
-        "false_refusals": _rate(answerable, "refused"),
+        "correct": rate(rows, "correct"),
+        "containment": rate(answerable, "contained"),
+        "citations_present": rate(answerable, "cited"),
+        "model_wrote_citations": rate(answerable, "model_cited"),
+        "refusal_when_lacking": rate(lacking, "refused"),
+        "false_refusals": rate(answerable, "refused"),
         "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else None,
     }
-
-
-def _rate(rows: list[dict], key: str) -> float | None:
-    return round(sum(r[key] for r in rows) / len(rows), 3) if rows else None
 
 
 def format_table(summaries: dict[str, dict]) -> str:

@@ -22,6 +22,7 @@ from transformers import TrainerCallback
 
 from config import FinetuneSettings
 from finetune.data import Example, read_examples
+from llms import transformers_backend
 
 RUN_CONFIG = "training_config.json"
 IGNORED_LABEL = -100
@@ -79,37 +80,8 @@ def check_base_model(settings: FinetuneSettings) -> None:
 
 def load_tokenizer(settings: FinetuneSettings):
     """The base model's tokenizer, with its chat template."""
-    from transformers import AutoTokenizer
-
     check_base_model(settings)
-    try:
-        return AutoTokenizer.from_pretrained(settings.base_model, **_gguf(settings))
-    except (OSError, ValueError) as err:
-        raise FinetuneError(f"cannot load the tokenizer of {settings.base_model!r}: {err}") from err
-
-
-def load_base_model(settings: FinetuneSettings):
-    """The base model in float32 (a GGUF file is dequantized; LoRA trains on top of it)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    try:
-        model = AutoModelForCausalLM.from_pretrained(
-            settings.base_model, dtype=torch.float32, **_gguf(settings)
-        )
-    except (OSError, ValueError) as err:
-        raise FinetuneError(f"cannot load base model {settings.base_model!r}: {err}") from err
-    if settings.gguf_file and all(p.dtype == torch.float32 for p in model.parameters()):
-        # Every GGUF block was dequantized into plain float32 Linear layers, but the model still
-        # carries the GGUF quantizer's flags, which make the Trainer refuse to train it.
-        model.is_quantized = False
-        model.hf_quantizer = None
-        del model.config.quantization_config
-    return model
-
-
-def _gguf(settings: FinetuneSettings) -> dict[str, str]:
-    return {"gguf_file": settings.gguf_file} if settings.gguf_file else {}
+    return transformers_backend.load_tokenizer(settings.base_model, settings.gguf_file)
 
 
 def text_token_counter(tokenizer) -> Callable[[str], int]:
@@ -235,7 +207,7 @@ def train(
 
     device = resolve_device(settings.device)
     tokenizer = load_tokenizer(settings)
-    model = load_base_model(settings)
+    model = transformers_backend.load_causal_lm(settings.base_model, settings.gguf_file)
     needed, free = estimate_training_bytes(model, settings), available_bytes(device)
     if needed > free:
         raise FinetuneError(

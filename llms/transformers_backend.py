@@ -12,21 +12,16 @@ from llms.errors import LLMError
 
 def build_transformers(profile: TransformersProfile) -> BaseChatModel:
     try:
-        import torch
         from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
-        from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+        from transformers import pipeline
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise LLMError(f"the transformers backend needs `pip install -e .[dev]` ({err})") from err
+        raise LLMError(f"the transformers backend needs `pip install -e .` ({err})") from err
     if profile.adapter_path is not None and not profile.adapter_path.is_dir():
         raise LLMError(
             f"LoRA adapter not found: {profile.adapter_path}; `python finetune.py train` writes one"
         )
-    files = {"gguf_file": profile.gguf_file} if profile.gguf_file else {}
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(profile.model, **files)
-        model = AutoModelForCausalLM.from_pretrained(profile.model, dtype=torch.float32, **files)
-    except (OSError, ValueError) as err:
-        raise LLMError(f"cannot load model {profile.model!r} with transformers: {err}") from err
+    tokenizer = load_tokenizer(profile.model, profile.gguf_file)
+    model = load_causal_lm(profile.model, profile.gguf_file)
     if profile.adapter_path is not None:
         from peft import PeftModel
 
@@ -48,3 +43,37 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
     )
     llm = HuggingFacePipeline(pipeline=generator, model_id=profile.model)
     return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=profile.model)
+
+
+def load_tokenizer(model: str, gguf_file: str | None):
+    """The tokenizer (with its chat template) of a folder or hub model, or of a GGUF in it."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model, **_gguf(gguf_file))
+    except (OSError, ValueError) as err:
+        raise LLMError(f"cannot load the tokenizer of {model!r}: {err}") from err
+
+
+def load_causal_lm(model: str, gguf_file: str | None):
+    """The model in float32; a GGUF is dequantized into plain float32 layers (trainable)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(
+            model, dtype=torch.float32, **_gguf(gguf_file)
+        )
+    except (OSError, ValueError) as err:
+        raise LLMError(f"cannot load model {model!r} with transformers: {err}") from err
+    if gguf_file and all(p.dtype == torch.float32 for p in loaded.parameters()):
+        # Every GGUF block was dequantized, but the model still carries the GGUF quantizer's
+        # flags, which make transformers' Trainer refuse to fine-tune it.
+        loaded.is_quantized = False
+        loaded.hf_quantizer = None
+        del loaded.config.quantization_config
+    return loaded
+
+
+def _gguf(gguf_file: str | None) -> dict[str, str]:
+    return {"gguf_file": gguf_file} if gguf_file else {}
