@@ -52,7 +52,7 @@ def load_tokenizer(model: str, gguf_file: str | None):
     try:
         return AutoTokenizer.from_pretrained(model, **_gguf(gguf_file))
     except (OSError, ValueError) as err:
-        raise LLMError(f"cannot load the tokenizer of {model!r}: {err}") from err
+        raise LLMError(f"cannot load model {model!r} with transformers (tokenizer): {err}") from err
 
 
 def load_causal_lm(model: str, gguf_file: str | None):
