@@ -7,9 +7,11 @@
 For each question: time to first answer token (from the question, retrieval included), tokens/s
 while streaming, whether the model itself wrote a valid [n], whether the answer carries a
 citation after ragchat's attribution, and containment: the expected answer string (NFKC, no
-whitespace) appears in the answer or in a passage it cites. Medians and rates are printed per
-backend; JSON goes to bench/results/answer.json. Embedding and generation never overlap: each
-question is retrieved, then answered.
+whitespace) appears in the answer or in a passage it cites. Questions with `"answer": null`
+(tests/data/absent_qa.jsonl, asked by default) have no answer in the notes: there the measure
+is whether the answer refuses. Medians and rates are printed per backend, overall and per
+question language; JSON goes to bench/results/answer.json. Embedding and generation never
+overlap: each question is retrieved, then answered.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from chains.assistant import build_answerer  # noqa: E402
 from chains.evaluation import rate, read_qa, score_answer  # noqa: E402
+from chains.rag import question_language  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
@@ -37,17 +40,21 @@ QA_FILES = [
     REPO / "tests" / "data" / "seeds_qa_zh.jsonl",
     REPO / "tests" / "data" / "seeds_qa_en.jsonl",
 ]
+ABSENT = REPO / "tests" / "data" / "absent_qa.jsonl"
+"""Questions no notes answer: refusing them is right (answer null)."""
 
 
 def main() -> None:
     args = _parse_args()
     settings = load_settings()
     settings.paths.documents = args.docs.resolve()
-    settings.paths.index = REPO / ".ragchat" / f"bench-answer-{args.docs.resolve().name}"
+    chunking = settings.chunking
+    name = f"bench-answer-{args.docs.resolve().name}-{chunking.size}-{chunking.overlap}"
+    settings.paths.index = REPO / ".ragchat" / name  # one per window size: switch freely
     embedder = build_embedder(settings.embedding)
     ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
     knowledge_base = load_index(settings.paths.index, embedder)
-    items = [item for path in args.qa for item in read_qa(path)[: args.limit]]
+    items = [item for path in args.qa for item in read_qa(path, allow_absent=True)[: args.limit]]
     results = {"local": _run(settings, knowledge_base, "local", items)}
     if args.server:
         with llama_server(settings.llm.profiles["local"].model_path) as base_url:
@@ -85,28 +92,43 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
         rows.append(
             {
                 "qid": item.qid,
+                "language": question_language(item.question),
                 "ttft_s": (first or finished) - started,
                 "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
                 **score.row(),
             }
         )
-    summary = {
-        "n": len(rows),
-        "containment": rate(rows, "contained"),
-        "citations_present": rate(rows, "cited"),
-        "model_wrote_citations": rate(rows, "model_cited"),
-        "refusals": rate(rows, "refused"),
-        "citations_in_non_refusals": rate([r for r in rows if not r["refused"]], "cited"),
+    by_language = {
+        language: _summarize([r for r in rows if r["language"] == language])
+        for language in sorted({r["language"] for r in rows})
+    }
+    return {"summary": {**_summarize(rows), "by_language": by_language}, "rows": rows}
+
+
+def _summarize(rows: list[dict]) -> dict:
+    """Answer rates over the answerable questions, refusals over the absent ones, speed over
+    all of them."""
+    answerable = [r for r in rows if r["answerable"]]
+    return {
+        "n": len(answerable),
+        "containment": rate(answerable, "contained"),
+        "citations_present": rate(answerable, "cited"),
+        "model_wrote_citations": rate(answerable, "model_cited"),
+        "refusals": rate(answerable, "refused"),
+        "citations_in_non_refusals": rate([r for r in answerable if not r["refused"]], "cited"),
+        "absent_n": len(rows) - len(answerable),
+        "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
         "tokens_per_s_p50": round(statistics.median(r["tokens_per_s"] for r in rows), 1),
     }
-    return {"summary": summary, "rows": rows}
 
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--qa", type=Path, nargs="+", default=QA_FILES)
+    parser.add_argument(
+        "--qa", type=Path, nargs="+", default=[*QA_FILES, ABSENT], help="null answer: absent"
+    )
     parser.add_argument("--docs", type=Path, default=SEEDS)
     parser.add_argument("--limit", type=int, default=15, help="questions per QA file")
     parser.add_argument("--server", action="store_true", help="also the openai backend")

@@ -35,7 +35,8 @@ class QAFormatError(Exception):
 class QAItem:
     qid: str
     question: str
-    answer: str
+    answer: str | None
+    """None: the documents do not hold the answer, so refusing is right (answer benchmark)."""
     file: str | None = None
 
 
@@ -79,14 +80,16 @@ def squeeze(text: str) -> str:
     return _WHITESPACE.sub("", normalize_text(text))
 
 
-def read_qa(path: Path) -> list[QAItem]:
+def read_qa(path: Path, allow_absent: bool = False) -> list[QAItem]:
     """Parse a QA JSONL file (`question`, `answer`, optional `qid` and `file` per line), naming
-    the line of any problem."""
+    the line of any problem. With `allow_absent`, `"answer": null` marks a question the
+    documents cannot answer."""
 
     def parse(record: dict, number: int) -> QAItem:
         qid = str(record.get("qid", f"{path.stem}:{number}"))
         item = QAItem(qid, record["question"], record["answer"], record.get("file"))
-        if not isinstance(item.question, str) or not isinstance(item.answer, str):
+        absent_ok = allow_absent and item.answer is None
+        if not isinstance(item.question, str) or not (isinstance(item.answer, str) or absent_ok):
             raise ValueError("question and answer must be strings")
         return item
 

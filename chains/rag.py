@@ -48,6 +48,13 @@ ANSWER_USER = {
 EXAMPLES = {
     "en": [
         (
+            "Passages:\n[1] (notes.md)\n"
+            "检索增强生成先从文档中检索相关段落，再让模型根据这些段落作答。\n\n"
+            "[2] (notes.md)\nTransformer 于 2017 年提出。\n\n"
+            "Question: What does retrieval-augmented generation do before the model answers?",
+            "It first retrieves relevant passages from the documents [1].",
+        ),
+        (
             "Passages:\n[1] (notes.md)\nThe Transformer was introduced in 2017. It relies on "
             "attention instead of recurrence.\n\nQuestion: What does the Transformer rely on?",
             "It relies on attention instead of recurrence [1].",
@@ -60,6 +67,12 @@ EXAMPLES = {
     ],
     "zh": [
         (
+            "段落：\n[1] (notes.md)\nTransformer 于 2017 年提出。\n\n[2] (notes.md)\n"
+            "检索增强生成先从文档中检索相关段落，再让模型根据这些段落作答。\n\n"
+            "问题：检索增强生成在模型作答之前先做什么？",
+            "先从文档中检索相关段落 [2]。",
+        ),
+        (
             "段落：\n[1] (notes.md)\nTransformer 于 2017 年提出，它用注意力机制取代了循环结构。"
             "\n\n问题：Transformer 用什么取代了循环结构？",
             "Transformer 用注意力机制取代了循环结构 [1]。",
@@ -70,8 +83,10 @@ EXAMPLES = {
         ),
     ],
 }
-"""Two worked examples (one answer with a citation, one refusal): a 0.5B model follows
-examples far better than instructions, and as part of the fixed prompt prefix they are cached."""
+"""Three worked examples: an answer found in a later passage (and, for English questions, in a
+Chinese one), a plain answer, a refusal. A 0.5B model follows examples far better than
+instructions; the first one taught it to look past passage [1] and to answer English questions
+from Chinese notes (README, "Answer quality"). As part of the fixed prefix they are cached."""
 
 STOP = ["\nQuestion:", "\nPassages:", "\n问题：", "\n段落："]
 """Small models sometimes go on to invent another passage or question; stop them there."""
@@ -108,8 +123,8 @@ def question_language(question: str) -> str:
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in question) else "en"
 
 
-PROMPT_OVERHEAD_TOKENS = 220
-"""The fixed instructions, examples and chat-template markup, in tokens (about 190 measured
+PROMPT_OVERHEAD_TOKENS = 300
+"""The fixed instructions, examples and chat-template markup, in tokens (about 280 measured
 with the bundled model's tokenizer, plus a margin)."""
 
 

@@ -170,6 +170,14 @@ def test_malformed_qa_line_is_named(tmp_path):
         read_qa(qa)
 
 
+def test_a_null_answer_marks_an_absent_answer_only_where_allowed(tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('{"qid": "x", "question": "Who wrote Hamlet?", "answer": null}\n')
+    assert read_qa(qa, allow_absent=True)[0].answer is None
+    with pytest.raises(QAFormatError, match="line 1: question and answer must be strings"):
+        read_qa(qa)
+
+
 def evaluate_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "evaluate.py"), *args],
