@@ -48,13 +48,6 @@ ANSWER_USER = {
 EXAMPLES = {
     "en": [
         (
-            "Passages:\n[1] (notes.md)\n"
-            "检索增强生成先从文档中检索相关段落，再让模型根据这些段落作答。\n\n"
-            "[2] (notes.md)\nTransformer 于 2017 年提出。\n\n"
-            "Question: What does retrieval-augmented generation do before the model answers?",
-            "It first retrieves relevant passages from the documents [1].",
-        ),
-        (
             "Passages:\n[1] (notes.md)\nThe Transformer was introduced in 2017. It relies on "
             "attention instead of recurrence.\n\nQuestion: What does the Transformer rely on?",
             "It relies on attention instead of recurrence [1].",
@@ -83,10 +76,11 @@ EXAMPLES = {
         ),
     ],
 }
-"""Three worked examples: an answer found in a later passage (and, for English questions, in a
-Chinese one), a plain answer, a refusal. A 0.5B model follows examples far better than
-instructions; the first one taught it to look past passage [1] and to answer English questions
-from Chinese notes (README, "Answer quality"). As part of the fixed prefix they are cached."""
+"""Worked examples: a 0.5B model follows them far better than instructions, and as part of the
+fixed prompt prefix they are cached. The Chinese set starts with an answer found in passage [2],
+which taught the model to read past [1] (containment 0.67 -> 0.80 on the seeds); the same
+example in the English set, with an English or a Chinese passage, made it refuse more (README,
+"Answer quality")."""
 
 STOP = ["\nQuestion:", "\nPassages:", "\n问题：", "\n段落："]
 """Small models sometimes go on to invent another passage or question; stop them there."""

@@ -7,11 +7,12 @@ import time
 
 import pytest
 from langchain_community.chat_models import ChatLlamaCpp
+from langchain_core.documents import Document
 from langchain_openai import ChatOpenAI
 
 from chains.assistant import build_answerer
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.rag import answer_prompts
+from chains.rag import STOP, answer_prompts
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.errors import explain
@@ -107,6 +108,39 @@ def test_local_backend_is_the_default_and_answers_with_citations(local_profile):
     assert "几何平均" in answer  # the definition from the note, not the model's own
     cited = cited_numbers(attribute_citations(answer, sources), len(sources))
     assert cited and all(1 <= n <= len(sources) for n in cited)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "question", "key"),
+    [
+        (
+            "困惑度是测试集上每个词概率倒数的几何平均，越低说明模型越好。",
+            "LoRA 冻结原模型的全部权重，只训练插入在注意力层旁边的两个低秩矩阵。",
+            "LoRA 训练的是什么？",
+            "低秩矩阵",
+        ),
+        (
+            "BPE 从单个字符开始，不断合并语料中最常见的相邻符号对。",
+            "缩放点积注意力把点积除以键向量维度的平方根，防止 softmax 进入梯度很小的区域。",
+            "注意力为什么要除以维度的平方根？",
+            "梯度很小",
+        ),
+    ],
+)
+def test_local_model_finds_the_answer_in_a_later_passage(
+    local_profile, first, second, question, key
+):
+    """What the first Chinese worked example teaches: the answer may sit in [2], not [1]."""
+    sources = [
+        Document(page_content=first, metadata={"source": "a.md"}),
+        Document(page_content=second, metadata={"source": "b.md"}),
+    ]
+    messages = answer_prompts["zh"].invoke(
+        {"context": format_context(sources), "standalone_question": question}
+    )
+    answer = build_chat_model(local_profile).bind(stop=STOP).invoke(messages).content
+    assert key in answer
+    assert cited_numbers(attribute_citations(answer, sources), 2) == [2]
 
 
 @pytest.mark.parametrize(
