@@ -14,7 +14,7 @@ from chains.retrieval import HybridRetriever, build_retriever
 from config import Settings
 from index.embeddings import build_embedder
 from index.store import KnowledgeBase, load_index
-from llms import LLMError, build_chat_model, token_counter
+from llms import LLMError, build_chat_model, build_helper_model, token_counter
 
 QUESTION_RESERVE_TOKENS = 200
 
@@ -23,6 +23,9 @@ QUESTION_RESERVE_TOKENS = 200
 class Answerer:
     retriever: HybridRetriever
     llm: BaseChatModel
+    """Writes the answers."""
+    helper: BaseChatModel
+    """Rewrites follow-up questions and translates questions (may be `llm` itself)."""
     chain: Runnable
 
 
@@ -41,14 +44,15 @@ def build_answerer(
         raise LLMError(f"no llm profile named {name!r}; available: {available}")
     active = settings.llm.profiles[name]
     llm = build_chat_model(active)
+    helper = build_helper_model(active, llm)
     translate = None
     if settings.retrieval.translate_query:
         languages = document_languages(d.page_content for d in knowledge_base.documents())
-        translate = QueryTranslator(llm, languages, settings.retrieval.original_query_weight)
+        translate = QueryTranslator(helper, languages, settings.retrieval.original_query_weight)
     retriever = build_retriever(knowledge_base, settings.retrieval, translate)
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS
     )
     budget = max(64, min(settings.retrieval.context_tokens, window_left))
-    chain = build_rag_chain(retriever, llm, token_counter(llm), budget)
-    return Answerer(retriever, llm, chain)
+    chain = build_rag_chain(retriever, llm, token_counter(llm), budget, helper)
+    return Answerer(retriever, llm, helper, chain)

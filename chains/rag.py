@@ -135,11 +135,14 @@ def build_rag_chain(
     llm: BaseChatModel,
     count_tokens: Callable[[str], int],
     context_budget: int,
+    condense_llm: BaseChatModel | None = None,
 ) -> Runnable:
     """Input: {"question": str, "history": list[BaseMessage]}. Output keys: question, history,
-    standalone_question, sources (list[Document]), answer (str)."""
+    standalone_question, sources (list[Document]), answer (str). `condense_llm` (default `llm`)
+    rewrites a follow-up question into a standalone one."""
+    rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
     standalone = RunnableBranch(
-        (lambda inputs: bool(inputs["history"]), condense_prompt | llm | StrOutputParser()),
+        (lambda inputs: bool(inputs["history"]), rewrite),
         itemgetter("question"),
     )
 

@@ -12,7 +12,7 @@ from langchain_openai import ChatOpenAI
 
 from chains.assistant import build_answerer
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.rag import STOP, answer_prompts
+from chains.rag import ANSWER_SYSTEM, CONDENSE_SYSTEM, STOP, answer_prompts, history_messages
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.errors import explain
@@ -108,6 +108,24 @@ def test_local_backend_is_the_default_and_answers_with_citations(local_profile):
     assert "几何平均" in answer  # the definition from the note, not the model's own
     cited = cited_numbers(attribute_citations(answer, sources), len(sources))
     assert cited and all(1 <= n <= len(sources) for n in cited)
+
+
+def test_follow_up_rewriting_runs_on_its_own_llama_context(local_profile):
+    """The answer context keeps the answer prompt (its fixed prefix stays cached for the next
+    question) while the helper context rewrites the follow-up."""
+    answerer = build_answerer(load_settings(), sample_knowledge_base())
+    answer_context, helper_context = answerer.llm.client, answerer.helper.client
+    assert answer_context is not helper_context
+    history = history_messages([("什么是困惑度？", "困惑度是每个词概率倒数的几何平均 [1]。")])
+    result = answerer.chain.invoke({"question": "它越低越好吗？", "history": history})
+    assert result["answer"].strip()
+
+    def prompt_in(context) -> str:
+        return context.detokenize(context.input_ids[: context.n_tokens].tolist()).decode()
+
+    assert ANSWER_SYSTEM["zh"] in prompt_in(answer_context)
+    assert CONDENSE_SYSTEM in prompt_in(helper_context)
+    assert CONDENSE_SYSTEM not in prompt_in(answer_context)
 
 
 @pytest.mark.parametrize(
