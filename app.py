@@ -16,6 +16,9 @@ import streamlit as st
 from config import ConfigError, Settings, load_settings
 from ui import chat, knowledge
 
+TRANSLATE_CHOICES = ["auto", "always", "off"]
+"""`retrieval.translate_query`'s values, as the sidebar offers them."""
+
 
 def read_settings() -> Settings:
     parser = argparse.ArgumentParser()
@@ -48,9 +51,11 @@ def sidebar(settings: Settings) -> tuple[Settings, str, str]:
             index=["hybrid", "dense", "bm25"].index(settings.retrieval.mode),
         )
         k = st.slider("Passages (top-k)", 1, 10, settings.retrieval.k)
-        translate = st.toggle(
+        translate = st.selectbox(
             "Translate the question (cross-lingual search)",
-            value=settings.retrieval.translate_query,
+            TRANSLATE_CHOICES,
+            index=TRANSLATE_CHOICES.index(settings.retrieval.translate_query),
+            help="auto: only when your documents are not in the question's language",
         )
         if st.button("New chat"):
             st.session_state["turns"] = []

@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
@@ -90,9 +98,19 @@ class RetrievalSettings(Section):
     """Drop passages whose fused score is below this (0 keeps all)."""
     dedupe_overlaps: bool = True
     """Skip a passage that mostly overlaps a better one from the same file."""
-    translate_query: bool = False
-    """Also search the question translated (by the chat model) into the other language,
-    Chinese <-> English. Helps cross-lingual questions; costs one short generation."""
+    translate_query: Literal["auto", "always", "off"] = "auto"
+    """Also search the question translated (by the chat model) into the documents' other
+    language, Chinese <-> English: `auto` only when the documents are not written in the
+    question's language (English questions over Chinese notes), `always` for mixed-language
+    notes too, `off` never. Costs one short generation per translated question."""
+
+    @field_validator("translate_query", mode="before")
+    @classmethod
+    def _yes_no_means_always_or_off(cls, value: Any) -> Any:
+        """Older configs (and the environment) say true / false."""
+        yes_no = {"true": "always", "false": "off"}
+        return yes_no.get(str(value).lower(), value) if isinstance(value, bool | str) else value
+
     original_query_weight: float = Field(0.5, ge=0.0)
     """With translation: the weight of the question as asked, next to its translation (1)."""
     context_tokens: int = Field(500, gt=0)

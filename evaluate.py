@@ -51,16 +51,19 @@ def main(argv: list[str] | None = None) -> int:
 def _runs(
     args: argparse.Namespace, settings: Settings, knowledge_base: KnowledgeBase
 ) -> list[tuple[str, str, QueryTranslator | None]]:
-    """(name, retrieval mode, query expansion) for each row of the report. With --translate,
-    `all` adds hybrid+translate beside the plain modes; a single mode runs translated only."""
+    """(name, retrieval mode, query expansion) for each row of the report. With translation
+    (--translate, which translates every question, or `retrieval.translate_query` as the app
+    does), `all` adds hybrid+translate beside the plain modes; a single mode runs translated."""
+    translation = "always" if args.translate else settings.retrieval.translate_query
     translator = None
-    if args.translate or settings.retrieval.translate_query:
+    if translation != "off":
         try:
             languages = document_languages(d.page_content for d in knowledge_base.documents())
             translator = QueryTranslator(
                 build_chat_model(settings.llm.active),
                 languages,
                 settings.retrieval.original_query_weight,
+                only_foreign=translation == "auto",
             )
         except LLMError as err:
             print(f"warning: no query translation ({err})", file=sys.stderr)
@@ -132,7 +135,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--translate",
         action="store_true",
-        help="also search the LLM's translation of each question",
+        help="also search the LLM's translation of every question",
     )
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
     return parser.parse_args(argv)

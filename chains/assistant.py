@@ -46,9 +46,14 @@ def build_answerer(
     llm = build_chat_model(active)
     helper = build_helper_model(active, llm)
     translate = None
-    if settings.retrieval.translate_query:
+    if settings.retrieval.translate_query != "off":
         languages = document_languages(d.page_content for d in knowledge_base.documents())
-        translate = QueryTranslator(helper, languages, settings.retrieval.original_query_weight)
+        translate = QueryTranslator(
+            helper,
+            languages,
+            settings.retrieval.original_query_weight,
+            only_foreign=settings.retrieval.translate_query == "auto",
+        )
     retriever = build_retriever(knowledge_base, settings.retrieval, translate)
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS

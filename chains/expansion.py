@@ -54,9 +54,12 @@ class QueryTranslator:
         document_languages: frozenset[str] = frozenset({"zh", "en"}),
         original_weight: float = 0.5,
         cache_size: int = 512,
+        only_foreign: bool = False,
     ) -> None:
         self.document_languages = document_languages
         self.original_weight = original_weight
+        self.only_foreign = only_foreign
+        """Translate only questions in a language the documents do not use (`auto`)."""
         self._chains = {
             language: ChatPromptTemplate.from_messages([("human", prompt)])
             | llm.bind(max_tokens=80, stop=["\n"])
@@ -80,9 +83,12 @@ class QueryTranslator:
         if question in self._cache:
             self._cache.move_to_end(question)
             return self._cache[question]
-        target = "zh" if question_language(question) == "en" else "en"
+        asked = question_language(question)
+        target = "zh" if asked == "en" else "en"
         if target not in self.document_languages:
             return []  # the question is already in the documents' language
+        if self.only_foreign and asked in self.document_languages:
+            return []  # the documents use both languages: search the question as asked
         try:
             translation = self._chains[target].invoke({"question": question}).strip()
         except Exception as err:  # any model failure: search with the question alone

@@ -39,6 +39,17 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
     assert settings.embedding.backend == "sentence-transformers"
 
 
+def test_translate_query_takes_its_modes_and_the_old_true_false(tmp_path, monkeypatch):
+    assert load_settings().retrieval.translate_query == "auto"
+    on = load_settings(write(tmp_path, "[retrieval]\ntranslate_query = true\n"))
+    assert on.retrieval.translate_query == "always"
+    monkeypatch.setenv("RAGCHAT_RETRIEVAL__TRANSLATE_QUERY", "false")
+    assert load_settings().retrieval.translate_query == "off"
+    monkeypatch.setenv("RAGCHAT_RETRIEVAL__TRANSLATE_QUERY", "sometimes")
+    with pytest.raises(ConfigError, match="retrieval.translate_query = 'sometimes'.*'auto'"):
+        load_settings()
+
+
 def test_malformed_toml_names_the_file_and_line(tmp_path):
     path = write(tmp_path, "[chunking\nsize = 3\n")
     with pytest.raises(ConfigError, match=r"config.toml: not valid TOML.*line 1"):

@@ -199,6 +199,11 @@ def test_query_translation_finds_chinese_notes_for_an_english_question(local_pro
     assert translator(question) == [(question, 1.0), (translations[0], 1.0)]  # both languages used
     zh_only = QueryTranslator(build_chat_model(local_profile), frozenset({"zh"}), 0.5)
     assert zh_only(question)[0] == (question, 0.5)  # the translation leads
+    llm = build_chat_model(local_profile)
+    auto_mixed = QueryTranslator(llm, only_foreign=True)  # translate_query = "auto"
+    assert auto_mixed(question) == [(question, 1.0)]  # the notes use English too
+    auto_zh = QueryTranslator(llm, frozenset({"zh"}), only_foreign=True)
+    assert len(auto_zh(question)) == 2  # Chinese notes only: translated
     retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"), translator)
     assert retriever.invoke(question)[0].metadata["source"] == "attention.md"
     plain = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"))
