@@ -55,7 +55,7 @@ def build_helper_model(
     question for retrieval. llama.cpp keeps the KV cache of one prompt, so a side task between
     two answers made the next answer re-read the fixed prompt prefix (~0.6 s on 2 cores): a
     second llama.cpp context over the same memory-mapped weights keeps both prefixes cached
-    (translated English questions: TTFT p50 3.15 -> 1.92 s, README). Other backends have no
+    (translated questions: TTFT p50 2.79 -> 1.73 s, README). Other backends have no
     such cache (openai) or would load the weights twice (transformers): they reuse `main`."""
     if profile.backend not in SEPARATE_HELPER_BACKENDS:
         return main
