@@ -51,19 +51,17 @@ def main(argv: list[str] | None = None) -> int:
 def _runs(
     args: argparse.Namespace, settings: Settings, knowledge_base: KnowledgeBase
 ) -> list[tuple[str, str, QueryTranslator | None]]:
-    """(name, retrieval mode, query expansion) for each row of the report. With translation
-    (--translate, which translates every question, or `retrieval.translate_query` as the app
-    does), `all` adds hybrid+translate beside the plain modes; a single mode runs translated."""
-    translation = "always" if args.translate else settings.retrieval.translate_query
+    """(name, retrieval mode, query expansion) for each row of the report. With --translate
+    (or `translate_query = "always"`), every question is translated: `all` adds
+    hybrid+translate beside the plain modes; a single mode runs translated only."""
     translator = None
-    if translation != "off":
+    if args.translate or settings.retrieval.translate_query == "always":
         try:
             languages = document_languages(d.page_content for d in knowledge_base.documents())
             translator = QueryTranslator(
                 build_chat_model(settings.llm.active),
                 languages,
                 settings.retrieval.original_query_weight,
-                only_foreign=translation == "auto",
             )
         except LLMError as err:
             print(f"warning: no query translation ({err})", file=sys.stderr)
