@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import get_args
 
 import streamlit as st
 
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, TranslateQuery, load_settings
 from ui import chat, knowledge
 
-TRANSLATE_CHOICES = ["auto", "always", "off"]
-"""`retrieval.translate_query`'s values, as the sidebar offers them."""
+TRANSLATE_CHOICES = list(get_args(TranslateQuery))
 
 
 def read_settings() -> Settings:

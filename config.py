@@ -24,6 +24,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
+
+TranslateQuery = Literal["auto", "always", "off"]
+"""When `retrieval.translate_query` translates a question (see RetrievalSettings)."""
 BUNDLED_MODEL_PATH = Path(".ragchat/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 
 
@@ -98,7 +101,7 @@ class RetrievalSettings(Section):
     """Drop passages whose fused score is below this (0 keeps all)."""
     dedupe_overlaps: bool = True
     """Skip a passage that mostly overlaps a better one from the same file."""
-    translate_query: Literal["auto", "always", "off"] = "auto"
+    translate_query: TranslateQuery = "auto"
     """Also search the question translated (by the chat model) into the documents' other
     language, Chinese <-> English: `auto` only when the documents are not written in the
     question's language (English questions over Chinese notes), `always` for mixed-language
