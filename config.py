@@ -138,6 +138,10 @@ class LlamaCppProfile(Section):
     """Longest answer, in tokens."""
     repeat_penalty: float = Field(1.0, ge=1.0)
     """Above 1 discourages repeating recent tokens, which also discourages quoting passages."""
+    refusal_margin: float = Field(2.0, ge=0.0)
+    """How much more likely (in logits: 2 is about 7 times) the model must find "the documents
+    do not contain the answer" than its best other opening before it says so; 0 leaves the
+    choice to the model. Small models refuse answerable questions (README, "Answer quality")."""
 
 
 class OpenAIProfile(Section):

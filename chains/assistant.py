@@ -9,12 +9,18 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from chains.expansion import QueryTranslator, document_languages
-from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain
+from chains.rag import PROMPT_OVERHEAD_TOKENS, REFUSALS, build_rag_chain
 from chains.retrieval import HybridRetriever, build_retriever
 from config import Settings
 from index.embeddings import build_embedder
 from index.store import KnowledgeBase, load_index
-from llms import LLMError, build_chat_model, build_helper_model, token_counter
+from llms import (
+    LLMError,
+    answer_call_options,
+    build_chat_model,
+    build_helper_model,
+    token_counter,
+)
 
 QUESTION_RESERVE_TOKENS = 200
 
@@ -59,5 +65,6 @@ def build_answerer(
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS
     )
     budget = max(64, min(settings.retrieval.context_tokens, window_left))
-    chain = build_rag_chain(retriever, llm, token_counter(llm), budget, helper)
+    options = answer_call_options(active, llm, list(REFUSALS.values()))
+    chain = build_rag_chain(retriever, llm, token_counter(llm), budget, helper, options)
     return Answerer(retriever, llm, helper, chain)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import itemgetter
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -136,10 +137,12 @@ def build_rag_chain(
     count_tokens: Callable[[str], int],
     context_budget: int,
     condense_llm: BaseChatModel | None = None,
+    answer_options: Callable[[], dict[str, Any]] = dict,
 ) -> Runnable:
     """Input: {"question": str, "history": list[BaseMessage]}. Output keys: question, history,
     standalone_question, sources (list[Document]), answer (str). `condense_llm` (default `llm`)
-    rewrites a follow-up question into a standalone one."""
+    rewrites a follow-up question into a standalone one; `answer_options()` gives each answer's
+    model call its own extra arguments (`llms.answer_call_options`)."""
     rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
     standalone = RunnableBranch(
         (lambda inputs: bool(inputs["history"]), rewrite),
@@ -156,7 +159,7 @@ def build_rag_chain(
         .assign(
             answer=RunnablePassthrough.assign(context=lambda x: format_context(x["sources"]))
             | RunnableLambda(lambda x: answer_prompts[question_language(x["question"])].invoke(x))
-            | llm.bind(stop=STOP)
+            | RunnableLambda(lambda _: llm.bind(stop=STOP, **answer_options()))
             | StrOutputParser()
         )
     )

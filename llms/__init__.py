@@ -6,19 +6,21 @@ inside the factory, so a backend you do not use need not be installed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from config import LlamaCppProfile, OpenAIProfile, TransformersProfile
 from llms.errors import LLMError
-from llms.llamacpp_backend import build_llamacpp
+from llms.llamacpp_backend import build_llamacpp, refusal_margin_options
 from llms.openai_backend import build_openai
 from llms.transformers_backend import build_transformers
 
 __all__ = [
     "LLM_BACKENDS",
     "LLMError",
+    "answer_call_options",
     "build_chat_model",
     "build_helper_model",
     "estimate_tokens",
@@ -60,6 +62,22 @@ def build_helper_model(
     if profile.backend not in SEPARATE_HELPER_BACKENDS:
         return main
     return build_chat_model(profile)
+
+
+ANSWER_OPTION_BACKENDS: dict[str, Callable] = {"llamacpp": refusal_margin_options}
+"""Backends whose answers take per-call options (llama.cpp: the refusal margin, which needs the
+model's next-token scores; the OpenAI API has no such hook)."""
+
+
+def answer_call_options(
+    profile: LlamaCppProfile | OpenAIProfile | TransformersProfile,
+    llm: BaseChatModel,
+    refusals: Sequence[str],
+) -> Callable[[], dict[str, Any]]:
+    """A maker of fresh keyword arguments for each answer's model call, given the texts the
+    prompt teaches the model to refuse with (no options for most backends)."""
+    make = ANSWER_OPTION_BACKENDS.get(profile.backend)
+    return make(llm, profile, refusals) if make else dict
 
 
 def token_counter(llm: BaseChatModel) -> Callable[[str], int]:

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 
 from config import BUNDLED_MODEL_PATH, LlamaCppProfile
@@ -54,3 +58,43 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
         )
     except ValueError as err:
         raise LLMError(f"cannot load local model {path}: {err}") from err
+
+
+class RefusalMargin:
+    """A llama.cpp logits processor for one answer: while the answer so far is the start of a
+    refusal, the refusal's next token loses `margin` from its logit, so the model refuses only
+    when it prefers refusing by more than that (e^2 ≈ 7 times as likely, for a margin of 2).
+
+    The bundled 0.5B model refused a quarter of the seeds questions whose passages it could
+    answer, while its refusals of questions the notes do not answer are nearly certain (first
+    refusal token at p ≈ 0.9); the margin separates the two (README, "Answer quality"). One
+    instance per answer: the length of the first call's tokens is where the answer starts."""
+
+    def __init__(self, refusals: list[list[int]], margin: float) -> None:
+        self.refusals = refusals
+        self.margin = margin
+        self.answer_start: int | None = None
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if self.answer_start is None:
+            self.answer_start = len(input_ids)
+        answer = input_ids[self.answer_start :].tolist()
+        for refusal in self.refusals:
+            if len(answer) < len(refusal) and refusal[: len(answer)] == answer:
+                scores[refusal[len(answer)]] -= self.margin
+        return scores
+
+
+def refusal_margin_options(
+    llm: BaseChatModel, profile: LlamaCppProfile, refusals: Sequence[str]
+) -> Callable[[], dict[str, Any]]:
+    """Per-answer call options that apply the profile's `refusal_margin` to `refusals`."""
+    from llama_cpp import LogitsProcessorList
+
+    if profile.refusal_margin == 0:
+        return dict
+    client = llm.client  # the llama_cpp.Llama behind ChatLlamaCpp
+    tokens = [client.tokenize(text.encode("utf-8"), add_bos=False) for text in refusals]
+    return lambda: {
+        "logits_processor": LogitsProcessorList([RefusalMargin(tokens, profile.refusal_margin)])
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from langchain_community.chat_models import ChatLlamaCpp
 from langchain_core.documents import Document
@@ -12,10 +13,18 @@ from langchain_openai import ChatOpenAI
 
 from chains.assistant import build_answerer
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.rag import ANSWER_SYSTEM, CONDENSE_SYSTEM, STOP, answer_prompts, history_messages
+from chains.rag import (
+    ANSWER_SYSTEM,
+    CONDENSE_SYSTEM,
+    STOP,
+    answer_prompts,
+    history_messages,
+    is_refusal,
+)
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.errors import explain
+from llms.llamacpp_backend import RefusalMargin
 from llms.local_server import free_port, llama_server
 from tests.test_retrieval import sample_knowledge_base
 
@@ -169,6 +178,37 @@ def test_local_backend_says_when_the_documents_lack_the_answer(question, refusal
     answerer = build_answerer(load_settings(), sample_knowledge_base())
     result = answerer.chain.invoke({"question": question, "history": []})
     assert refusal in result["answer"]
+
+
+def test_refusal_margin_lowers_only_the_next_token_of_a_started_refusal():
+    margin = RefusalMargin([[5, 7, 9]], margin=2.0)
+    prompt = [1, 2, 3]
+    at_start = margin(np.array(prompt), np.zeros(10))
+    assert at_start[5] == -2.0 and np.count_nonzero(at_start) == 1
+    on_the_way = margin(np.array([*prompt, 5]), np.zeros(10))
+    assert on_the_way[7] == -2.0 and np.count_nonzero(on_the_way) == 1
+    elsewhere = margin(np.array([*prompt, 6]), np.zeros(10))
+    assert np.count_nonzero(elsewhere) == 0
+
+
+def test_refusal_margin_makes_the_model_answer_what_its_passage_holds(local_profile):
+    """Sample question s08: with no margin the model says the notes lack the answer, although
+    the passage it gets holds it; with the default margin it answers and cites that passage."""
+    settings = load_settings()
+    question = "What do static word vectors fail to capture about the word bank?"
+
+    def ask(**changes) -> dict:
+        profile = local_profile.model_copy(update={"temperature": 0.0, **changes})
+        settings.llm.profiles["local"] = profile
+        answerer = build_answerer(settings, sample_knowledge_base())
+        return answerer.chain.invoke({"question": question, "history": []})
+
+    assert is_refusal(ask(refusal_margin=0.0)["answer"])
+    result = ask()
+    assert local_profile.refusal_margin > 0 and not is_refusal(result["answer"])
+    sources = result["sources"]
+    cited = cited_numbers(attribute_citations(result["answer"], sources), len(sources))
+    assert any("one vector per word" in sources[n - 1].page_content for n in cited)
 
 
 def test_switching_profile_switches_backend(server, monkeypatch):
