@@ -3,7 +3,8 @@
 Small local models often leave out `[n]` or cite the wrong passage (the bundled 0.5B model favours
 `[2]`), so citations are checked here: an answer sentence gets the number of the passage it shares
 most content with (Chinese character bigrams, English content words), when it shares at least half
-of its own, unless the markers it already has point at a passage that supports it that well.
+of its own (all of it, for a sentence of a few words), unless the markers it already has point at a
+passage that supports it that well.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])(?![。！？!?\n])|(?<=\.)(?=\
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _MIN_SHARED = 0.5
+_FEW_UNITS = 4
 
 
 def source_label(document: Document) -> str:
@@ -112,11 +114,13 @@ def _cite(sentence: str, number: int) -> str:
 
 def _shares(sentence: str, passages: list[set[str]]) -> list[float]:
     """Per passage, the fraction of the sentence's content it contains (empty when the sentence
-    is too short to judge)."""
+    has none). A short sentence (a term, a number: under four units) counts only where all of
+    it appears, since half of two words proves nothing."""
     grams = _units(normalize_text(sentence))
-    if len(grams) < 4:
+    if not grams:
         return []
-    return [len(grams & passage) / len(grams) for passage in passages]
+    shares = [len(grams & passage) / len(grams) for passage in passages]
+    return shares if len(grams) >= _FEW_UNITS else [float(share == 1.0) for share in shares]
 
 
 def _units(text: str) -> set[str]:

@@ -71,3 +71,9 @@ def test_a_claim_becomes_the_sentence_that_supports_it():
         "它不断合并语料中最常见的相邻符号对。"
     )
     assert supporting_sentence("完全无关的句子内容在这里", text) is None
+
+
+def test_a_short_answer_is_cited_only_where_all_of_it_appears():
+    assert attribute_citations("符号对。", SOURCES) == "符号对。[1]"
+    assert attribute_citations("The square root", SOURCES) == "The square root[2]"
+    assert attribute_citations("A square meter", SOURCES) == "A square meter"
