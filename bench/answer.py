@@ -2,6 +2,7 @@
 
     python bench/answer.py                                  # seeds QA (zh + en), local model
     python bench/answer.py --server                         # + openai backend on a local server
+    python bench/answer.py --transformers                   # + transformers backend (float32)
     python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
 
 For each question: time to first answer token (from the question, retrieval included), tokens/s
@@ -67,6 +68,8 @@ def main() -> None:
                 max_tokens=settings.llm.profiles["local"].max_tokens,
             )
             results["openai (llama.cpp server)"] = _run(settings, knowledge_base, "server", items)
+    if args.transformers:
+        results["transformers (float32)"] = _run(settings, knowledge_base, "transformers", items)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "answer.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
@@ -132,6 +135,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--docs", type=Path, default=SEEDS)
     parser.add_argument("--limit", type=int, default=15, help="questions per QA file")
     parser.add_argument("--server", action="store_true", help="also the openai backend")
+    parser.add_argument(
+        "--transformers", action="store_true", help="also the transformers backend (profile)"
+    )
     return parser.parse_args()
 
 
