@@ -40,7 +40,7 @@ lint: install
 bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
-	$(PY) bench/answer.py --server
+	$(PY) bench/answer.py --server --transformers
 
 clean:
 	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache
