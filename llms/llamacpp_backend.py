@@ -69,8 +69,9 @@ class RefusalMargin:
     when it prefers refusing by more than that (e^2 ≈ 7 times as likely, for a margin of 2).
 
     The bundled 0.5B model refused a quarter of the seeds questions whose passages it could
-    answer, while its refusals of questions the notes do not answer are nearly certain (first
-    refusal token at p ≈ 0.9); the margin separates the two (README, "Answer quality"). One
+    answer, while its refusals of questions the notes do not answer are nearly certain (the
+    Chinese refusal's first token at p ≈ 0.9, against at most 0.11 where the passages hold the
+    answer); the margin separates the two (README, "Answer quality"). One
     instance per answer: the length of the first call's tokens is where the answer starts."""
 
     def __init__(self, refusals: list[list[int]], margin: float) -> None:
