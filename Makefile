@@ -3,8 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # llama-cpp-python compiles llama.cpp; its default -march=native build crashes (SIGSEGV in the
-# AMX path) on some CPUs, so it is built for plain AVX2 instead.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# AMX path) on some CPUs, so it is built for AVX2, plus AVX-512 where this CPU has it (never AMX):
+# the model reads a prompt in 0.64x the time with it (README, "Answer quality").
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+has_flags = $(if $(strip $(foreach flag,$(1),$(if $(filter $(flag),$(CPU_FLAGS)),,missing))),,yes)
+AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw),-DGGML_AVX512=ON \
+  $(if $(call has_flags,avx512_vnni),-DGGML_AVX512_VNNI=ON) \
+  $(if $(call has_flags,avx512vbmi),-DGGML_AVX512_VBMI=ON) \
+  $(if $(call has_flags,avx512_bf16),-DGGML_AVX512_BF16=ON))
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  $(if $(call has_flags,avx_vnni),-DGGML_AVX_VNNI=ON) $(strip $(AVX512_ARGS))
 
 .PHONY: install run test lint bench browser clean
 
