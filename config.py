@@ -119,9 +119,10 @@ class RetrievalSettings(Section):
     rerank_top: int = Field(4, ge=0)
     """Reorder the first this many passages by their sentence closest to the question
     (`chains.rerank`); 0 or 1 keeps the fused order."""
-    rerank_min_similarity: float = Field(0.86, ge=-1.0, le=1.0)
-    """A passage moves up only when its closest sentence is at least this similar (cosine) to
-    the question: a loose match to a question the notes do not answer must not win."""
+    close_similarity: float = Field(0.86, ge=-1.0, le=1.0)
+    """Cosine similarity at which two sentences count as saying the same thing (depends on the
+    embedder): a passage moves up in reranking only for a sentence this close to the question,
+    and an answer sentence is cited to a passage holding a sentence this close to it."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from chains.assistant import build_answerer  # noqa: E402
 from chains.evaluation import rate, read_qa, score_answer  # noqa: E402
-from chains.rag import question_language  # noqa: E402
+from chains.language import question_language  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
@@ -91,7 +91,7 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
                 text += chunk["answer"]
                 pieces += 1
         finished = time.perf_counter()
-        score = score_answer(text, sources, item.answer)
+        score = score_answer(text, sources, item.answer, answerer.retriever.sentence_similarity)
         rows.append(
             {
                 "qid": item.qid,

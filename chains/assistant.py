@@ -9,7 +9,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from chains.expansion import QueryTranslator, document_languages
-from chains.rag import PROMPT_OVERHEAD_TOKENS, REFUSALS, build_rag_chain
+from chains.language import REFUSALS
+from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain
 from chains.retrieval import HybridRetriever, build_retriever
 from config import Settings
 from index.embeddings import build_embedder

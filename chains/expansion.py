@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chains.rag import question_language
+from chains.language import main_language, question_language
 from chains.retrieval import WeightedQuery
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,9 @@ the text: with it in a system prompt, the small local model answers the question
 def document_languages(texts: Iterable[str], share: float = 0.2) -> frozenset[str]:
     """The languages (`zh`, `en`) that at least `share` of the chunks are written in: a
     question is translated only into a language the documents use."""
-    counts = Counter(_main_language(text) for text in texts)
+    counts = Counter(main_language(text) for text in texts)
     total = sum(counts.values()) or 1
     return frozenset(language for language, n in counts.items() if n / total >= share)
-
-
-def _main_language(text: str) -> str:
-    chinese = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    return "zh" if chinese >= 0.25 * (chinese + latin) else "en"
 
 
 class QueryTranslator:

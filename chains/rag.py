@@ -22,12 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from chains.citations import fit_to_budget, format_context
-
-REFUSALS = {
-    "en": "The documents do not contain the answer.",
-    "zh": "资料中没有找到答案。",
-}
-"""What the model is taught to say when the passages lack the answer."""
+from chains.language import REFUSALS, question_language
 
 ANSWER_SYSTEM = {
     "en": (
@@ -106,16 +101,6 @@ answer_prompts = {
 condense_prompt = ChatPromptTemplate.from_messages(
     [("system", CONDENSE_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
 )
-
-
-def is_refusal(answer: str) -> bool:
-    """Whether the answer is the model saying the documents lack the answer."""
-    return any(refusal.rstrip("。.") in answer for refusal in REFUSALS.values())
-
-
-def question_language(question: str) -> str:
-    """`zh` when the question has Chinese characters, else `en`: answers follow the question."""
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in question) else "en"
 
 
 PROMPT_OVERHEAD_TOKENS = 300

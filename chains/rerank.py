@@ -1,17 +1,24 @@
-"""Reordering the best few passages by the sentence in each that is closest to the question.
+"""Sentence-level similarity, for two jobs the window-level vectors do badly.
 
-A window's vector stands for all of its ~10 sentences, so a window about the question's topic
-as a whole can outrank the window holding the one sentence that answers it; the bundled model
-reads only the first passage that fits the context budget, so that order decides the answer.
-Scoring each of the first few windows by its closest sentence (same embedder, question and
-translation alike) put the answer's window first for 48 of the 60 seeds questions instead of
-42 (README, "Answer quality"). The sentences are embedded when their window is first
-retrieved and kept in a cache: windows recur across questions about the same notes.
+Reranking: a window's vector stands for all of its ~10 sentences, so a window about the
+question's topic as a whole can outrank the window holding the one sentence that answers it;
+the bundled model reads only the first passage that fits the context budget, so that order
+decides the answer. Scoring each of the first few windows by its closest sentence (same
+embedder, question and translation alike) put the answer's window first for 48 of the 60 seeds
+questions instead of 42 (README, "Answer quality").
+
+Citations across languages: an English answer over a Chinese passage shares no words with it,
+so `chains.citations` cannot check it by words; a sentence of the passage that the embedder
+finds as close as a restatement can (`SentenceSimilarity.best_passage`).
+
+Sentences are embedded when first needed and kept in a cache: windows recur across questions
+about the same notes.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 from langchain_core.documents import Document
@@ -25,53 +32,34 @@ window one rank higher in the fused order: near-ties keep the fused order, which
 keywords (best of 0, 0.005, 0.01, 0.02 on the seeds: 47, 48, 47, 43 of 60)."""
 
 
-class SentenceReranker:
-    """`HybridRetriever.rerank`: (query texts, passages best first) -> the first `top`
-    passages reordered by their closest sentence to any of the query texts, the rest as they
-    were. Only a close match moves: passages whose closest sentence is under `min_similarity`
-    keep their fused order, after the close ones. Each of the first `top` passages gets
-    `sentence_score` in its metadata."""
+class SentenceSimilarity:
+    """Cosine similarity between texts' sentences with the index's embedder. `close` is the
+    similarity at which two sentences count as saying the same thing."""
 
-    def __init__(
-        self,
-        embeddings: Embeddings,
-        top: int = 4,
-        min_similarity: float = 0.0,
-        cache_size: int = 4096,
-    ) -> None:
+    def __init__(self, embeddings: Embeddings, close: float, cache_size: int = 4096) -> None:
         self.embeddings = embeddings
-        self.top = top
-        self.min_similarity = min_similarity
+        self.close = close
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
-    def __call__(self, queries: list[str], documents: list[Document]) -> list[Document]:
-        head, tail = documents[: self.top], documents[self.top :]
-        if len(head) < 2 or not queries:
-            return documents
-        query_vectors = _unit(np.array([self.embeddings.embed_query(q) for q in queries]))
-        scores = [self._closest_sentence(d.page_content, query_vectors) for d in head]
-
-        def key(i: int) -> tuple[int, float]:
-            if scores[i] < self.min_similarity:
-                return (1, i)
-            return (0, -(scores[i] - RANK_STEP * i))
-
-        order = sorted(range(len(head)), key=key)
-        reordered = [
-            Document(
-                id=head[i].id,
-                page_content=head[i].page_content,
-                metadata={**head[i].metadata, "sentence_score": scores[i]},
-            )
-            for i in order
-        ]
-        return reordered + tail
-
-    def _closest_sentence(self, text: str, query_vectors: np.ndarray) -> float:
-        """Highest cosine similarity between a sentence of `text` and a query."""
+    def closest(self, text: str, query_vectors: np.ndarray) -> float:
+        """Highest similarity between a sentence of `text` and one of the (unit) vectors."""
         vectors = self._sentence_vectors(sentences(text) or [text])
         return float((vectors @ query_vectors.T).max())
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of questions (the embedder's query side)."""
+        return _unit(np.array([self.embeddings.embed_query(text) for text in texts]))
+
+    def best_passage(self, sentence: str, passages: Sequence[Document]) -> int | None:
+        """Index of the passage holding the sentence closest to `sentence`, if that one is
+        close enough to count as the same statement."""
+        if not passages:
+            return None
+        target = self._sentence_vectors([sentence])
+        scores = [self.closest(d.page_content, target) for d in passages]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return best if scores[best] >= self.close else None
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -86,6 +74,41 @@ class SentenceReranker:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return vectors
+
+
+class SentenceReranker:
+    """`HybridRetriever.rerank`: (query texts, passages best first) -> the first `top`
+    passages reordered by their closest sentence to any of the query texts, the rest as they
+    were. Only a close match moves: passages whose closest sentence is not `similarity.close`
+    keep their fused order, after the close ones (a loose match to a question the notes do not
+    answer must not win). Each of the first `top` passages gets `sentence_score` in its
+    metadata."""
+
+    def __init__(self, similarity: SentenceSimilarity, top: int = 4) -> None:
+        self.similarity = similarity
+        self.top = top
+
+    def __call__(self, queries: list[str], documents: list[Document]) -> list[Document]:
+        head, tail = documents[: self.top], documents[self.top :]
+        if len(head) < 2 or not queries:
+            return documents
+        query_vectors = self.similarity.queries(queries)
+        scores = [self.similarity.closest(d.page_content, query_vectors) for d in head]
+
+        def key(i: int) -> tuple[int, float]:
+            if scores[i] < self.similarity.close:
+                return (1, i)
+            return (0, -(scores[i] - RANK_STEP * i))
+
+        reordered = [
+            Document(
+                id=head[i].id,
+                page_content=head[i].page_content,
+                metadata={**head[i].metadata, "sentence_score": scores[i]},
+            )
+            for i in sorted(range(len(head)), key=key)
+        ]
+        return reordered + tail
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

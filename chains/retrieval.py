@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from chains.rerank import SentenceReranker
+from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings
 from index.store import KnowledgeBase
 from loaders.normalize import normalize_text
@@ -67,6 +67,9 @@ class HybridRetriever(BaseRetriever):
     rerank: Callable[[list[str], list[Document]], list[Document]] | None = None
     """Reorders the fused results given the phrasings searched (`chains.rerank`); None keeps
     the fused order."""
+    sentence_similarity: SentenceSimilarity | None = None
+    """Sentence-level similarity with the index's embedder, shared with the reranker and
+    offered to citation checking (`chains.citations.attribute_citations`)."""
 
     def _get_relevant_documents(
         self,
@@ -151,10 +154,14 @@ def build_retriever(
 ) -> HybridRetriever:
     """The retriever the configuration describes (the settings it shares with it)."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
-    rerank = None
-    if settings.rerank_top > 1:
-        embeddings = knowledge_base.vectorstore.embedding_function
-        rerank = SentenceReranker(embeddings, settings.rerank_top, settings.rerank_min_similarity)
+    similarity = SentenceSimilarity(
+        knowledge_base.vectorstore.embedding_function, settings.close_similarity
+    )
+    rerank = SentenceReranker(similarity, settings.rerank_top) if settings.rerank_top > 1 else None
     return HybridRetriever(
-        knowledge_base=knowledge_base, expand_query=expand_query, rerank=rerank, **shared
+        knowledge_base=knowledge_base,
+        expand_query=expand_query,
+        rerank=rerank,
+        sentence_similarity=similarity,
+        **shared,
     )

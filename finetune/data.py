@@ -23,7 +23,8 @@ from langchain_core.retrievers import BaseRetriever
 
 from chains.citations import fit_to_budget, format_context, supporting_sentence
 from chains.evaluation import QAItem, read_jsonl, squeeze
-from chains.rag import REFUSALS, answer_prompts, question_language
+from chains.language import REFUSALS, question_language
+from chains.rag import answer_prompts
 
 
 class DatasetError(Exception):

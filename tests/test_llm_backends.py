@@ -13,13 +13,13 @@ from langchain_openai import ChatOpenAI
 
 from chains.assistant import build_answerer
 from chains.citations import attribute_citations, cited_numbers, format_context
+from chains.language import is_refusal
 from chains.rag import (
     ANSWER_SYSTEM,
     CONDENSE_SYSTEM,
     STOP,
     answer_prompts,
     history_messages,
-    is_refusal,
 )
 from config import OpenAIProfile, load_settings
 from llms import LLMError, build_chat_model

