@@ -63,7 +63,7 @@ def answer(answerer: Answerer, question: str, turns: list[tuple[str, str]], stre
                 print(piece, end="", flush=True)
     except Exception as err:  # client libraries raise many kinds; explain() names them
         raise explain(err) from err
-    annotated = attribute_citations(text, sources, answerer.retriever.sentence_similarity)
+    annotated = attribute_citations(text, sources)
     result = {
         "question": question,
         "answer": annotated,

@@ -120,9 +120,8 @@ class RetrievalSettings(Section):
     """Reorder the first this many passages by their sentence closest to the question
     (`chains.rerank`); 0 or 1 keeps the fused order."""
     close_similarity: float = Field(0.86, ge=-1.0, le=1.0)
-    """Cosine similarity at which two sentences count as saying the same thing (depends on the
-    embedder): a passage moves up in reranking only for a sentence this close to the question,
-    and an answer sentence is cited to a passage holding a sentence this close to it."""
+    """Cosine similarity at which a sentence counts as a close match to the question (depends
+    on the embedder): only such a sentence moves its passage up in reranking."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
 

@@ -91,7 +91,7 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
                 text += chunk["answer"]
                 pieces += 1
         finished = time.perf_counter()
-        score = score_answer(text, sources, item.answer, answerer.retriever.sentence_similarity)
+        score = score_answer(text, sources, item.answer)
         rows.append(
             {
                 "qid": item.qid,

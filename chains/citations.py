@@ -4,10 +4,7 @@ Small local models often leave out `[n]` or cite the wrong passage (the bundled 
 `[2]`), so citations are checked here: an answer sentence gets the number of the passage it shares
 most content with (Chinese character bigrams, English content words), when it shares at least half
 of its own (all of it, for a sentence of a few words), unless the markers it already has point at a
-passage that supports it that well. Words cannot judge across languages (an English answer over a
-Chinese passage shares none with it): given a `SentenceSimilarity`, a sentence that no passage
-supports by words is cited to a passage in the other language holding a sentence the embedder finds
-as close as a restatement. A refusal is never cited.
+passage that supports it that well.
 """
 
 from __future__ import annotations
@@ -17,8 +14,6 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.documents import Document
 
-from chains.language import is_refusal, main_language
-from chains.rerank import SentenceSimilarity
 from index.bm25 import STOP_WORDS
 from loaders.normalize import normalize_text
 
@@ -71,9 +66,7 @@ def cited_numbers(answer: str, source_count: int) -> list[int]:
     return list(dict.fromkeys(n for n in numbers if 1 <= n <= source_count))
 
 
-def attribute_citations(
-    answer: str, sources: Sequence[Document], similarity: SentenceSimilarity | None = None
-) -> str:
+def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
     """The answer with each sentence citing the passage it comes from: `[n]` is added where a
     sentence has no marker, and replaces the sentence's markers when none of the passages they
     name supports it but passage n does. Sentences no passage supports are left as written."""
@@ -82,12 +75,8 @@ def attribute_citations(
     for sentence in _SENTENCE_END.split(answer):
         body = sentence.rstrip()
         tail = sentence[len(body) :]
-        claim = _MARKER.sub("", body).strip()
-        shares = _shares(claim, passages)
+        shares = _shares(_MARKER.sub("", body), passages)
         best = _best_supported(shares)
-        if best is None and similarity is not None and claim and not is_refusal(claim):
-            best = _restated_in_other_language(claim, sources, similarity)
-            shares = [float(n == best) for n in range(len(sources))]
         if best is None:
             pieces.append(sentence)
             continue
@@ -95,16 +84,6 @@ def attribute_citations(
         supported = any(shares[n] >= _MIN_SHARED for n in cited)
         pieces.append(sentence if supported else _cite(body, best + 1) + tail)
     return "".join(pieces)
-
-
-def _restated_in_other_language(
-    claim: str, sources: Sequence[Document], similarity: SentenceSimilarity
-) -> int | None:
-    """Index of the passage, written in another language than `claim`, that says the same."""
-    language = main_language(claim)
-    others = [n for n, d in enumerate(sources) if main_language(d.page_content) != language]
-    best = similarity.best_passage(claim, [sources[n] for n in others])
-    return None if best is None else others[best]
 
 
 def supporting_sentence(claim: str, text: str) -> str | None:

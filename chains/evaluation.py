@@ -21,7 +21,6 @@ from langchain_core.retrievers import BaseRetriever
 
 from chains.citations import attribute_citations, cited_numbers
 from chains.language import is_refusal
-from chains.rerank import SentenceSimilarity
 from loaders.normalize import normalize_text
 
 _WHITESPACE = re.compile(r"\s+")
@@ -171,16 +170,10 @@ def rate(rows: list[dict], key: str) -> float | None:
     return round(sum(r[key] for r in rows) / len(rows), 3) if rows else None
 
 
-def score_answer(
-    answer: str,
-    sources: list[Document],
-    expected: str | None,
-    similarity: SentenceSimilarity | None = None,
-) -> AnswerScore:
+def score_answer(answer: str, sources: list[Document], expected: str | None) -> AnswerScore:
     """Score `answer` to a question whose passages were `sources` and whose right answer is
-    `expected` (None: the passages lack it, so refusing is right); `similarity` as in
-    `attribute_citations`."""
-    annotated = attribute_citations(answer, sources, similarity)
+    `expected` (None: the passages lack it, so refusing is right)."""
+    annotated = attribute_citations(answer, sources)
     cited = cited_numbers(annotated, len(sources))
     evidence = answer + "".join(sources[n - 1].page_content for n in cited)
     return AnswerScore(

@@ -1,24 +1,17 @@
-"""Sentence-level similarity, for two jobs the window-level vectors do badly.
+"""Reordering the best few passages by the sentence in each that is closest to the question.
 
-Reranking: a window's vector stands for all of its ~10 sentences, so a window about the
+A window's vector stands for all of its ~10 sentences, so a window about the
 question's topic as a whole can outrank the window holding the one sentence that answers it;
 the bundled model reads only the first passage that fits the context budget, so that order
 decides the answer. Scoring each of the first few windows by its closest sentence (same
 embedder, question and translation alike) put the answer's window first for 48 of the 60 seeds
-questions instead of 42 (README, "Answer quality").
-
-Citations across languages: an English answer over a Chinese passage shares no words with it,
-so `chains.citations` cannot check it by words; a sentence of the passage that the embedder
-finds as close as a restatement can (`SentenceSimilarity.best_passage`).
-
-Sentences are embedded when first needed and kept in a cache: windows recur across questions
-about the same notes.
+questions instead of 42 (README, "Answer quality"). Sentences are embedded when first needed
+and kept in a cache: windows recur across questions about the same notes.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 
 import numpy as np
 from langchain_core.documents import Document
@@ -33,8 +26,8 @@ keywords (best of 0, 0.005, 0.01, 0.02 on the seeds: 47, 48, 47, 43 of 60)."""
 
 
 class SentenceSimilarity:
-    """Cosine similarity between texts' sentences with the index's embedder. `close` is the
-    similarity at which two sentences count as saying the same thing."""
+    """Cosine similarity between texts' sentences and questions, with the index's embedder.
+    `close` is the similarity at which a sentence counts as a close match."""
 
     def __init__(self, embeddings: Embeddings, close: float, cache_size: int = 4096) -> None:
         self.embeddings = embeddings
@@ -50,16 +43,6 @@ class SentenceSimilarity:
     def queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of questions (the embedder's query side)."""
         return _unit(np.array([self.embeddings.embed_query(text) for text in texts]))
-
-    def best_passage(self, sentence: str, passages: Sequence[Document]) -> int | None:
-        """Index of the passage holding the sentence closest to `sentence`, if that one is
-        close enough to count as the same statement."""
-        if not passages:
-            return None
-        target = self._sentence_vectors([sentence])
-        scores = [self.closest(d.page_content, target) for d in passages]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        return best if scores[best] >= self.close else None
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))

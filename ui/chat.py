@@ -97,7 +97,6 @@ def _ask(
     history = history_messages([(t["question"], t["answer"]) for t in turns if not t["error"]])
     with st.chat_message("assistant"):
         found: dict[str, list[Document]] = {"sources": []}
-        answerer = None
         try:
             answerer = resources.answerer_for(settings, knowledge_base, profile)
             slot = st.empty()
@@ -111,8 +110,7 @@ def _ask(
             if not found["sources"]:  # retrieval still works without a model
                 found["sources"] = resources.retrieval_only(settings, knowledge_base, question)
         sources = found["sources"]
-        similarity = answerer.retriever.sentence_similarity if answerer else None
-        turn["answer"] = attribute_citations(text, sources, similarity)
+        turn["answer"] = attribute_citations(text, sources)
         if turn["answer"] != text:  # the streamed text, now with its citations
             slot.markdown(turn["answer"])
         turn["cited"] = cited_numbers(turn["answer"], len(sources))
