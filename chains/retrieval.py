@@ -151,10 +151,11 @@ def build_retriever(
 ) -> HybridRetriever:
     """The retriever the configuration describes (the settings it shares with it)."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
-    similarity = SentenceSimilarity(
-        knowledge_base.vectorstore.embedding_function, settings.close_similarity
-    )
-    rerank = SentenceReranker(similarity, settings.rerank_top) if settings.rerank_top > 1 else None
+    rerank = None
+    if settings.rerank_top > 1:
+        embeddings = knowledge_base.vectorstore.embedding_function
+        similarity = SentenceSimilarity(embeddings, settings.close_similarity)
+        rerank = SentenceReranker(similarity, settings.rerank_top)
     return HybridRetriever(
         knowledge_base=knowledge_base,
         expand_query=expand_query,
