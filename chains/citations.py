@@ -4,7 +4,8 @@ Small local models often leave out `[n]` or cite the wrong passage (the bundled 
 `[2]`), so citations are checked here: an answer sentence gets the number of the passage it shares
 most content with (Chinese character bigrams, English content words), when it shares at least half
 of its own (all of it, for a sentence of a few words), unless the markers it already has point at a
-passage that supports it that well.
+passage that supports it that well. A marker naming no passage (`[2]` when one was given) is
+dropped: the reader could not follow it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from index.bm25 import STOP_WORDS
 from loaders.normalize import normalize_text
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+_SPACED_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])(?![。！？!?\n])|(?<=\.)(?=\s)")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -69,20 +71,22 @@ def cited_numbers(answer: str, source_count: int) -> list[int]:
 def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
     """The answer with each sentence citing the passage it comes from: `[n]` is added where a
     sentence has no marker, and replaces the sentence's markers when none of the passages they
-    name supports it but passage n does. Sentences no passage supports are left as written."""
+    name supports it but passage n does. Sentences no passage supports keep their markers, but
+    for those naming no passage."""
     passages = [_units(normalize_text(d.page_content)) for d in sources]
     pieces = []
     for sentence in _SENTENCE_END.split(answer):
-        body = sentence.rstrip()
-        tail = sentence[len(body) :]
+        stripped = sentence.rstrip()
+        tail = sentence[len(stripped) :]
+        body = _SPACED_MARKER.sub(
+            lambda m: m.group() if 1 <= int(m.group(1)) <= len(passages) else "", stripped
+        )
         shares = _shares(_MARKER.sub("", body), passages)
         best = _best_supported(shares)
-        if best is None:
-            pieces.append(sentence)
-            continue
-        cited = [int(n) - 1 for n in _MARKER.findall(body) if 1 <= int(n) <= len(passages)]
-        supported = any(shares[n] >= _MIN_SHARED for n in cited)
-        pieces.append(sentence if supported else _cite(body, best + 1) + tail)
+        cited = [int(n) - 1 for n in _MARKER.findall(body)]
+        if best is not None and not any(shares[n] >= _MIN_SHARED for n in cited):
+            body = _cite(body, best + 1)
+        pieces.append(body + tail)
     return "".join(pieces)
 
 

@@ -40,10 +40,13 @@ def test_sentences_get_the_passage_they_come_from():
     assert cited_numbers(annotated, 2) == [1, 2]
 
 
-def test_existing_markers_are_kept_and_unknown_numbers_ignored():
+def test_existing_markers_are_kept_and_markers_naming_no_passage_dropped():
     answer = "注意力要除以维度的平方根 [2]。另见 [7]。"
-    assert attribute_citations(answer, SOURCES) == answer
+    assert attribute_citations(answer, SOURCES) == "注意力要除以维度的平方根 [2]。另见。"
     assert cited_numbers(answer, 2) == [2]
+    assert attribute_citations("It uses a loss function [3].", SOURCES[:1]) == (
+        "It uses a loss function."
+    )
 
 
 def test_unrelated_answer_gets_no_citation():
