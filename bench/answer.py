@@ -4,6 +4,7 @@
     python bench/answer.py --server                         # + openai backend on a local server
     python bench/answer.py --transformers                   # + transformers backend (float32)
     python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
+    python bench/answer.py --oracle                         # the answer's window put first
 
 For each question: time to first answer token (from the question, retrieval included), tokens/s
 while streaming, whether the model itself wrote a valid [n], whether the answer carries a
@@ -12,7 +13,10 @@ whitespace) appears in the answer or in a passage it cites. Questions with `"ans
 (tests/data/absent_qa.jsonl, asked by default) have no answer in the notes: there the measure
 is whether the answer refuses. Medians and rates are printed per backend, overall and per
 question language; JSON goes to bench/results/answer.json. Embedding and generation never
-overlap: each question is retrieved, then answered.
+overlap: each question is retrieved, then answered. `--oracle` moves the best-ranked window that
+holds the expected answer (among the first 30) to the front of every answerable question's
+passages, showing what the model does when retrieval puts the right window first (JSON:
+bench/results/answer-oracle.json).
 """
 
 from __future__ import annotations
@@ -24,17 +28,21 @@ import sys
 import time
 from pathlib import Path
 
+from langchain_core.documents import Document
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chains.assistant import build_answerer  # noqa: E402
-from chains.evaluation import rate, read_qa, score_answer  # noqa: E402
+from chains.evaluation import QAItem, rate, read_qa, score_answer, squeeze  # noqa: E402
 from chains.language import question_language  # noqa: E402
+from chains.retrieval import HybridRetriever  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
 from index.updater import ingest  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
+from loaders.normalize import normalize_text  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 QA_FILES = [
@@ -56,7 +64,7 @@ def main() -> None:
     ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
     knowledge_base = load_index(settings.paths.index, embedder)
     items = [item for path in args.qa for item in read_qa(path, allow_absent=True)[: args.limit]]
-    results = {"local": _run(settings, knowledge_base, "local", items)}
+    results = {"local": _run(settings, knowledge_base, "local", items, args.oracle)}
     if args.server:
         with llama_server(settings.llm.profiles["local"].model_path) as base_url:
             settings.llm.profiles["server"] = OpenAIProfile(
@@ -67,18 +75,25 @@ def main() -> None:
                 temperature=0.0,
                 max_tokens=settings.llm.profiles["local"].max_tokens,
             )
-            results["openai (llama.cpp server)"] = _run(settings, knowledge_base, "server", items)
+            results["openai (llama.cpp server)"] = _run(
+                settings, knowledge_base, "server", items, args.oracle
+            )
     if args.transformers:
-        results["transformers (float32)"] = _run(settings, knowledge_base, "transformers", items)
+        results["transformers (float32)"] = _run(
+            settings, knowledge_base, "transformers", items, args.oracle
+        )
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "answer.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    name = "answer-oracle.json" if args.oracle else "answer.json"
+    (out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     for backend, result in results.items():
         print(f"{backend}: {json.dumps(result['summary'])}")
 
 
-def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
+def _run(settings: Settings, knowledge_base, profile: str, items, oracle: bool) -> dict:
     answerer = build_answerer(settings, knowledge_base, profile)
+    if oracle:
+        _put_answer_window_first(answerer.retriever, items)
     rows = []
     for item in items:
         started = time.perf_counter()
@@ -108,6 +123,22 @@ def _run(settings: Settings, knowledge_base, profile: str, items) -> dict:
     return {"summary": {**_summarize(rows), "by_language": by_language}, "rows": rows}
 
 
+def _put_answer_window_first(retriever: HybridRetriever, items: list[QAItem]) -> None:
+    """--oracle: the retriever returns its first 30 passages, the best-ranked one holding the
+    expected answer first (after the usual reranking); the chain keeps what fits its budget."""
+    expected = {normalize_text(item.question): item.answer for item in items if item.answer}
+    rerank = retriever.rerank or (lambda _, documents: documents)
+
+    def answer_first(queries: list[str], documents: list[Document]) -> list[Document]:
+        documents = rerank(queries, documents)
+        answer = expected.get(queries[0])
+        holding = [d for d in documents if answer and squeeze(answer) in squeeze(d.page_content)]
+        return holding[:1] + [d for d in documents if d not in holding[:1]]
+
+    retriever.rerank = answer_first
+    retriever.k = 30
+
+
 def _summarize(rows: list[dict]) -> dict:
     """Answer rates over the answerable questions, refusals over the absent ones, speed over
     all of them."""
@@ -135,6 +166,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--docs", type=Path, default=SEEDS)
     parser.add_argument("--limit", type=int, default=15, help="questions per QA file")
     parser.add_argument("--server", action="store_true", help="also the openai backend")
+    parser.add_argument(
+        "--oracle", action="store_true", help="put the window holding the answer first"
+    )
     parser.add_argument(
         "--transformers", action="store_true", help="also the transformers backend (profile)"
     )
