@@ -71,8 +71,8 @@ def cited_numbers(answer: str, source_count: int) -> list[int]:
 def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
     """The answer with each sentence citing the passage it comes from: `[n]` is added where a
     sentence has no marker, and replaces the sentence's markers when none of the passages they
-    name supports it but passage n does. Sentences no passage supports keep their markers, but
-    for those naming no passage."""
+    name supports it but passage n does. Sentences no passage supports keep their markers. A
+    marker naming no passage is dropped everywhere."""
     passages = [_units(normalize_text(d.page_content)) for d in sources]
     pieces = []
     for sentence in _SENTENCE_END.split(answer):
