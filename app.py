@@ -2,7 +2,7 @@
 
 The settings are read once per session from `config.toml` (or the file named by the
 RAGCHAT_CONFIG environment variable, or `streamlit run app.py -- --config FILE`); the sidebar's
-choices change a copy for the next question, without a restart.
+choices are options of the next question (`AnswerOptions`): nothing is rebuilt or restarted.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from typing import get_args
 
 import streamlit as st
 
+from chains.retrieval import Mode
+from chains.service import AnswerOptions, ServiceHub
 from config import ConfigError, Settings, TranslateQuery, load_settings
-from ui import chat, knowledge
+from ui import chat, knowledge, resources
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))
+MODES = list(get_args(Mode))
 
 
 def read_settings() -> Settings:
@@ -27,29 +30,17 @@ def read_settings() -> Settings:
     return load_settings(args.config)
 
 
-def sidebar(settings: Settings) -> tuple[Settings, str, str]:
-    """Page choice, chat model profile and retrieval choices; returns the adjusted settings."""
+def sidebar(hub: ServiceHub) -> tuple[str, str, AnswerOptions]:
+    """Page, chat model profile and this session's retrieval and sampling choices."""
+    settings = hub.settings
     with st.sidebar:
         page = st.radio("Page", ["Chat", "Knowledge base"], horizontal=True)
-        names = list(settings.llm.profiles)
+        names = hub.profiles
         profile = st.selectbox("Chat model profile", names, index=names.index(settings.llm.profile))
-        chosen = settings.llm.profiles[profile]
-        if chosen.backend == "openai":
-            has_key = bool(chosen.api_key) or bool(os.environ.get("OPENAI_API_KEY"))
-            st.caption(
-                f"{chosen.model} at {chosen.base_url or 'api.openai.com'} · "
-                f"API key {'set' if has_key else 'missing: set OPENAI_API_KEY'}"
-            )
-        else:
-            st.caption(f"{Path(chosen.model_path).name} (local)")
-        if chosen.backend == "openai":
-            chosen = chosen.model_copy(update={"model": st.text_input("Model name", chosen.model)})
-        temperature = st.slider("Temperature", 0.0, 1.5, float(chosen.temperature), 0.1)
-        mode = st.selectbox(
-            "Retrieval",
-            ["hybrid", "dense", "bm25"],
-            index=["hybrid", "dense", "bm25"].index(settings.retrieval.mode),
-        )
+        st.caption(hub.describe(profile))
+        default_temperature = float(settings.llm.profiles[profile].temperature)
+        temperature = st.slider("Temperature", 0.0, 1.5, default_temperature, 0.1)
+        mode = st.selectbox("Retrieval", MODES, index=MODES.index(settings.retrieval.mode))
         k = st.slider("Passages (top-k)", 1, 10, settings.retrieval.k)
         translate = st.selectbox(
             "Translate the question (cross-lingual search)",
@@ -66,19 +57,8 @@ def sidebar(settings: Settings) -> tuple[Settings, str, str]:
             file_name="ragchat-conversation.md",
             disabled=not turns,
         )
-    profiles = {
-        **settings.llm.profiles,
-        profile: chosen.model_copy(update={"temperature": temperature}),
-    }
-    adjusted = settings.model_copy(
-        update={
-            "llm": settings.llm.model_copy(update={"profiles": profiles}),
-            "retrieval": settings.retrieval.model_copy(
-                update={"mode": mode, "k": k, "translate_query": translate}
-            ),
-        }
-    )
-    return adjusted, profile, page
+    options = AnswerOptions(k=k, mode=mode, temperature=temperature, translate=translate)
+    return page, profile, options
 
 
 def main() -> None:
@@ -90,11 +70,12 @@ def main() -> None:
     except ConfigError as err:
         st.error(f"The configuration cannot be used:\n\n{err}")
         return
-    adjusted, profile, page = sidebar(settings)
+    hub = resources.hub(settings)
+    page, profile, options = sidebar(hub)
     if page == "Chat":
-        chat.page(adjusted, profile)
+        chat.page(hub, profile, options)
     else:
-        knowledge.page(adjusted)
+        knowledge.page(hub)
 
 
 main()

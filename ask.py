@@ -13,15 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from langchain_core.documents import Document
-
-from chains.assistant import Answerer, build_answerer, open_knowledge_base
-from chains.citations import attribute_citations, cited_numbers, source_label
-from chains.rag import history_messages
+from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import ConfigError, load_settings
 from index.embeddings import EmbeddingBackendError
 from index.store import IndexStoreError
-from llms.errors import LLMError, explain
+from llms import LLMError
 
 SNIPPET_CHARS = 120
 
@@ -29,76 +25,65 @@ SNIPPET_CHARS = 120
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        if args.k:
-            settings.retrieval.k = args.k
-        knowledge_base = open_knowledge_base(settings)
+        hub = ServiceHub(load_settings(args.config))
+        hub.knowledge_base()
     except (ConfigError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     try:
-        answerer = build_answerer(settings, knowledge_base, args.profile)
-        if args.chat:
-            return _chat(answerer)
-        result = answer(answerer, args.question, [], stream=not args.json)
+        service = hub.service(args.profile)
     except LLMError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    options = AnswerOptions(k=args.k)
+    if args.chat:
+        return _chat(service, options)
+    answer = ask(service, args.question, [], options, stream=not args.json)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    if answer.error:
+        print(f"error: {answer.error}", file=sys.stderr)
+        return 2
     return 0
 
 
-def answer(answerer: Answerer, question: str, turns: list[tuple[str, str]], stream: bool) -> dict:
+def ask(
+    service: RagService,
+    question: str,
+    turns: list[tuple[str, str]],
+    options: AnswerOptions,
+    stream: bool,
+) -> Answer:
     """Ask one question; print the answer as it streams (when `stream`), then its sources."""
-    text, sources = "", []
-    try:
-        for chunk in answerer.chain.stream(
-            {"question": question, "history": history_messages(turns)}
-        ):
-            sources = chunk.get("sources", sources)
-            piece = chunk.get("answer", "")
-            text += piece
+    streamed = ""
+    for event in service.stream(question, turns, options):
+        if isinstance(event, Answer):
+            answer = event
+        elif isinstance(event, Waiting):
             if stream:
-                print(piece, end="", flush=True)
-    except Exception as err:  # client libraries raise many kinds; explain() names them
-        raise explain(err) from err
-    annotated = attribute_citations(text, sources)
-    result = {
-        "question": question,
-        "answer": annotated,
-        "citations": cited_numbers(annotated, len(sources)),
-        "sources": [_source_entry(n, d) for n, d in enumerate(sources, start=1)],
-    }
+                print(f"(waiting for the model, {event.ahead} ahead)", file=sys.stderr)
+        else:
+            streamed += event
+            if stream:
+                print(event, end="", flush=True)
     if stream:
         print()
-        if annotated != text:
-            print(f"\n(with citations) {annotated}")
-        _print_sources(result)
-    return result
+        if answer.text != streamed:
+            print(f"\n(with citations) {answer.text}")
+        _print_sources(answer)
+    return answer
 
 
-def _source_entry(number: int, document: Document) -> dict:
-    return {
-        "n": number,
-        "source": document.metadata["source"],
-        "page": document.metadata.get("page"),
-        "score": round(document.metadata.get("score", 0.0), 4),
-        "label": source_label(document),
-        "snippet": document.page_content[:SNIPPET_CHARS],
-    }
-
-
-def _print_sources(result: dict) -> None:
+def _print_sources(answer: Answer) -> None:
     print("\nSources:")
-    for entry in result["sources"]:
-        mark = "*" if entry["n"] in result["citations"] else " "
-        snippet = entry["snippet"].replace("\n", " ")
-        print(f" {mark}[{entry['n']}] {entry['label']}  (score {entry['score']:.3f})")
+    for card in answer.sources:
+        mark = "*" if card.n in answer.cited else " "
+        snippet = card.text[:SNIPPET_CHARS].replace("\n", " ")
+        print(f" {mark}[{card.n}] {card.label}  (score {card.score:.3f})")
         print(f"      {snippet}…")
 
 
-def _chat(answerer: Answerer) -> int:
+def _chat(service: RagService, options: AnswerOptions) -> int:
     turns: list[tuple[str, str]] = []
     print("Ask a question (empty line or Ctrl-D to quit).")
     while True:
@@ -108,12 +93,11 @@ def _chat(answerer: Answerer) -> int:
             return 0
         if not question:
             return 0
-        try:
-            result = answer(answerer, question, turns, stream=True)
-        except LLMError as err:
-            print(f"error: {err}", file=sys.stderr)
+        answer = ask(service, question, turns, options, stream=True)
+        if answer.error:
+            print(f"error: {answer.error}", file=sys.stderr)
             continue
-        turns.append((question, result["answer"]))
+        turns.append((question, answer.text))
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

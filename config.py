@@ -260,6 +260,20 @@ class FinetuneSettings(Section):
     """Where to train; `auto` picks CUDA when present, else CPU."""
 
 
+class ApiSettings(Section):
+    """`serve.py`: the OpenAI-compatible HTTP API."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on. Without `keys`, only a loopback address is allowed."""
+    port: int = Field(8000, gt=0, lt=65536)
+    """Port to listen on."""
+    keys: list[SecretStr] = []
+    """Bearer API keys a client must send (`Authorization: Bearer KEY`); empty: no key needed,
+    loopback only. Set them with RAGCHAT_API__KEYS='["key1", "key2"]'. Never logged."""
+    max_upload_mb: float = Field(20.0, gt=0)
+    """Largest file the upload endpoint accepts, in megabytes."""
+
+
 class UISettings(Section):
     title: str = "ragchat"
     """Title of the chat page."""
@@ -283,6 +297,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+    api: ApiSettings = ApiSettings()
     ui: UISettings = UISettings()
 
     @classmethod

@@ -8,19 +8,18 @@ Exit status 1 on a bad QA file or config, 4 when a `--min-*` threshold is not re
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
 from pathlib import Path
 
-from chains.evaluation import ModeResult, QAFormatError, evaluate_retriever, read_qa
-from chains.expansion import QueryTranslator, document_languages
-from chains.retrieval import build_retriever
+from chains.evaluation import ModeResult, QAFormatError, evaluate_retrieval, read_qa
+from chains.service import AnswerOptions, RagService, ServiceHub
 from config import ConfigError, Settings, load_settings
-from index.embeddings import EmbeddingBackendError, build_embedder
-from index.store import IndexStoreError, KnowledgeBase, load_index
-from index.updater import ingest
-from llms import LLMError, build_chat_model
+from index.embeddings import EmbeddingBackendError
+from index.store import IndexStoreError
+from llms import LLMError
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -29,18 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         items = read_qa(args.qa)
-        settings = _settings_for(args)
-        embedder = build_embedder(settings.embedding)
-        ingest(settings, embedder, rebuild=args.rebuild, show_progress=False, on_message=_to_stderr)
-        knowledge_base = load_index(settings.paths.index, embedder)
+        hub = ServiceHub(_settings_for(args))
+        hub.ingest(rebuild=args.rebuild, on_message=_to_stderr)
+        service = _service(hub, translate=args.translate)
     except (QAFormatError, ConfigError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     results = []
-    for name, mode, expand in _runs(args, settings, knowledge_base):
-        retrieval = settings.retrieval.model_copy(update={"mode": mode})
-        retriever = build_retriever(knowledge_base, retrieval, expand)
-        results.append(evaluate_retriever(retriever, items, name, args.k, args.match_file))
+    for name, options in _runs(args, hub.settings, service):
+        search = functools.partial(service.retrieve, options=options)
+        results.append(evaluate_retrieval(search, items, name, args.match_file))
     for result in results:
         print(_table(result, args.k))
     summaries = [result.summary() for result in results]
@@ -48,28 +45,32 @@ def main(argv: list[str] | None = None) -> int:
     return 4 if _below_thresholds(results, args) else 0
 
 
+def _service(hub: ServiceHub, translate: bool) -> RagService:
+    """The configured profile's service; it loads the chat model only to translate."""
+    translating = translate or hub.settings.retrieval.translate_query == "always"
+    service = hub.service(with_model=translating)
+    if translating and isinstance(service.models, LLMError):
+        print(f"warning: no query translation ({service.models})", file=sys.stderr)
+    return service
+
+
 def _runs(
-    args: argparse.Namespace, settings: Settings, knowledge_base: KnowledgeBase
-) -> list[tuple[str, str, QueryTranslator | None]]:
-    """(name, retrieval mode, query expansion) for each row of the report. With --translate
-    (or `translate_query = "always"`), every question is translated: `all` adds
-    hybrid+translate beside the plain modes; a single mode runs translated only."""
-    translator = None
-    if args.translate or settings.retrieval.translate_query == "always":
-        try:
-            languages = document_languages(d.page_content for d in knowledge_base.documents())
-            translator = QueryTranslator(
-                build_chat_model(settings.llm.active),
-                languages,
-                settings.retrieval.original_query_weight,
-            )
-        except LLMError as err:
-            print(f"warning: no query translation ({err})", file=sys.stderr)
+    args: argparse.Namespace, settings: Settings, service: RagService
+) -> list[tuple[str, AnswerOptions]]:
+    """(name, retrieval options) for each row of the report. With --translate (or
+    `translate_query = "always"`), every question is translated: `all` adds hybrid+translate
+    beside the plain modes; a single mode runs translated only."""
+    translating = service.chain is not None
+    plain = {"k": args.k, "translate": "off"}
+    translated = {"k": args.k, "translate": "always"}
     if args.mode == "all":
-        plain = [(mode, mode, None) for mode in MODES]
-        return plain + ([("hybrid+translate", "hybrid", translator)] if translator else [])
+        runs = [(mode, AnswerOptions(mode=mode, **plain)) for mode in MODES]
+        extra = ("hybrid+translate", AnswerOptions(mode="hybrid", **translated))
+        return runs + ([extra] if translating else [])
     mode = args.mode or settings.retrieval.mode
-    return [(f"{mode}+translate" if translator else mode, mode, translator)]
+    if translating:
+        return [(f"{mode}+translate", AnswerOptions(mode=mode, **translated))]
+    return [(mode, AnswerOptions(mode=mode, **plain))]
 
 
 def _settings_for(args: argparse.Namespace) -> Settings:

@@ -33,14 +33,11 @@ from langchain_core.documents import Document
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from chains.assistant import build_answerer  # noqa: E402
 from chains.evaluation import QAItem, rate, read_qa, score_answer, squeeze  # noqa: E402
 from chains.language import question_language  # noqa: E402
 from chains.retrieval import HybridRetriever  # noqa: E402
-from config import OpenAIProfile, Settings, load_settings  # noqa: E402
-from index.embeddings import build_embedder  # noqa: E402
-from index.store import load_index  # noqa: E402
-from index.updater import ingest  # noqa: E402
+from chains.service import Answer, ServiceHub  # noqa: E402
+from config import OpenAIProfile, load_settings  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
 from loaders.normalize import normalize_text  # noqa: E402
 
@@ -60,11 +57,10 @@ def main() -> None:
     chunking = settings.chunking
     name = f"bench-answer-{args.docs.resolve().name}-{chunking.size}-{chunking.overlap}"
     settings.paths.index = REPO / ".ragchat" / name  # one per window size: switch freely
-    embedder = build_embedder(settings.embedding)
-    ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
-    knowledge_base = load_index(settings.paths.index, embedder)
+    hub = ServiceHub(settings)
+    hub.ingest(on_message=lambda _: None)
     items = [item for path in args.qa for item in read_qa(path, allow_absent=True)[: args.limit]]
-    results = {"local": _run(settings, knowledge_base, "local", items, args.oracle)}
+    results = {"local": _run(hub, "local", items, args.oracle)}
     if args.server:
         with llama_server(settings.llm.profiles["local"].model_path) as base_url:
             settings.llm.profiles["server"] = OpenAIProfile(
@@ -75,13 +71,9 @@ def main() -> None:
                 temperature=0.0,
                 max_tokens=settings.llm.profiles["local"].max_tokens,
             )
-            results["openai (llama.cpp server)"] = _run(
-                settings, knowledge_base, "server", items, args.oracle
-            )
+            results["openai (llama.cpp server)"] = _run(hub, "server", items, args.oracle)
     if args.transformers:
-        results["transformers (float32)"] = _run(
-            settings, knowledge_base, "transformers", items, args.oracle
-        )
+        results["transformers (float32)"] = _run(hub, "transformers", items, args.oracle)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     name = "answer-oracle.json" if args.oracle else "answer.json"
@@ -90,23 +82,27 @@ def main() -> None:
         print(f"{backend}: {json.dumps(result['summary'])}")
 
 
-def _run(settings: Settings, knowledge_base, profile: str, items, oracle: bool) -> dict:
-    answerer = build_answerer(settings, knowledge_base, profile)
+def _run(hub: ServiceHub, profile: str, items, oracle: bool) -> dict:
+    service = hub.service(profile)
     if oracle:
-        _put_answer_window_first(answerer.retriever, items)
+        _put_answer_window_first(service.retriever, items)
     rows = []
     for item in items:
         started = time.perf_counter()
         first = None
-        text, sources, pieces = "", [], 0
-        for chunk in answerer.chain.stream({"question": item.question, "history": []}):
-            sources = chunk.get("sources", sources)
-            if chunk.get("answer"):
+        text, pieces = "", 0
+        for event in service.stream(item.question):
+            if isinstance(event, Answer):
+                answer = event
+            elif isinstance(event, str):
                 first = first or time.perf_counter()
-                text += chunk["answer"]
+                text += event
                 pieces += 1
         finished = time.perf_counter()
-        score = score_answer(text, sources, item.answer)
+        if answer.error:
+            raise SystemExit(f"{profile}: {answer.error}")
+        passages = [Document(page_content=card.text) for card in answer.sources]
+        score = score_answer(text, passages, item.answer)
         rows.append(
             {
                 "qid": item.qid,

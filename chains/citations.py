@@ -90,6 +90,52 @@ def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
     return "".join(pieces)
 
 
+_HELD_BACK = re.compile(r"\s*\[|\s+$")
+"""Where the unfinished sentence of a streamed answer stops being safe to show: a marker may
+start at a `[` (its whitespace goes with it if it names no passage), and `[n]` may be added
+before trailing whitespace."""
+
+
+class CitationStream:
+    """An answer streamed with its citations already checked: `feed` takes the model's pieces
+    and returns what can be shown now, `finish` the rest; all of it together is exactly
+    `attribute_citations(answer, sources)`. Finished sentences are checked as a whole (each
+    sentence's check depends on it alone); of the sentence being written, only the part before
+    its first `[` (and before trailing whitespace) is shown, since checking changes nothing
+    before that. So a wrong marker never flashes on screen, and every face streams the text it
+    ends with."""
+
+    def __init__(self, sources: Sequence[Document]) -> None:
+        self.sources = sources
+        self.raw = ""
+        self.shown = ""
+        self._checked = ""
+        self._checked_raw_length = 0
+
+    def feed(self, piece: str) -> str:
+        self.raw += piece
+        pieces = _SENTENCE_END.split(self.raw)
+        done = "".join(pieces[:-1])
+        if len(done) != self._checked_raw_length:
+            self._checked = attribute_citations(done, self.sources)
+            self._checked_raw_length = len(done)
+        writing = pieces[-1]
+        held = _HELD_BACK.search(writing)
+        return self._show(self._checked + (writing[: held.start()] if held else writing))
+
+    def finish(self) -> str:
+        return self._show(attribute_citations(self.raw, self.sources))
+
+    @property
+    def text(self) -> str:
+        return attribute_citations(self.raw, self.sources)
+
+    def _show(self, target: str) -> str:
+        new = target[len(self.shown) :] if target.startswith(self.shown) else ""
+        self.shown += new
+        return new
+
+
 def supporting_sentence(claim: str, text: str) -> str | None:
     """The sentence of `text` that holds most of `claim`'s content, when it holds at least half
     of it: a claim turned into a verbatim quote."""

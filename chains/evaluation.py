@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from chains.citations import attribute_citations, cited_numbers
 from chains.language import is_refusal
@@ -116,15 +115,18 @@ def read_jsonl(
     return items
 
 
-def evaluate_retriever(
-    retriever: BaseRetriever, items: list[QAItem], mode: str, k: int, match_file: bool = False
+def evaluate_retrieval(
+    search: Callable[[str], list[Document]],
+    items: list[QAItem],
+    mode: str,
+    match_file: bool = False,
 ) -> ModeResult:
     """Run every question once (after one warm-up) and record the first-hit rank and latency."""
     result = ModeResult(mode)
-    retriever.invoke(items[0].question, k=k)
+    search(items[0].question)
     for item in items:
         started = time.perf_counter()
-        documents = retriever.invoke(item.question, k=k)
+        documents = search(item.question)
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
         answer = squeeze(item.answer)
         result.ranks[item.qid] = next(

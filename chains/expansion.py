@@ -19,6 +19,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from chains.language import main_language, question_language
 from chains.retrieval import WeightedQuery
+from config import TranslateQuery
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,12 @@ class QueryTranslator:
         document_languages: frozenset[str] = frozenset({"zh", "en"}),
         original_weight: float = 0.5,
         cache_size: int = 512,
-        only_foreign: bool = False,
+        policy: TranslateQuery = "always",
     ) -> None:
         self.document_languages = document_languages
         self.original_weight = original_weight
-        self.only_foreign = only_foreign
-        """Translate only questions in a language the documents do not use (`auto`)."""
+        self.policy = policy
+        """When to translate unless a call says otherwise (`retrieval.translate_query`)."""
         self._chains = {
             language: ChatPromptTemplate.from_messages([("human", prompt)])
             | llm.bind(max_tokens=80, stop=["\n"])
@@ -63,26 +64,27 @@ class QueryTranslator:
         self._cache: OrderedDict[str, list[str]] = OrderedDict()
         self._cache_size = cache_size
 
-    def __call__(self, question: str) -> list[WeightedQuery]:
-        """The question and its translation, if any. When the documents do not use the
-        question's own language, its translation leads and the question counts less."""
-        translations = self.translations(question)
+    def __call__(self, question: str, policy: TranslateQuery | None = None) -> list[WeightedQuery]:
+        """The question and its translation, if `policy` (default: this translator's) calls for
+        one. When the documents do not use the question's own language, its translation leads
+        and the question counts less."""
+        translations = self.translations(question, policy or self.policy)
         asked = question_language(question) in self.document_languages
         own = 1.0 if asked or not translations else self.original_weight
         return [(question, own)] + [(text, 1.0) for text in translations]
 
-    def translations(self, question: str) -> list[str]:
+    def translations(self, question: str, policy: TranslateQuery = "always") -> list[str]:
         """[the translation] into the documents' other language, cached; [] when there is
-        nothing to translate into or the model failed."""
+        nothing to translate into, `policy` says not to, or the model failed."""
+        asked = question_language(question)
+        target = "zh" if asked == "en" else "en"
+        if policy == "off" or target not in self.document_languages:
+            return []  # the question is already in the documents' language
+        if policy == "auto" and asked in self.document_languages:
+            return []  # the documents use both languages: search the question as asked
         if question in self._cache:
             self._cache.move_to_end(question)
             return self._cache[question]
-        asked = question_language(question)
-        target = "zh" if asked == "en" else "en"
-        if target not in self.document_languages:
-            return []  # the question is already in the documents' language
-        if self.only_foreign and asked in self.document_languages:
-            return []  # the documents use both languages: search the question as asked
         try:
             translation = self._chains[target].invoke({"question": question}).strip()
         except Exception as err:  # any model failure: search with the question alone

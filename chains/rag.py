@@ -1,6 +1,7 @@
 """The RAG chain, in LCEL: (history, question) -> standalone question -> passages -> answer.
 
-    chain.stream({"question": ..., "history": [...]}) yields partial dicts: the input keys,
+    chain.stream({"question": ..., "history": [...], "options": ..., "temperature": ...})
+    yields partial dicts: the input keys,
     then `standalone_question`, then `sources` (the numbered passages, with scores), then the
     `answer` token by token. `chain.invoke` returns the same keys complete.
 
@@ -14,14 +15,14 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from chains.citations import fit_to_budget, format_context
+from chains.citations import format_context
 from chains.language import REFUSALS, question_language
 
 ANSWER_SYSTEM = {
@@ -117,34 +118,38 @@ def history_messages(turns: list[tuple[str, str]]) -> list[BaseMessage]:
 
 
 def build_rag_chain(
-    retriever: BaseRetriever,
+    find_passages: Callable[[str, Any], list[Document]],
     llm: BaseChatModel,
-    count_tokens: Callable[[str], int],
-    context_budget: int,
     condense_llm: BaseChatModel | None = None,
-    answer_options: Callable[[], dict[str, Any]] = dict,
+    call_options: Callable[[float | None], dict[str, Any]] = lambda _temperature: {},
 ) -> Runnable:
-    """Input: {"question": str, "history": list[BaseMessage]}. Output keys: question, history,
-    standalone_question, sources (list[Document]), answer (str). `condense_llm` (default `llm`)
-    rewrites a follow-up question into a standalone one; `answer_options()` gives each answer's
-    model call its own extra arguments (`llms.answer_call_options`)."""
+    """Input: {"question": str, "history": list[BaseMessage], "options": anything
+    `find_passages` takes, "temperature": float | None}. Output keys: the input's, then
+    standalone_question, sources (list[Document]), answer (str). `find_passages(standalone
+    question, options)` retrieves and trims the passages; `condense_llm` (default `llm`)
+    rewrites a follow-up question into a standalone one; `call_options(temperature)` gives each
+    answer's model call its own extra arguments (`llms.ChatModels.call_options`)."""
     rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
     standalone = RunnableBranch(
         (lambda inputs: bool(inputs["history"]), rewrite),
         itemgetter("question"),
     )
 
-    def passages(inputs: dict) -> list:
-        found = retriever.invoke(inputs["standalone_question"])
-        return fit_to_budget(found, count_tokens, context_budget)
+    def passages(inputs: dict) -> list[Document]:
+        return find_passages(inputs["standalone_question"], inputs["options"])
+
+    def answer(inputs: dict) -> Runnable:
+        """The prompt in the question's language and the model bound for this answer: a
+        runnable that LCEL invokes (and streams) with the same inputs."""
+        model = llm.bind(stop=STOP, **call_options(inputs["temperature"]))
+        prompt = answer_prompts[question_language(inputs["question"])]
+        return prompt | model | StrOutputParser()
 
     return (
         RunnablePassthrough.assign(standalone_question=standalone)
         .assign(sources=RunnableLambda(passages))
         .assign(
             answer=RunnablePassthrough.assign(context=lambda x: format_context(x["sources"]))
-            | RunnableLambda(lambda x: answer_prompts[question_language(x["question"])].invoke(x))
-            | RunnableLambda(lambda _: llm.bind(stop=STOP, **answer_options()))
-            | StrOutputParser()
+            | RunnableLambda(answer)
         )
     )

@@ -18,7 +18,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from chains.rerank import SentenceReranker, SentenceSimilarity
-from config import RetrievalSettings
+from config import RetrievalSettings, TranslateQuery
 from index.store import KnowledgeBase
 from loaders.normalize import normalize_text
 
@@ -26,6 +26,7 @@ RankedList = tuple[str, float, list[str]]
 """(retriever name, fusion weight, chunk ids best first)."""
 WeightedQuery = tuple[str, float]
 """(query text, scale of its lists' fusion weights)."""
+Mode = Literal["hybrid", "dense", "bm25"]
 
 
 def reciprocal_rank_fusion(
@@ -51,7 +52,7 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     knowledge_base: KnowledgeBase
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    mode: Mode = "hybrid"
     k: int = 4
     fetch_k: int = 30
     rrf_k: int = 60
@@ -61,9 +62,10 @@ class HybridRetriever(BaseRetriever):
     dedupe_overlaps: bool = True
     sources: frozenset[str] | None = None
     """Only search these files (their `source` names); None searches all."""
-    expand_query: Callable[[str], list[WeightedQuery]] | None = None
-    """The phrasings of a question to search, with the weight of each (the question itself
-    among them): e.g. the question and its translation. None searches the question alone."""
+    expand_query: Callable[[str, TranslateQuery | None], list[WeightedQuery]] | None = None
+    """(question, translation policy of the call) -> the phrasings to search, with the weight
+    of each (the question itself among them): e.g. the question and its translation
+    (`chains.expansion.QueryTranslator`). None searches the question alone."""
     rerank: Callable[[list[str], list[Document]], list[Document]] | None = None
     """Reorders the fused results given the phrasings searched (`chains.rerank`); None keeps
     the fused order."""
@@ -75,18 +77,25 @@ class HybridRetriever(BaseRetriever):
         run_manager: CallbackManagerForRetrieverRun,
         k: int | None = None,
         sources: Sequence[str] | None = None,
+        mode: Mode | None = None,
+        translate: TranslateQuery | None = None,
         **_: Any,
     ) -> list[Document]:
+        """Per call, `k`, `sources`, `mode` and the `translate` policy replace the retriever's
+        own settings: one retriever serves every request."""
         wanted = k or self.k
         allowed = frozenset(sources) if sources else self.sources
+        mode = mode or self.mode
         question = normalize_text(query)
-        variants = self.expand_query(question) if self.expand_query else [(question, 1.0)]
+        variants = (
+            self.expand_query(question, translate) if self.expand_query else [(question, 1.0)]
+        )
         ranked_lists: list[RankedList] = []
         for variant, scale in variants:
-            if self.mode in ("hybrid", "dense"):
+            if mode in ("hybrid", "dense"):
                 dense = self._dense(variant, allowed)
                 ranked_lists.append(("dense", scale * self.dense_weight, dense))
-            if self.mode in ("hybrid", "bm25"):
+            if mode in ("hybrid", "bm25"):
                 ranked_lists.append(
                     ("bm25", scale * self.bm25_weight, self._bm25(variant, allowed))
                 )
@@ -147,7 +156,7 @@ def _mostly_overlaps(candidate: Document, kept: Document) -> bool:
 def build_retriever(
     knowledge_base: KnowledgeBase,
     settings: RetrievalSettings,
-    expand_query: Callable[[str], list[WeightedQuery]] | None = None,
+    expand_query: Callable[[str, TranslateQuery | None], list[WeightedQuery]] | None = None,
 ) -> HybridRetriever:
     """The retriever the configuration describes (the settings it shares with it)."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}

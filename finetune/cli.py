@@ -20,6 +20,7 @@ from pathlib import Path
 
 from config import ConfigError, FinetuneSettings, Settings, TransformersProfile, load_settings
 from finetune.data import DatasetError
+from llms import LLMError
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {}
 
@@ -32,31 +33,27 @@ def command(function: Callable[[Settings, argparse.Namespace], None]):
 
 @command
 def build_data(settings: Settings, args: argparse.Namespace) -> None:
-    from chains.assistant import open_knowledge_base
     from chains.evaluation import read_qa
-    from chains.retrieval import build_retriever
+    from chains.service import ServiceHub
     from finetune import data
-    from finetune.train import chat_token_counter, load_tokenizer, text_token_counter
+    from finetune.train import chat_token_counter, load_tokenizer
 
     tuning = settings.finetune
     items = [item for path in args.qa for item in read_qa(path)]
-    knowledge_base = open_knowledge_base(settings)
-    retriever = build_retriever(knowledge_base, settings.retrieval, None)
+    service = ServiceHub(settings).service()  # the served passages, translation and budget
+    if isinstance(service.models, LLMError):
+        raise service.models
     tokenizer = load_tokenizer(tuning)
-    count_tokens = text_token_counter(tokenizer)
     summary = data.BuildSummary()
 
     def examples_for(pairs: list, kind: str) -> list[data.Example]:
-        budget, share = settings.retrieval.context_tokens, tuning.refusal_fraction
-        return data.build_examples(pairs, retriever, count_tokens, budget, share, tuning.seed, kind)
+        share, seed = tuning.refusal_fraction, tuning.seed
+        return data.build_examples(pairs, service.passages, share, seed, kind)
 
     examples = examples_for(items, "qa")
     if args.synthetic:
-        from llms import build_chat_model
-
-        llm = build_chat_model(settings.llm.active)
         synthetic, tried = data.synthetic_items(
-            llm, knowledge_base.documents(), args.synthetic, tuning.seed
+            service.models.llm, service.knowledge_base.documents(), args.synthetic, tuning.seed
         )
         examples += examples_for(synthetic, "synthetic")
         summary.notes.append(f"synthetic pairs kept: {len(synthetic)} of {tried} chunks tried")
@@ -147,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     from finetune.export import ExportError
     from finetune.train import FinetuneError
     from index.store import IndexStoreError
-    from llms import LLMError
 
     try:
         settings = load_settings(args.config)

@@ -19,9 +19,8 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import convert_to_openai_messages
-from langchain_core.retrievers import BaseRetriever
 
-from chains.citations import fit_to_budget, format_context, supporting_sentence
+from chains.citations import format_context, supporting_sentence
 from chains.evaluation import QAItem, read_jsonl, squeeze
 from chains.language import REFUSALS, question_language
 from chains.rag import answer_prompts
@@ -83,19 +82,15 @@ def target_answer(question: str, expected: str, passages: Sequence[Document]) ->
 
 def build_examples(
     items: Iterable[QAItem],
-    retriever: BaseRetriever,
-    count_tokens: Callable[[str], int],
-    context_budget: int,
+    find_passages: Callable[[str], list[Document]],
     refusal_fraction: float,
     seed: int,
     kind: str = "qa",
 ) -> list[Example]:
-    """Answer and refusal examples for `items`, with the passages the retriever finds."""
+    """Answer and refusal examples for `items`, with the passages `find_passages` gives each
+    question (`RagService.passages`: the same passages, translation and budget as served)."""
     items = list(items)
-    found = {
-        item.qid: fit_to_budget(retriever.invoke(item.question), count_tokens, context_budget)
-        for item in items
-    }
+    found = {item.qid: find_passages(item.question) for item in items}
     examples = []
     answerable = []
     for item in items:

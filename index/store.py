@@ -151,17 +151,6 @@ class KnowledgeBase:
             self._bm25 = Bm25Index([self.terms[ids[row]] for row in range(self.vector_count)])
         return self._bm25
 
-    def neighbours(self, chunk: Document) -> tuple[Document | None, Document | None]:
-        """The windows just before and after a chunk in its file (None at the ends)."""
-        record = self.manifest.files.get(chunk.metadata["source"])
-        if record is None or chunk.id not in record.chunk_ids:
-            return None, None
-        position = record.chunk_ids.index(chunk.id)
-        docstore = self.vectorstore.docstore
-        before = docstore.search(record.chunk_ids[position - 1]) if position > 0 else None
-        following = record.chunk_ids[position + 1 : position + 2]
-        return before, docstore.search(following[0]) if following else None
-
     def document_at(self, row: int) -> Document:
         store = self.vectorstore
         return store.docstore.search(store.index_to_docstore_id[row])

@@ -7,15 +7,20 @@ import os
 from langchain_core.language_models import BaseChatModel
 
 from config import OpenAIProfile
+from llms.backend import Backend
 from llms.errors import LLMError
+
+
+def _api_key(profile: OpenAIProfile) -> str | None:
+    return (
+        profile.api_key.get_secret_value() if profile.api_key else os.environ.get("OPENAI_API_KEY")
+    )
 
 
 def build_openai(profile: OpenAIProfile) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
-    key = (
-        profile.api_key.get_secret_value() if profile.api_key else os.environ.get("OPENAI_API_KEY")
-    )
+    key = _api_key(profile)
     if not key:
         raise LLMError(
             "no OpenAI API key: set OPENAI_API_KEY, or api_key in this profile "
@@ -56,3 +61,33 @@ def check_model_served(llm: BaseChatModel, profile: OpenAIProfile) -> None:
             f"model {profile.model!r} not found on the server; it serves: {', '.join(served)} "
             "(set `model` in the profile)"
         )
+
+
+def describe(profile: OpenAIProfile) -> str:
+    key = "set" if _api_key(profile) else "missing: set OPENAI_API_KEY"
+    return f"{profile.model} at {profile.base_url or 'api.openai.com'} · API key {key}"
+
+
+def explain(error: Exception) -> LLMError | None:
+    """The OpenAI client's exceptions, said in one line with what to do."""
+    import openai
+
+    if isinstance(error, openai.AuthenticationError):
+        return LLMError("the server rejected the API key (401): check OPENAI_API_KEY")
+    if isinstance(error, openai.APITimeoutError):
+        return LLMError("no answer in time: the server is slow or stuck; raise `timeout`")
+    if isinstance(error, openai.APIConnectionError):
+        return LLMError("cannot reach the server: is it running, and is base_url right?")
+    if isinstance(error, openai.NotFoundError):
+        return LLMError(
+            "the server answered 404: check the model name it serves, and that base_url ends in /v1"
+        )
+    if isinstance(error, openai.RateLimitError):
+        return LLMError("rate limited or out of quota: wait, or check your plan")
+    if isinstance(error, openai.APIError):
+        return LLMError(f"the server returned an error: {getattr(error, 'message', error)}")
+    return None
+
+
+BACKEND = Backend(build=build_openai, describe=describe, explain=explain)
+"""A remote server queues its own requests: ragchat sends them as they come."""

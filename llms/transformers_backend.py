@@ -4,9 +4,12 @@ Slower than llama.cpp on a CPU (float32), but it is what training produces direc
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 
 from config import TransformersProfile
+from llms.backend import Backend
 from llms.errors import LLMError
 
 
@@ -27,11 +30,7 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
 
         model = PeftModel.from_pretrained(model, str(profile.adapter_path))
     model.to(profile.device).eval()
-    sampling = (
-        {"do_sample": True, "temperature": profile.temperature}
-        if profile.temperature
-        else {"do_sample": False}
-    )
+    sampling = sampling_options(profile.temperature)["pipeline_kwargs"]
     generator = pipeline(
         "text-generation",
         model=model,
@@ -77,3 +76,26 @@ def load_causal_lm(model: str, gguf_file: str | None):
 
 def _gguf(gguf_file: str | None) -> dict[str, str]:
     return {"gguf_file": gguf_file} if gguf_file else {}
+
+
+def sampling_options(temperature: float | None) -> dict[str, Any]:
+    """A per-answer temperature as the pipeline's generation arguments (0: greedy)."""
+    if temperature is None:
+        return {}
+    if not temperature:
+        return {"pipeline_kwargs": {"do_sample": False}}
+    return {"pipeline_kwargs": {"do_sample": True, "temperature": temperature}}
+
+
+def describe(profile: TransformersProfile) -> str:
+    model = profile.gguf_file or profile.model
+    adapter = f" + LoRA {profile.adapter_path.name}" if profile.adapter_path else ""
+    return f"{model}{adapter} (local, transformers on {profile.device})"
+
+
+BACKEND = Backend(
+    build=build_transformers,
+    describe=describe,
+    exclusive=True,  # one float32 model in this process: generations take turns
+    call_options=lambda _llm, _profile, _refusals: sampling_options,
+)

@@ -16,7 +16,7 @@ def app(tmp_path, monkeypatch):
     model = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
     config.write_text(
         f'[paths]\ndocuments = "{SAMPLE_DIR}"\nindex = "{tmp_path / "index"}"\n'
-        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\n'
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\ntemperature = 0.0\n'
         f'[llm.profiles.down]\nbackend = "openai"\nmodel = "local"\napi_key = "x"\n'
         f'base_url = "http://127.0.0.1:{free_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
         '[llm.profiles.nokey]\nbackend = "openai"\n',
@@ -83,3 +83,39 @@ def test_unreachable_server_is_shown_not_raised(app):
     ask(app, "What does LoRA train?")
     assert "cannot reach the server" in app.error[0].value
     assert source_cards(app)
+
+
+def test_every_committed_profile_can_be_chosen():
+    """The sidebar describes each profile of the shipped config.toml without knowing its
+    fields (transformers profiles have no model_path)."""
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    profiles = app.sidebar.selectbox[0].options
+    assert {"local", "openai", "transformers", "finetuned", "finetuned-gguf"} <= set(profiles)
+    for profile in profiles:
+        app.sidebar.selectbox[0].set_value(profile).run()
+        assert not app.exception, (profile, app.exception)
+        assert app.sidebar.caption[0].value.strip()
+
+
+def test_two_sessions_asking_at_once_get_their_answers(app):
+    """Two browser sessions share the process's one model: their questions take turns."""
+    import threading
+
+    questions = ["什么是困惑度？", "What does DPO skip compared with RLHF?"]
+    index_samples(app)
+    alone = [ask(app, q).session_state["turns"][-1]["answer"] for q in questions]
+    sessions = [
+        AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run() for _ in questions
+    ]
+    threads = [
+        threading.Thread(target=session.chat_input[0].set_value(q).run)
+        for session, q in zip(sessions, questions, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    for session in sessions:
+        assert not session.exception, session.exception
+    together = [session.session_state["turns"][0]["answer"] for session in sessions]
+    assert together == alone

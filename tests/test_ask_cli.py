@@ -43,7 +43,7 @@ def test_json_answer_streamed_answer_and_model_errors(tmp_path):
     result = ask_cli("--json", "--k", "3", "什么是困惑度？", config=config, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["answer"].strip() and len(answer["sources"]) <= 3
+    assert answer["text"].strip() and len(answer["sources"]) <= 3 and not answer["error"]
     assert answer["sources"][0]["source"] == "ngram-language-models.md"
 
     streamed = ask_cli("What does LoRA train?", config=config, cwd=tmp_path)

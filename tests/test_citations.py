@@ -1,6 +1,9 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.documents import Document
 
 from chains.citations import (
+    CitationStream,
     attribute_citations,
     cited_numbers,
     fit_to_budget,
@@ -80,3 +83,34 @@ def test_a_short_answer_is_cited_only_where_all_of_it_appears():
     assert attribute_citations("符号对。", SOURCES) == "符号对。[1]"
     assert attribute_citations("The square root", SOURCES) == "The square root[2]"
     assert attribute_citations("A square meter", SOURCES) == "A square meter"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sentences=st.lists(
+        st.sampled_from(
+            [
+                "BPE 不断合并最常见的相邻符号对 [2]。",
+                "Attention divides scores by the square root of the key size.",
+                "BPE 从单个字符开始",
+                " [9]",
+                "DPO skips the separate reward model [1]. ",
+                "先从文档中检索相关段落",
+                "[x] 不是标记！",
+                "\n",
+                " ",
+            ]
+        ),
+        max_size=8,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=12),
+)
+def test_a_streamed_answer_shows_exactly_its_checked_text(sentences, cuts):
+    """Whatever pieces the model's text arrives in, the shown pieces add up to the checked
+    answer, and nothing shown is ever taken back."""
+    answer = "".join(sentences)
+    bounds = sorted({min(c, len(answer)) for c in cuts} | {0, len(answer)})
+    stream = CitationStream(SOURCES)
+    shown = "".join(stream.feed(answer[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+    shown += stream.finish()
+    assert shown == attribute_citations(answer, SOURCES) == stream.text

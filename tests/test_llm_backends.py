@@ -11,24 +11,25 @@ from langchain_community.chat_models import ChatLlamaCpp
 from langchain_core.documents import Document
 from langchain_openai import ChatOpenAI
 
-from chains.assistant import build_answerer
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.language import is_refusal
-from chains.rag import (
-    ANSWER_SYSTEM,
-    CONDENSE_SYSTEM,
-    STOP,
-    answer_prompts,
-    history_messages,
-)
-from config import OpenAIProfile, load_settings
-from llms import LLMError, build_chat_model
-from llms.errors import explain
+from chains.language import REFUSALS, is_refusal
+from chains.rag import ANSWER_SYSTEM, CONDENSE_SYSTEM, STOP, answer_prompts
+from chains.service import RagService
+from config import OpenAIProfile, Settings, load_settings
+from llms import LLMError, build_chat_model, build_chat_models, explain
 from llms.llamacpp_backend import RefusalMargin
 from llms.local_server import free_port, llama_server
+from llms.queue import ModelQueue
 from tests.test_retrieval import sample_knowledge_base
 
 SERVER_KEY = "test-key"
+
+
+def rag_service(settings: Settings, profile: str | None = None) -> RagService:
+    """The service over the sample notes with `profile` (default: the configured one)."""
+    name = profile or settings.llm.profile
+    models = build_chat_models(settings.llm.profiles[name], list(REFUSALS.values()))
+    return RagService(settings, sample_knowledge_base(), name, models, ModelQueue())
 
 
 @pytest.fixture(scope="module")
@@ -104,30 +105,24 @@ def test_missing_v1_in_base_url_is_explained(server):
 
 
 def test_local_backend_is_the_default_and_answers_with_citations(local_profile):
-    settings = load_settings()
-    answerer = build_answerer(settings, sample_knowledge_base())
-    assert isinstance(answerer.llm, ChatLlamaCpp)
-    streamed = []
-    for chunk in answerer.chain.stream({"question": "什么是困惑度？", "history": []}):
-        streamed.append(chunk)
-    answer = "".join(chunk.get("answer", "") for chunk in streamed)
-    sources = next(chunk["sources"] for chunk in streamed if "sources" in chunk)
-    assert len([c for c in streamed if c.get("answer")]) > 3  # it streamed
-    assert sources[0].metadata["source"] == "ngram-language-models.md"
-    assert "几何平均" in answer  # the definition from the note, not the model's own
-    cited = cited_numbers(attribute_citations(answer, sources), len(sources))
-    assert cited and all(1 <= n <= len(sources) for n in cited)
+    service = rag_service(load_settings())
+    assert isinstance(service.models.llm, ChatLlamaCpp) and service.queue is not None
+    streamed = list(service.stream("什么是困惑度？"))
+    answer = streamed[-1]
+    assert len([e for e in streamed if isinstance(e, str)]) > 3  # it streamed
+    assert answer.sources[0].source == "ngram-language-models.md"
+    assert "几何平均" in answer.text  # the definition from the note, not the model's own
+    assert answer.cited and all(1 <= n <= len(answer.sources) for n in answer.cited)
 
 
 def test_follow_up_rewriting_runs_on_its_own_llama_context(local_profile):
     """The answer context keeps the answer prompt (its fixed prefix stays cached for the next
     question) while the helper context rewrites the follow-up."""
-    answerer = build_answerer(load_settings(), sample_knowledge_base())
-    answer_context, helper_context = answerer.llm.client, answerer.helper.client
+    service = rag_service(load_settings())
+    answer_context, helper_context = service.models.llm.client, service.models.helper.client
     assert answer_context is not helper_context
-    history = history_messages([("什么是困惑度？", "困惑度是每个词概率倒数的几何平均 [1]。")])
-    result = answerer.chain.invoke({"question": "它越低越好吗？", "history": history})
-    assert result["answer"].strip()
+    history = [("什么是困惑度？", "困惑度是每个词概率倒数的几何平均 [1]。")]
+    assert service.answer("它越低越好吗？", history).text.strip()
 
     def prompt_in(context) -> str:
         return context.detokenize(context.input_ids[: context.n_tokens].tolist()).decode()
@@ -175,9 +170,7 @@ def test_local_model_finds_the_answer_in_a_later_passage(
     [("电话是谁发明的？", "资料中没有"), ("Who invented the telephone?", "do not contain")],
 )
 def test_local_backend_says_when_the_documents_lack_the_answer(question, refusal):
-    answerer = build_answerer(load_settings(), sample_knowledge_base())
-    result = answerer.chain.invoke({"question": question, "history": []})
-    assert refusal in result["answer"]
+    assert refusal in rag_service(load_settings()).answer(question).text
 
 
 def test_refusal_margin_lowers_only_the_next_token_of_a_started_refusal():
@@ -197,18 +190,15 @@ def test_refusal_margin_makes_the_model_answer_what_its_passage_holds(local_prof
     settings = load_settings()
     question = "What do static word vectors fail to capture about the word bank?"
 
-    def ask(**changes) -> dict:
+    def ask(**changes):
         profile = local_profile.model_copy(update={"temperature": 0.0, **changes})
         settings.llm.profiles["local"] = profile
-        answerer = build_answerer(settings, sample_knowledge_base())
-        return answerer.chain.invoke({"question": question, "history": []})
+        return rag_service(settings).answer(question)
 
-    assert is_refusal(ask(refusal_margin=0.0)["answer"])
-    result = ask()
-    assert local_profile.refusal_margin > 0 and not is_refusal(result["answer"])
-    sources = result["sources"]
-    cited = cited_numbers(attribute_citations(result["answer"], sources), len(sources))
-    assert any("one vector per word" in sources[n - 1].page_content for n in cited)
+    assert is_refusal(ask(refusal_margin=0.0).text)
+    answer = ask()
+    assert local_profile.refusal_margin > 0 and not is_refusal(answer.text)
+    assert any("one vector per word" in answer.sources[n - 1].text for n in answer.cited)
 
 
 def test_switching_profile_switches_backend(server, monkeypatch):
@@ -218,12 +208,10 @@ def test_switching_profile_switches_backend(server, monkeypatch):
     monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__MODEL", "local")
     monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__API_KEY", SERVER_KEY)
     settings = load_settings()
-    answerer = build_answerer(settings, sample_knowledge_base())
-    assert isinstance(answerer.llm, ChatOpenAI)
-    result = answerer.chain.invoke({"question": "What does LoRA train?", "history": []})
-    assert result["answer"].strip()
-    with pytest.raises(LLMError, match="no llm profile named 'nope'; available: local"):
-        build_answerer(settings, sample_knowledge_base(), "nope")
+    service = rag_service(settings)
+    assert isinstance(service.models.llm, ChatOpenAI) and service.queue is None  # not queued
+    answer = service.answer("What does LoRA train?")
+    assert answer.text.strip() and not answer.error
 
 
 def test_query_translation_finds_chinese_notes_for_an_english_question(local_profile):
@@ -240,10 +228,12 @@ def test_query_translation_finds_chinese_notes_for_an_english_question(local_pro
     zh_only = QueryTranslator(build_chat_model(local_profile), frozenset({"zh"}), 0.5)
     assert zh_only(question)[0] == (question, 0.5)  # the translation leads
     llm = build_chat_model(local_profile)
-    auto_mixed = QueryTranslator(llm, only_foreign=True)  # translate_query = "auto"
+    auto_mixed = QueryTranslator(llm, policy="auto")  # translate_query = "auto"
     assert auto_mixed(question) == [(question, 1.0)]  # the notes use English too
-    auto_zh = QueryTranslator(llm, frozenset({"zh"}), only_foreign=True)
+    assert len(auto_mixed(question, "always")) == 2  # a request may ask for it anyway
+    auto_zh = QueryTranslator(llm, frozenset({"zh"}), policy="auto")
     assert len(auto_zh(question)) == 2  # Chinese notes only: translated
+    assert auto_zh(question, "off") == [(question, 1.0)]
     retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"), translator)
     assert retriever.invoke(question)[0].metadata["source"] == "attention.md"
     plain = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"))
@@ -262,7 +252,9 @@ def test_in_process_model_answers_like_the_server_on_a_long_rag_prompt(server, l
     """Same weights, same greedy decoding: the same answer. (LangChain's ChatLlamaCpp overrides
     the model's RoPE base unless told not to, which garbles prompts of a few hundred tokens.)"""
     question = "什么是困惑度？"
-    sources = build_answerer(load_settings(), sample_knowledge_base()).retriever.invoke(question)
+    from chains.retrieval import build_retriever
+
+    sources = build_retriever(sample_knowledge_base(), load_settings().retrieval).invoke(question)
     messages = answer_prompts["zh"].invoke(
         {"context": format_context(sources), "standalone_question": question}
     )

@@ -222,13 +222,3 @@ def test_evaluate_cli_rejects_a_bad_qa_file(tmp_path):
     qa.write_text('{"qid": "a", "question": "q", "answer": "x"}\n{broken\n')
     result = evaluate_cli("--qa", str(qa), cwd=tmp_path)
     assert result.returncode == 1 and "bad.jsonl line 2" in result.stderr
-
-
-def test_neighbours_are_the_adjacent_windows_of_the_same_file():
-    knowledge_base = sample_knowledge_base()
-    chunks = [d for d in knowledge_base.documents() if d.metadata["source"] == "embeddings.md"]
-    middle = next(c for c in chunks if c.metadata["chunk"] == 1)
-    before, after = knowledge_base.neighbours(middle)
-    assert before.metadata["chunk"] == 0 and after.metadata["chunk"] == 2
-    first = next(c for c in chunks if c.metadata["chunk"] == 0)
-    assert knowledge_base.neighbours(first)[0] is None

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import asdict
 
 import streamlit as st
-from langchain_core.documents import Document
 
-from chains.citations import attribute_citations, cited_numbers, source_label
-from chains.rag import history_messages
-from config import Settings
+from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.bm25 import tokenize
-from index.store import KnowledgeBase
-from llms.errors import explain
-from ui import resources
+from index.store import IndexNotFoundError, IndexStoreError
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -47,37 +43,38 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
     if not sources:
         return
     st.caption("Sources")
-    for number, source in enumerate(sources, start=1):
-        mark = "✓ " if number in cited else ""
+    for source in sources:
+        mark = "✓ " if source["n"] in cited else ""
         score = f" · score {source['score']:.3f}" if show_scores else ""
-        with st.expander(f"{mark}[{number}] {source['label']}{score}"):
-            if source.get("before"):
-                st.caption("… before")
-                st.text(source["before"])
+        with st.expander(f"{mark}[{source['n']}] {source['label']}{score}"):
             st.markdown(highlight(source["text"], question))
-            if source.get("after"):
-                st.caption("after …")
-                st.text(source["after"])
 
 
-def page(settings: Settings, profile: str) -> None:
+def page(hub: ServiceHub, profile: str, options: AnswerOptions) -> None:
+    settings = hub.settings
     st.title(settings.ui.title)
-    knowledge_base = resources.knowledge_base(settings)
-    if knowledge_base is None:
+    try:
+        hub.knowledge_base()
+    except IndexNotFoundError:
         st.info(
             "There is no index yet. Open **Knowledge base** in the sidebar to index the sample "
             "notes or your own files, or run `python ingest.py`."
         )
         return
+    except IndexStoreError as err:
+        st.error(str(err))
+        return
     turns: list[dict] = st.session_state.setdefault("turns", [])
     for turn in turns:
-        _render_turn(turn, settings)
+        _render_turn(turn, settings.ui.show_scores)
     question = st.chat_input("Ask about your documents…")
     if question:
-        turns.append(_ask(question, turns, settings, knowledge_base, profile))
+        with st.spinner("Loading the chat model…"):
+            service = hub.service(profile)
+        turns.append(_ask(service, question, turns, options, settings.ui.show_scores))
 
 
-def _render_turn(turn: dict, settings: Settings) -> None:
+def _render_turn(turn: dict, show_scores: bool) -> None:
     with st.chat_message("user"):
         st.markdown(escape_markdown(turn["question"]))
     with st.chat_message("assistant"):
@@ -85,67 +82,56 @@ def _render_turn(turn: dict, settings: Settings) -> None:
             st.error(turn["error"])
         else:
             st.markdown(turn["answer"])
-        render_sources(turn["question"], turn["sources"], turn["cited"], settings.ui.show_scores)
+        render_sources(turn["question"], turn["sources"], turn["cited"], show_scores)
 
 
 def _ask(
-    question: str, turns: list[dict], settings: Settings, knowledge_base, profile: str
+    service: RagService,
+    question: str,
+    turns: list[dict],
+    options: AnswerOptions,
+    show_scores: bool,
 ) -> dict:
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
-    turn = {"question": question, "answer": "", "sources": [], "cited": [], "error": ""}
-    history = history_messages([(t["question"], t["answer"]) for t in turns if not t["error"]])
+    history = [(t["question"], t["answer"]) for t in turns if not t["error"]]
     with st.chat_message("assistant"):
-        found: dict[str, list[Document]] = {"sources": []}
-        try:
-            answerer = resources.answerer_for(settings, knowledge_base, profile)
-            slot = st.empty()
-            with slot:
-                streamed = st.write_stream(_answer_pieces(answerer, question, history, found))
-            text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
-        except Exception as err:  # every model failure is shown, never a stack trace
-            turn["error"] = str(explain(err))
-            st.error(turn["error"])
-            text = ""
-            if not found["sources"]:  # retrieval still works without a model
-                found["sources"] = resources.retrieval_only(settings, knowledge_base, question)
-        sources = found["sources"]
-        turn["answer"] = attribute_citations(text, sources)
-        if turn["answer"] != text:  # the streamed text, now with its citations
-            slot.markdown(turn["answer"])
-        turn["cited"] = cited_numbers(turn["answer"], len(sources))
-        turn["sources"] = [
-            {
-                "label": source_label(d),
-                "text": d.page_content,
-                "score": d.metadata.get("score", 0.0),
-                "source": d.metadata["source"],
-            }
-            for d in sources
-        ]
-        render_sources(question, turn["sources"], turn["cited"], settings.ui.show_scores)
-    return turn
-
-
-def _card(document: Document, knowledge_base: KnowledgeBase) -> dict:
-    """What a source card shows: the passage, and the windows before and after it."""
-    before, after = knowledge_base.neighbours(document)
+        finished: list[Answer] = []
+        slot = st.empty()
+        with slot:
+            streamed = st.write_stream(
+                _pieces(service.stream(question, history, options), finished)
+            )
+        answer = finished[0]
+        text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
+        if answer.error:
+            slot.error(answer.error)
+        elif answer.text != text:  # the streamed text, now with its checked citations
+            slot.markdown(answer.text)
+        sources = [asdict(card) for card in answer.sources]
+        render_sources(question, sources, answer.cited, show_scores)
     return {
-        "label": source_label(document),
-        "source": document.metadata["source"],
-        "score": document.metadata.get("score", 0.0),
-        "text": document.page_content,
-        "before": before.page_content if before else "",
-        "after": after.page_content if after else "",
+        "question": question,
+        "answer": answer.text,
+        "sources": sources,
+        "cited": answer.cited,
+        "error": answer.error,
     }
 
 
-def _answer_pieces(answerer, question: str, history, found: dict) -> Iterator[str]:
-    for chunk in answerer.chain.stream({"question": question, "history": history}):
-        if "sources" in chunk:
-            found["sources"] = chunk["sources"]
-        if chunk.get("answer"):
-            yield chunk["answer"]
+def _pieces(events: Iterator[StreamEvent], finished: list[Answer]) -> Iterator[str]:
+    """The answer's text pieces for `st.write_stream`; a note while the model serves others
+    (replaced by the answer once it starts); the final Answer goes into `finished`."""
+    waiting = st.empty()
+    for event in events:
+        if isinstance(event, Waiting):
+            waiting.caption(f"⏳ waiting for the model, {event.ahead} ahead")
+        elif isinstance(event, Answer):
+            finished.append(event)
+        else:
+            waiting.empty()
+            yield event
+    waiting.empty()
 
 
 def conversation_markdown(turns: list[dict]) -> str:
@@ -153,7 +139,7 @@ def conversation_markdown(turns: list[dict]) -> str:
     lines = ["# ragchat conversation", ""]
     for turn in turns:
         lines += [f"## {turn['question']}", "", turn["error"] or turn["answer"], ""]
-        for number, source in enumerate(turn["sources"], start=1):
-            lines.append(f"- [{number}] {source['label']}")
+        for source in turn["sources"]:
+            lines.append(f"- [{source['n']}] {source['label']}")
         lines.append("")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """The knowledge-base page: what is indexed, adding files, removing them, rebuilding.
 
-It runs the same code as `ingest.py` (`index.updater`), under the same lock, and the index is
-switched atomically, so a chat running in another tab never sees a half-built index.
+It runs the same code as `ingest.py` (`index.updater`) through the service hub: under the same
+lock, after the answers already waiting for the local model, and the index is switched
+atomically, so a chat running in another tab never sees a half-built index.
 """
 
 from __future__ import annotations
@@ -11,32 +12,32 @@ from pathlib import Path
 
 import streamlit as st
 
-from config import Settings
+from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
-from index.updater import IngestReport, forget, ingest
+from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
-from ui import resources
 
 
-def page(settings: Settings) -> None:
+def page(hub: ServiceHub) -> None:
+    settings = hub.settings
     st.title("Knowledge base")
     version = current_version(settings.paths.index)
     if version is None:
         st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
         if st.button("Index the sample documents", type="primary"):
-            _run_ingest(settings, None, rebuild=False)
+            _run_ingest(hub, None, rebuild=False)
             st.rerun()
     else:
-        _stats(settings, version)
-    _upload(settings)
+        _stats(hub, version)
+    _upload(hub)
     if version is not None:
-        _remove(settings, version)
-        _rebuild(settings)
+        _remove(hub, version)
+        _rebuild(hub)
 
 
-def _stats(settings: Settings, version: Path) -> None:
+def _stats(hub: ServiceHub, version: Path) -> None:
     manifest = read_manifest(version)
-    identity = resources.cached_embedder(settings).identity
+    identity = hub.embedder.identity
     size = sum(f.stat().st_size for f in version.iterdir())
     chunks = sum(len(record.chunk_ids) for record in manifest.files.values())
     columns = st.columns(4)
@@ -57,7 +58,7 @@ def _stats(settings: Settings, version: Path) -> None:
     )
 
 
-def _upload(settings: Settings) -> None:
+def _upload(hub: ServiceHub) -> None:
     st.subheader("Add files")
     uploads = st.file_uploader(
         "Files are saved to the documents folder and indexed.",
@@ -65,42 +66,39 @@ def _upload(settings: Settings) -> None:
         accept_multiple_files=True,
     )
     if uploads and st.button("Save and index", type="primary"):
-        folder = settings.paths.documents / "uploads"
+        folder = hub.settings.paths.documents / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         saved = []
         for upload in uploads:
             target = folder / Path(upload.name).name  # never a path from the browser
             target.write_bytes(upload.getvalue())
             saved.append(target)
-        _run_ingest(settings, saved, rebuild=False)
+        _run_ingest(hub, saved, rebuild=False)
 
 
-def _remove(settings: Settings, version: Path) -> None:
+def _remove(hub: ServiceHub, version: Path) -> None:
     st.subheader("Remove from the index")
     sources = sorted(read_manifest(version).files)
     chosen = st.multiselect("Files (they stay on disk)", sources)
     if chosen and st.button("Remove"):
-        report = forget(settings, resources.cached_embedder(settings), chosen, on_message=st.info)
+        report = hub.forget(chosen, on_message=st.info)
         st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
 
 
-def _rebuild(settings: Settings) -> None:
+def _rebuild(hub: ServiceHub) -> None:
     st.subheader("Rebuild")
     sure = st.checkbox("Yes, re-read and re-embed every document")
     if st.button("Rebuild the index", disabled=not sure):
-        _run_ingest(settings, None, rebuild=True)
+        _run_ingest(hub, None, rebuild=True)
 
 
-def _run_ingest(settings: Settings, paths: list[Path] | None, rebuild: bool) -> None:
+def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> None:
     with st.status("Indexing…", expanded=True) as status:
         bar = st.progress(0.0, text="Embedding…")
         try:
-            report = ingest(
-                settings,
-                resources.cached_embedder(settings),
+            report = hub.ingest(
                 paths,
                 rebuild=rebuild,
-                show_progress=False,
                 on_message=st.write,
                 on_progress=lambda done, total: bar.progress(
                     done / total, f"Embedded {done}/{total} chunks"

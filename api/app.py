@@ -1,0 +1,34 @@
+"""The FastAPI application: the routes, behind the API-key check, over one `ServiceHub`."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from api.auth import key_checker
+from api.chat import chat_router
+from api.errors import install_error_handlers
+from api.files import files_router
+from chains.service import ServiceHub
+from index.store import current_version, read_manifest
+
+
+def create_app(hub: ServiceHub) -> FastAPI:
+    keys = [key.get_secret_value() for key in hub.settings.api.keys]
+    app = FastAPI(title="ragchat", summary="Chat with your documents: an OpenAI-compatible API")
+    install_error_handlers(app)
+    guarded = [Depends(key_checker(keys))]
+    app.include_router(chat_router(hub), dependencies=guarded)
+    app.include_router(files_router(hub), dependencies=guarded)
+
+    @app.get("/health")
+    def health() -> dict:
+        """Open to all (no secrets): is there an index, and how busy is the local model."""
+        version = current_version(hub.settings.paths.index)
+        index = None
+        if version is not None:
+            files = read_manifest(version).files
+            chunks = sum(len(record.chunk_ids) for record in files.values())
+            index = {"version": version.name, "files": len(files), "chunks": chunks}
+        return {"status": "ok", "index": index, "profiles": hub.profiles, "queued": len(hub.queue)}
+
+    return app

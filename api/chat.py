@@ -1,0 +1,162 @@
+"""`POST /v1/chat/completions` and `GET /v1/models`: a question in OpenAI's shape, answered by
+the profile's `RagService`, streamed as OpenAI's server-sent events when asked.
+
+The service's answer generator runs in a thread of its own and hands its events to the request
+over an asyncio queue: a client that goes away cancels the request, which sets the answer's
+cancel flag, so a waiting request leaves the line and a running one stops generating."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from api.errors import ApiError, error_body
+from api.schema import ChatRequest, Completion
+from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
+from index.embeddings import EmbeddingBackendError
+from index.store import IndexNotFoundError, IndexStoreError
+from llms import LLMError
+
+ANSWER_ERROR_STATUS = {"model_unavailable": 503, "model_error": 502}
+_END = object()
+
+
+def chat_router(hub: ServiceHub) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/v1/models")
+    def models() -> dict:
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "ragchat",
+                "description": hub.describe(name),
+            }
+            for name in hub.profiles
+        ]
+        return {"object": "list", "data": data}
+
+    @router.post("/v1/chat/completions", response_model=None)
+    async def chat_completions(body: ChatRequest, request: Request) -> dict | StreamingResponse:
+        try:
+            question, history = body.conversation()
+        except ValueError as err:
+            raise ApiError(400, "invalid_request", str(err), "messages") from None
+        service = await asyncio.to_thread(_service, hub, body.model)
+        completion = Completion(body.model)
+        events = _events(service, question, history, body.options())
+        if body.stream:
+            return StreamingResponse(_sse(events, completion), media_type="text/event-stream")
+        async for event in _watch(events, request):
+            if isinstance(event, Answer):
+                _raise_for(event)
+                return completion.response(event)
+        raise ApiError(499, "cancelled", "the client went away")
+
+    return router
+
+
+def _service(hub: ServiceHub, profile: str) -> RagService:
+    if profile not in hub.profiles:
+        raise ApiError(
+            404,
+            "model_not_found",
+            f"model {profile!r} not found; available: {', '.join(hub.profiles)}",
+            "model",
+        )
+    try:
+        return hub.service(profile)
+    except IndexNotFoundError as err:
+        raise ApiError(503, "index_not_found", str(err)) from None
+    except (IndexStoreError, EmbeddingBackendError, LLMError) as err:
+        raise ApiError(503, "service_unavailable", str(err)) from None
+
+
+def _raise_for(answer: Answer) -> None:
+    status = ANSWER_ERROR_STATUS.get(answer.error_code)
+    if status and answer.error:
+        raise ApiError(status, answer.error_code, answer.error)
+
+
+async def _events(
+    service: RagService, question: str, history: list, options: AnswerOptions
+) -> AsyncIterator[StreamEvent]:
+    """`service.stream` run in its own thread; leaving this generator early cancels it."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    cancel = threading.Event()
+
+    def put(item: object) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the event loop is gone (server shutting down)
+            cancel.set()
+
+    def produce() -> None:
+        try:
+            for event in service.stream(question, history, options, cancel):
+                put(event)
+        finally:
+            put(_END)
+
+    threading.Thread(target=produce, name="ragchat-answer", daemon=True).start()
+    try:
+        while (event := await queue.get()) is not _END:
+            yield event
+    finally:
+        cancel.set()
+
+
+async def _watch(
+    events: AsyncIterator[StreamEvent], request: Request
+) -> AsyncIterator[StreamEvent]:
+    """The events of a non-streamed answer, stopping (and so cancelling) if the client goes
+    away while it waits: nobody would read the answer."""
+    pending = asyncio.ensure_future(anext(events, _END))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=0.5)
+            if not done:
+                if await request.is_disconnected():
+                    return
+                continue
+            event = pending.result()
+            if event is _END:
+                return
+            yield event
+            pending = asyncio.ensure_future(anext(events, _END))
+    finally:
+        pending.cancel()
+        await events.aclose()
+
+
+async def _sse(events: AsyncIterator[StreamEvent], completion: Completion) -> AsyncIterator[str]:
+    """OpenAI's streaming format: `data: {chunk}` events, an SSE comment while waiting for the
+    model (clients ignore comments), the sources in the last chunk, then `data: [DONE]`."""
+    yield _data(completion.chunk(role=True))
+    try:
+        async for event in events:
+            if isinstance(event, Waiting):
+                yield f": waiting for the model, {event.ahead} ahead\n\n"
+            elif isinstance(event, Answer):
+                status = ANSWER_ERROR_STATUS.get(event.error_code)
+                if status and event.error:
+                    yield _data(error_body(status, event.error_code, event.error))
+                else:
+                    yield _data(completion.last_chunk(event))
+            else:
+                yield _data(completion.chunk(event))
+    finally:
+        await events.aclose()
+    yield "data: [DONE]\n\n"
+
+
+def _data(payload: dict) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"

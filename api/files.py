@@ -1,0 +1,106 @@
+"""The knowledge base over HTTP, in the shape of OpenAI's Files API (so `client.files.list()`,
+`.create()` and `.delete()` work): list the indexed files, upload one (saved under the
+documents folder's `uploads/` and indexed incrementally, under the same lock as `ingest.py`
+and after the answers waiting for the local model), remove one from the index."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import APIRouter, Form, UploadFile
+
+from api.errors import ApiError
+from chains.service import ServiceHub
+from index.store import IndexStoreError, current_version, read_manifest
+from index.updater import IngestReport
+from loaders.uploads import UploadError, safe_upload_name
+
+UPLOADS_FOLDER = "uploads"
+
+
+def files_router(hub: ServiceHub) -> APIRouter:
+    router = APIRouter()
+    limit = int(hub.settings.api.max_upload_mb * 1_000_000)
+
+    @router.get("/v1/files")
+    def list_files() -> dict:
+        version = current_version(hub.settings.paths.index)
+        files = read_manifest(version).files if version else {}
+        return {
+            "object": "list",
+            "data": [
+                _file(s, r.size, r.indexed_at, len(r.chunk_ids)) for s, r in sorted(files.items())
+            ],
+        }
+
+    @router.post("/v1/files")
+    async def upload(file: UploadFile, purpose: str = Form("assistants")) -> dict:
+        try:
+            name = safe_upload_name(file.filename or "")
+        except UploadError as err:
+            raise ApiError(400, "invalid_file", str(err), "file") from None
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(
+                413,
+                "file_too_large",
+                f"{name}: larger than api.max_upload_mb ({hub.settings.api.max_upload_mb:g} MB)",
+                "file",
+            )
+        report = await asyncio.to_thread(_save_and_index, hub, name, data)
+        outcome = report.outcomes[0]
+        if outcome.status == "failed":
+            raise ApiError(422, "unreadable_file", f"{outcome.source}: {outcome.reason}", "file")
+        record = read_manifest(current_version(hub.settings.paths.index)).files[outcome.source]
+        return {
+            **_file(outcome.source, record.size, record.indexed_at, outcome.chunks),
+            "status": "processed",
+            "ingest": outcome.status,
+        }
+
+    @router.delete("/v1/files/{source:path}")
+    async def remove(source: str) -> dict:
+        report = await asyncio.to_thread(hub.forget, [source], lambda _: None)
+        if report.count("removed") == 0:
+            raise ApiError(404, "file_not_found", f"{source!r} is not in the index", "file_id")
+        return {"id": source, "object": "file", "deleted": True}
+
+    return router
+
+
+def _file(source: str, size: int, indexed_at: float, chunks: int) -> dict:
+    return {
+        "id": source,
+        "object": "file",
+        "bytes": size,
+        "created_at": int(indexed_at),
+        "filename": source,
+        "purpose": "assistants",
+        "status": "processed",
+        "chunks": chunks,
+    }
+
+
+def _save_and_index(hub: ServiceHub, name: str, data: bytes) -> IngestReport:
+    """Write the upload and index it; if it cannot be indexed, put back what was there."""
+    folder = hub.settings.paths.documents / UPLOADS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    previous = target.read_bytes() if target.is_file() else None
+    target.write_bytes(data)
+    try:
+        report = hub.ingest([target], on_message=lambda _: None)
+    except IndexStoreError as err:
+        _restore(target, previous)
+        raise ApiError(503, "index_busy", str(err)) from None
+    if report.failures():
+        _restore(target, previous)
+    return report
+
+
+def _restore(target: Path, previous: bytes | None) -> None:
+    if previous is None:
+        target.unlink(missing_ok=True)
+    else:
+        target.write_bytes(previous)

@@ -1,0 +1,350 @@
+"""The one answer path behind every face: the app, `ask.py`, `serve.py`, `evaluate.py`, the
+benchmarks and `finetune.py build-data` all ask a `RagService` and only render what it returns.
+
+    hub = ServiceHub(settings)                      # once per process
+    service = hub.service("local")                  # once per (index version, profile)
+    for event in service.stream(question, history, AnswerOptions(k=3)):
+        ...  # Waiting(ahead) while the model is busy, answer text pieces, then one Answer
+
+The hub shares what services share: the embedder (one thread at a time), the knowledge base
+of the live index version, each profile's chat models, and the line for the local model's
+single seat (`llms.queue`), which ingest from the app or the API also waits in, so embedding
+and generation never run at once. Everything a request may vary (k, mode, temperature,
+translation, source filter) is an `AnswerOptions` argument, never a reason to rebuild.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+from chains.citations import CitationStream, cited_numbers, fit_to_budget, source_label
+from chains.expansion import QueryTranslator, document_languages
+from chains.language import REFUSALS
+from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
+from chains.retrieval import HybridRetriever, Mode, build_retriever
+from config import Settings, TranslateQuery
+from index.embeddings import Embedder, build_embedder, serialized
+from index.store import KnowledgeBase, current_version, load_index
+from index.updater import IngestReport, forget, ingest
+from llms import ChatModels, LLMError, backend_of, build_chat_models, estimate_tokens, explain
+from llms.queue import ModelQueue
+
+QUESTION_RESERVE_TOKENS = 200
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """Per-request choices; None keeps the configured value."""
+
+    k: int | None = None
+    """Passages retrieved."""
+    mode: Mode | None = None
+    """hybrid, dense or bm25."""
+    temperature: float | None = None
+    translate: TranslateQuery | None = None
+    """When to also search the question's translation."""
+    sources: frozenset[str] | None = None
+    """Only search these files (`source` names)."""
+
+
+@dataclass(frozen=True)
+class SourceCard:
+    """A numbered passage as every face shows it: `[n]` in the answer refers to card n."""
+
+    n: int
+    id: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    score: float
+    text: str
+    label: str
+
+    @classmethod
+    def of(cls, number: int, document: Document) -> SourceCard:
+        meta = document.metadata
+        return cls(
+            n=number,
+            id=str(document.id),
+            source=meta["source"],
+            page=meta.get("page"),
+            start=meta.get("start", 0),
+            end=meta.get("end", 0),
+            score=round(float(meta.get("score", 0.0)), 4),
+            text=document.page_content,
+            label=source_label(document),
+        )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The local model is busy: `ahead` requests will be served before this one."""
+
+    ahead: int
+
+
+@dataclass
+class Answer:
+    """A finished answer: the text with checked citations, its numbered sources, timings in
+    seconds, and what went wrong (`error`, one line; `error_code` for the API)."""
+
+    question: str
+    text: str = ""
+    cited: list[int] = field(default_factory=list)
+    sources: list[SourceCard] = field(default_factory=list)
+    standalone_question: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    error_code: str = ""
+    """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
+    `cancelled`."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+StreamEvent = Waiting | str | Answer
+
+
+class RagService:
+    """Everything a question needs, for one index version and one chat model profile."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        knowledge_base: KnowledgeBase,
+        profile: str,
+        models: ChatModels | LLMError,
+        queue: ModelQueue,
+    ) -> None:
+        self.profile = profile
+        self.knowledge_base = knowledge_base
+        self.models = models
+        """The profile's chat models, or why they could not be built (retrieval still works)."""
+        ready = isinstance(models, ChatModels)
+        self.queue = queue if ready and models.exclusive else None
+        """The local model's line; None for remote backends, which queue on their side."""
+        retrieval = settings.retrieval
+        translator = None
+        if ready and retrieval.translate_query != "off":
+            languages = document_languages(d.page_content for d in knowledge_base.documents())
+            translator = QueryTranslator(
+                models.helper,
+                languages,
+                retrieval.original_query_weight,
+                policy=retrieval.translate_query,
+            )
+        self.retriever: HybridRetriever = build_retriever(knowledge_base, retrieval, translator)
+        self.count_tokens = models.count_tokens if ready else estimate_tokens
+        self.context_budget = context_budget(settings, profile)
+        self.chain = (
+            build_rag_chain(self.passages, models.llm, models.helper, models.call_options)
+            if ready
+            else None
+        )
+
+    def retrieve(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
+        """The ranked passages for a question (before trimming to the prompt's budget)."""
+        translate = options.translate if self.chain else "off"
+        return self.retriever.invoke(
+            question, k=options.k, mode=options.mode, translate=translate, sources=options.sources
+        )
+
+    def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
+        """The passages the model is shown: the best ones that fit the context budget."""
+        return fit_to_budget(
+            self.retrieve(question, options), self.count_tokens, self.context_budget
+        )
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        options: AnswerOptions = AnswerOptions(),
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yield `Waiting` while the local model serves others, then the answer's text pieces,
+        then one `Answer`. Setting `cancel` (or closing the generator) gives up the place in
+        line or stops the generation, and frees the model for the next request."""
+        cancel = cancel or threading.Event()
+        started = time.perf_counter()
+        answer = Answer(question=question, standalone_question=question)
+        sources: list[Document] = []
+        checked = CitationStream(sources)
+        ticket = self.queue.join() if self.queue is not None else None
+        try:
+            if ticket is not None:
+                for ahead in self.queue.positions(ticket, cancel.is_set):
+                    yield Waiting(ahead)
+            answer.timings["queued_s"] = time.perf_counter() - started
+            if isinstance(self.models, LLMError):
+                answer.error_code = "model_unavailable"
+                raise self.models
+            answer.error_code = "model_error"
+            inputs = {
+                "question": question,
+                "history": history_messages(list(history)),
+                "options": options,
+                "temperature": options.temperature,
+            }
+            for chunk in _closing(self.chain.stream(inputs)):
+                if cancel.is_set():
+                    break
+                if "standalone_question" in chunk:
+                    answer.standalone_question = chunk["standalone_question"]
+                if "sources" in chunk:
+                    sources = chunk["sources"]
+                    checked = CitationStream(sources)
+                    answer.timings["retrieval_s"] = time.perf_counter() - started
+                shown = checked.feed(chunk.get("answer", ""))
+                if shown:
+                    answer.timings.setdefault("first_token_s", time.perf_counter() - started)
+                    yield shown
+            answer.error_code = "cancelled" if cancel.is_set() else ""
+            answer.error = "the request was cancelled" if cancel.is_set() else ""
+        except Exception as err:  # client libraries raise many kinds; explain() names them
+            answer.error = str(explain(err))
+            if not sources:  # retrieval needs no chat model: still show the passages
+                sources = self.passages(question, replace(options, translate="off"))
+                checked = CitationStream(sources)
+        finally:
+            if ticket is not None:
+                self.queue.leave(ticket)
+        rest = checked.finish()
+        if rest and not answer.error:
+            yield rest
+        answer.text = checked.text
+        answer.cited = cited_numbers(answer.text, len(sources))
+        answer.sources = [SourceCard.of(n, d) for n, d in enumerate(sources, start=1)]
+        answer.timings["total_s"] = time.perf_counter() - started
+        yield answer
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        options: AnswerOptions = AnswerOptions(),
+    ) -> Answer:
+        """The finished answer, without streaming."""
+        return next(e for e in self.stream(question, history, options) if isinstance(e, Answer))
+
+
+def context_budget(settings: Settings, profile: str) -> int:
+    """Tokens of passages the prompt may hold: `retrieval.context_tokens`, clamped to what the
+    profile's context window leaves after the answer, the fixed prompt and the question."""
+    active = settings.llm.profiles[profile]
+    window_left = (
+        active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS
+    )
+    return max(64, min(settings.retrieval.context_tokens, window_left))
+
+
+def _closing(stream: Iterator[dict]) -> Iterator[dict]:
+    """Iterate, and close the chain's stream however the loop ends, so that a stopped answer
+    stops the model's generation too."""
+    try:
+        yield from stream
+    finally:
+        stream.close()
+
+
+class ServiceHub:
+    """One per process: builds services on demand and shares what they share (see module)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.queue = ModelQueue()
+        self._lock = threading.RLock()
+        self._embedder: Embedder | None = None
+        self._knowledge_base: tuple[Path, KnowledgeBase] | None = None
+        self._models: dict[str, ChatModels] = {}
+        self._services: dict[tuple[Path, str, bool], RagService] = {}
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(self.settings.llm.profiles)
+
+    def describe(self, profile: str) -> str:
+        """One line about a profile's model for the UI (no model is built)."""
+        chosen = self.settings.llm.profiles[profile]
+        return backend_of(chosen).describe(chosen)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedder, used by one thread at a time."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = serialized(build_embedder(self.settings.embedding))
+            return self._embedder
+
+    def knowledge_base(self) -> KnowledgeBase:
+        """The live index version (reopened after an ingest), or IndexStoreError."""
+        version = current_version(self.settings.paths.index)
+        with self._lock:
+            if self._knowledge_base is None or self._knowledge_base[0] != version:
+                self._knowledge_base = (
+                    version,
+                    load_index(self.settings.paths.index, self.embedder),
+                )
+                self._services.clear()
+            return self._knowledge_base[1]
+
+    def service(self, profile: str | None = None, with_model: bool = True) -> RagService:
+        """The service for the live index and `profile` (default: the configured one). Raises
+        IndexStoreError without an index, LLMError for an unknown profile; a model that cannot
+        be built is reported by each answer (retrieval still works). `with_model=False`: a
+        retrieval-only service that loads no chat model (no translation)."""
+        name = profile or self.settings.llm.profile
+        if name not in self.settings.llm.profiles:
+            raise LLMError(f"no llm profile named {name!r}; available: {', '.join(self.profiles)}")
+        with self._lock:
+            knowledge_base = self.knowledge_base()
+            key = (self._knowledge_base[0], name, with_model)
+            if key not in self._services:
+                models = self._chat_models(name) if with_model else LLMError("retrieval only")
+                service = RagService(self.settings, knowledge_base, name, models, self.queue)
+                if isinstance(models, LLMError) and with_model:
+                    return service  # built again next time: the user may fix the cause
+                self._services[key] = service
+            return self._services[key]
+
+    def _chat_models(self, profile: str) -> ChatModels | LLMError:
+        if profile not in self._models:
+            try:
+                self._models[profile] = build_chat_models(
+                    self.settings.llm.profiles[profile], list(REFUSALS.values())
+                )
+            except LLMError as err:
+                return err
+        return self._models[profile]
+
+    def ingest(
+        self,
+        paths: Iterable[Path] | None = None,
+        rebuild: bool = False,
+        on_message: Callable[[str], None] = print,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """`index.updater.ingest` in the local model's line: embedding waits for answers."""
+        with self.queue.seat():
+            return ingest(
+                self.settings,
+                self.embedder,
+                paths,
+                rebuild=rebuild,
+                show_progress=False,
+                on_message=on_message,
+                on_progress=on_progress,
+            )
+
+    def forget(self, sources: list[str], on_message: Callable[[str], None] = print) -> IngestReport:
+        """Remove files from the index (they stay on disk)."""
+        with self.queue.seat():
+            return forget(self.settings, self.embedder, sources, on_message=on_message)

@@ -1,0 +1,76 @@
+"""`python serve.py`: ragchat as an OpenAI-compatible HTTP API, for scripts, other apps and
+any OpenAI client.
+
+    python serve.py [--host 127.0.0.1] [--port 8000] [--config FILE]
+
+`POST /v1/chat/completions` answers from the documents (the model name is a profile name,
+`GET /v1/models` lists them; answers carry their `sources`), `GET/POST/DELETE /v1/files`
+manage the knowledge base, `GET /health` says whether an index is there. Keys come from
+`api.keys` (or RAGCHAT_API__KEYS='["key"]'); with none, it listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from config import ConfigError, Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    problem = _exposure_problem(settings, host)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    import uvicorn
+
+    from api.app import create_app
+    from chains.service import ServiceHub
+
+    keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
+    print(
+        f"ragchat API on http://{host}:{port}/v1 · {keys} · profiles: "
+        f"{', '.join(settings.llm.profiles)}",
+        flush=True,
+    )
+    uvicorn.run(create_app(ServiceHub(settings)), host=host, port=port, log_level="warning")
+    return 0
+
+
+def _exposure_problem(settings: Settings, host: str) -> str | None:
+    """Without a key, only this machine may connect."""
+    if settings.api.keys or host == "localhost":
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"refusing to listen on {host} without an API key: anyone who can reach it could read "
+        "your documents. Set api.keys (or RAGCHAT_API__KEYS='[\"a-long-random-key\"]'), "
+        "or listen on 127.0.0.1"
+    )
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
+    parser.add_argument("--host", help="address to listen on (default: api.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: api.port, 8000)")
+    parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

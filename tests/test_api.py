@@ -1,0 +1,270 @@
+"""`python serve.py` on 127.0.0.1, driven by the official `openai` client and LangChain's
+`ChatOpenAI` exactly as users point them at it; real index, real bundled model (greedy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openai
+import pytest
+from langchain_openai import ChatOpenAI
+
+from index.store import current_version
+from llms.local_server import free_port
+from tests.conftest import REPO, SAMPLE_DIR
+
+KEY = "test-api-key"
+MODEL = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QUESTIONS = [
+    "什么是困惑度？",
+    "What does DPO skip compared with RLHF?",
+    "多头注意力的各个头最后怎么合并？",
+    "加一平滑的分母要加上什么？",
+]
+
+
+def write_config(folder: Path, docs: Path, max_upload_mb: float = 20) -> Path:
+    config = folder / "config.toml"
+    config.write_text(
+        f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n'
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\n'
+        "temperature = 0.0\n"
+        '[llm.profiles.nokey]\nbackend = "openai"\n'
+        f"[api]\nmax_upload_mb = {max_upload_mb}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def start_server(config: Path, log: Path, keys: list[str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["RAGCHAT_API__KEYS"] = json.dumps(keys)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "serve.py"), "--config", str(config), "--port", str(port)],
+        stdout=open(log, "wb"),  # noqa: SIM115 - the process owns it
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/health", timeout=2)
+            return process, f"{base}/v1"
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"serve.py did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """serve.py over the sample notes (indexed by ingest.py), with an API key."""
+    folder = tmp_path_factory.mktemp("api")
+    docs = folder / "docs"
+    shutil.copytree(SAMPLE_DIR, docs)
+    config = write_config(folder, docs, max_upload_mb=0.05)
+    subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    process, base_url = start_server(config, folder / "serve.log", [KEY])
+    yield base_url, config, folder
+    process.terminate()
+    process.wait(30)
+
+
+def client(base_url: str, key: str = KEY) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=300)
+
+
+def ask(base_url: str, question: str, **extra) -> openai.types.chat.ChatCompletion:
+    return client(base_url).chat.completions.create(
+        model="local", messages=[{"role": "user", "content": question}], extra_body=extra or None
+    )
+
+
+def indexed_chunks(folder: Path) -> dict[str, dict]:
+    version = current_version(folder / "index")
+    lines = (version / "docstore.jsonl").read_text(encoding="utf-8").splitlines()
+    return {record["id"]: record for record in map(json.loads, lines)}
+
+
+def test_models_health_and_keys(api):
+    base_url, _, _ = api
+    assert [m.id for m in client(base_url).models.list()] == ["local", "nokey"]
+    with pytest.raises(openai.AuthenticationError) as caught:
+        client(base_url, key="wrong").models.list()
+    assert caught.value.status_code == 401 and "invalid or missing API key" in caught.value.message
+    health = json.load(urllib.request.urlopen(base_url.removesuffix("/v1") + "/health"))
+    assert health["status"] == "ok" and health["index"]["files"] == 7
+
+
+def test_answer_carries_sources_that_are_real_chunks(api):
+    base_url, _, folder = api
+    reply = ask(base_url, "什么是困惑度？")
+    text = reply.choices[0].message.content
+    sources = reply.model_extra["sources"]
+    assert text.strip() and reply.choices[0].finish_reason == "stop"
+    assert sources[0]["source"] == "ngram-language-models.md"
+    chunks = {
+        (c["metadata"]["source"], c["metadata"]["start"]): c
+        for c in indexed_chunks(folder).values()
+    }
+    for source in sources:
+        chunk = chunks[(source["source"], source["start"])]
+        assert source["text"] == chunk["text"] and source["end"] == chunk["metadata"]["end"]
+    assert reply.model_extra["cited"] and f"[{reply.model_extra['cited'][0]}]" in text
+
+
+def test_streaming_with_the_openai_client(api):
+    base_url, _, _ = api
+    stream = client(base_url).chat.completions.create(
+        model="local",
+        messages=[{"role": "user", "content": "What does DPO skip compared with RLHF?"}],
+        stream=True,
+    )
+    chunks = list(stream)
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert len(pieces) > 3
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["sources"][0]["source"] == "pretraining-finetuning.md"
+    assert "reward model" in last.model_extra["answer"].lower()
+
+
+def test_langchain_chat_openai_invokes_and_streams(api):
+    base_url, _, _ = api
+    llm = ChatOpenAI(model="local", base_url=base_url, api_key=KEY, temperature=0, max_retries=0)
+    question = "What does DPO skip compared with RLHF?"
+    reply = llm.invoke(question)
+    assert "reward model" in reply.content.lower()
+    streamed = [chunk.content for chunk in llm.stream(question)]
+    assert len(streamed) > 3 and "".join(streamed) == reply.content
+
+
+def test_history_and_per_request_options(api):
+    base_url, _, _ = api
+    reply = client(base_url).chat.completions.create(
+        model="local",
+        messages=[
+            {"role": "system", "content": "ignored: ragchat has its own prompt"},
+            {"role": "user", "content": "什么是困惑度？"},
+            {"role": "assistant", "content": "困惑度是衡量语言模型的指标。"},
+            {"role": "user", "content": [{"type": "text", "text": "它的数值越低说明什么？"}]},
+        ],
+        extra_body={"k": 1, "mode": "bm25"},
+    )
+    assert len(reply.model_extra["sources"]) == 1
+    assert reply.model_extra["sources"][0]["source"] == "ngram-language-models.md"
+
+
+def test_errors_are_openai_shaped_and_name_the_way_out(api):
+    base_url, _, _ = api
+    with pytest.raises(openai.NotFoundError) as caught:
+        client(base_url).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "model 'gpt-4o' not found; available: local, nokey" in caught.value.message
+    with pytest.raises(openai.BadRequestError, match="last message must be a user message"):
+        client(base_url).chat.completions.create(
+            model="local", messages=[{"role": "assistant", "content": "hi"}]
+        )
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(base_url).chat.completions.create(model="local", messages=[])
+    assert caught.value.body["code"] == "invalid_request" and "Traceback" not in str(caught.value)
+    with pytest.raises(openai.InternalServerError) as caught:
+        client(base_url).chat.completions.create(
+            model="nokey", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert caught.value.status_code == 503 and "no OpenAI API key" in caught.value.message
+
+
+def test_no_index_is_a_clear_error(tmp_path):
+    config = write_config(tmp_path, tmp_path / "docs")
+    process, base_url = start_server(config, tmp_path / "serve.log", [])
+    try:
+        with pytest.raises(openai.InternalServerError) as caught:
+            ask(base_url, "什么是困惑度？")
+        assert caught.value.status_code == 503
+        assert "build it with `python ingest.py`" in caught.value.message
+        assert client(base_url).files.list().data == []
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_upload_list_ask_and_remove_files(api):
+    base_url, _, folder = api
+    files = client(base_url).files
+    note = "# 位置编码\n\n旋转位置编码 RoPE 通过旋转查询和键向量来表示相对位置。\n".encode()
+    created = files.create(file=("../../rope-notes.md", note), purpose="assistants")
+    assert (
+        created.id == "uploads/rope-notes.md" and (folder / "docs/uploads/rope-notes.md").exists()
+    )
+    assert not (folder.parent / "rope-notes.md").exists()
+    assert "uploads/rope-notes.md" in [f.id for f in files.list().data]
+    reply = ask(base_url, "RoPE 怎么表示相对位置？", sources=["uploads/rope-notes.md"])
+    assert {s["source"] for s in reply.model_extra["sources"]} == {"uploads/rope-notes.md"}
+    assert files.delete("uploads/rope-notes.md").deleted
+    assert "uploads/rope-notes.md" not in [f.id for f in files.list().data]
+    with pytest.raises(openai.NotFoundError):
+        files.delete("uploads/rope-notes.md")
+    with pytest.raises(openai.BadRequestError, match="unsupported file type '.exe'"):
+        files.create(file=("tool.exe", b"MZ"), purpose="assistants")
+    with pytest.raises(openai.APIStatusError, match="larger than api.max_upload_mb") as caught:
+        files.create(file=("big.txt", b"x" * 60_000), purpose="assistants")
+    assert caught.value.status_code == 413 and not (folder / "docs/uploads/big.txt").exists()
+
+
+def test_four_clients_at_once_get_the_answers_they_get_alone(api):
+    base_url, _, _ = api
+    alone = [ask(base_url, q).choices[0].message.content for q in QUESTIONS]
+    with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+        together = list(pool.map(lambda q: ask(base_url, q).choices[0].message.content, QUESTIONS))
+    assert together == alone
+
+
+def test_the_faces_agree(api):
+    """ask.py --json, the API and the app give one question the same passages and answer."""
+    from streamlit.testing.v1 import AppTest
+
+    base_url, config, folder = api
+    question = "加一平滑的分母要加上什么？"
+    cli = subprocess.run(
+        [sys.executable, str(REPO / "ask.py"), "--config", str(config), "--json", question],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert cli.returncode == 0, cli.stderr
+    from_cli = json.loads(cli.stdout)
+    from_api = ask(base_url, question)
+    os.environ["RAGCHAT_CONFIG"] = str(config)
+    try:
+        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+        app.chat_input[0].set_value(question).run()
+        turn = app.session_state["turns"][0]
+    finally:
+        del os.environ["RAGCHAT_CONFIG"]
+    texts = [from_cli["text"], from_api.choices[0].message.content, turn["answer"]]
+    passages = [
+        [s["id"] for s in from_cli["sources"]],
+        [(s["source"], s["start"]) for s in from_api.model_extra["sources"]],
+        [s["id"] for s in turn["sources"]],
+    ]
+    assert texts[0] and texts[0] == texts[1] == texts[2]
+    assert passages[0] == passages[2]
+    assert passages[1] == [(s["source"], s["start"]) for s in from_cli["sources"]]
