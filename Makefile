@@ -49,6 +49,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
 	$(PY) bench/answer.py --server --transformers
+	$(PY) bench/serve.py
 
 clean:
 	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache

@@ -8,15 +8,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, UploadFile
 
 from api.errors import ApiError
 from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
 from index.updater import IngestReport
-from loaders.uploads import UploadError, safe_upload_name
-
-UPLOADS_FOLDER = "uploads"
+from loaders.uploads import UploadError, upload_target
 
 
 def files_router(hub: ServiceHub) -> APIRouter:
@@ -35,9 +33,9 @@ def files_router(hub: ServiceHub) -> APIRouter:
         }
 
     @router.post("/v1/files")
-    async def upload(file: UploadFile, purpose: str = Form("assistants")) -> dict:
+    async def upload(file: UploadFile) -> dict:
         try:
-            name = safe_upload_name(file.filename or "")
+            target = upload_target(hub.settings.paths.documents, file.filename or "")
         except UploadError as err:
             raise ApiError(400, "invalid_file", str(err), "file") from None
         data = await file.read(limit + 1)
@@ -45,10 +43,11 @@ def files_router(hub: ServiceHub) -> APIRouter:
             raise ApiError(
                 413,
                 "file_too_large",
-                f"{name}: larger than api.max_upload_mb ({hub.settings.api.max_upload_mb:g} MB)",
+                f"{target.name}: larger than api.max_upload_mb "
+                f"({hub.settings.api.max_upload_mb:g} MB)",
                 "file",
             )
-        report = await asyncio.to_thread(_save_and_index, hub, name, data)
+        report = await asyncio.to_thread(_save_and_index, hub, target, data)
         outcome = report.outcomes[0]
         if outcome.status == "failed":
             raise ApiError(422, "unreadable_file", f"{outcome.source}: {outcome.reason}", "file")
@@ -82,11 +81,8 @@ def _file(source: str, size: int, indexed_at: float, chunks: int) -> dict:
     }
 
 
-def _save_and_index(hub: ServiceHub, name: str, data: bytes) -> IngestReport:
+def _save_and_index(hub: ServiceHub, target: Path, data: bytes) -> IngestReport:
     """Write the upload and index it; if it cannot be indexed, put back what was there."""
-    folder = hub.settings.paths.documents / UPLOADS_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
     previous = target.read_bytes() if target.is_file() else None
     target.write_bytes(data)
     try:

@@ -10,6 +10,7 @@ and any failure of the model (not installed, server down) just means no extra va
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 
@@ -63,6 +64,7 @@ class QueryTranslator:
         }
         self._cache: OrderedDict[str, list[str]] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
 
     def __call__(self, question: str, policy: TranslateQuery | None = None) -> list[WeightedQuery]:
         """The question and its translation, if `policy` (default: this translator's) calls for
@@ -82,16 +84,18 @@ class QueryTranslator:
             return []  # the question is already in the documents' language
         if policy == "auto" and asked in self.document_languages:
             return []  # the documents use both languages: search the question as asked
-        if question in self._cache:
-            self._cache.move_to_end(question)
-            return self._cache[question]
+        with self._cache_lock:
+            if question in self._cache:
+                self._cache.move_to_end(question)
+                return self._cache[question]
         try:
             translation = self._chains[target].invoke({"question": question}).strip()
         except Exception as err:  # any model failure: search with the question alone
             log.warning("query translation failed, searching without it: %s", err)
             return []
         found = [translation] if translation and translation != question else []
-        self._cache[question] = found
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[question] = found
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return found

@@ -11,6 +11,7 @@ and kept in a cache: windows recur across questions about the same notes.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -34,6 +35,7 @@ class SentenceSimilarity:
         self.close = close
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
 
     def closest(self, text: str, query_vectors: np.ndarray) -> float:
         """Highest similarity between a sentence of `text` and one of the (unit) vectors."""
@@ -45,6 +47,10 @@ class SentenceSimilarity:
         return _unit(np.array([self.embeddings.embed_query(text) for text in texts]))
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        with self._cache_lock:
+            return self._cached_vectors(texts)
+
+    def _cached_vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, vector in zip(

@@ -9,6 +9,8 @@ from pathlib import Path
 from loaders import SUPPORTED_SUFFIXES
 
 MAX_NAME_CHARS = 120
+UPLOADS_FOLDER = "uploads"
+"""Uploads are saved in this folder under the documents folder."""
 
 
 class UploadError(ValueError):
@@ -32,3 +34,11 @@ def safe_upload_name(name: str) -> str:
     if not stem:
         raise UploadError(f"{name!r}: no usable file name")
     return stem[: MAX_NAME_CHARS - len(suffix)] + suffix
+
+
+def upload_target(documents: Path, name: str) -> Path:
+    """Where an upload called `name` is saved: `<documents>/uploads/<safe name>` (the folder is
+    made if needed); UploadError if the name cannot be made safe."""
+    folder = documents / UPLOADS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / safe_upload_name(name)

@@ -268,3 +268,40 @@ def test_the_faces_agree(api):
     assert texts[0] and texts[0] == texts[1] == texts[2]
     assert passages[0] == passages[2]
     assert passages[1] == [(s["source"], s["start"]) for s in from_cli["sources"]]
+
+
+def test_a_client_that_hangs_up_while_waiting_gives_up_its_turn(api):
+    """B waits behind A and is told so; B disconnects; once A is answered nothing is left
+    running (B's answer would take over a second of model time)."""
+    import threading
+
+    import httpx
+
+    base_url, _, _ = api
+    health = base_url.removesuffix("/v1") + "/health"
+
+    def queued() -> int:
+        return json.load(urllib.request.urlopen(health))["queued"]
+
+    first = threading.Thread(target=ask, args=(base_url, "加一平滑的分母要加上什么？"))
+    first.start()
+    deadline = time.monotonic() + 30
+    while queued() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    body = {
+        "model": "local",
+        "stream": True,
+        "messages": [{"role": "user", "content": "什么是困惑度？"}],
+    }
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.stream(
+        "POST", f"{base_url}/chat/completions", json=body, headers=headers, timeout=60
+    ) as response:
+        lines = response.iter_lines()
+        waiting = next(line for line in lines if line.startswith(":"))
+    assert waiting == ": waiting for the model, 1 ahead"
+    first.join(120)
+    deadline = time.monotonic() + 0.5
+    while queued() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert queued() == 0

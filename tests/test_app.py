@@ -103,10 +103,12 @@ def test_two_sessions_asking_at_once_get_their_answers(app):
 
     questions = ["什么是困惑度？", "What does DPO skip compared with RLHF?"]
     index_samples(app)
-    alone = [ask(app, q).session_state["turns"][-1]["answer"] for q in questions]
-    sessions = [
-        AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run() for _ in questions
-    ]
+
+    def new_session() -> AppTest:
+        return AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+
+    alone = [ask(new_session(), q).session_state["turns"][0]["answer"] for q in questions]
+    sessions = [new_session() for _ in questions]
     threads = [
         threading.Thread(target=session.chat_input[0].set_value(q).run)
         for session, q in zip(sessions, questions, strict=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.bm25 import tokenize
@@ -97,16 +98,16 @@ def _ask(
     history = [(t["question"], t["answer"]) for t in turns if not t["error"]]
     with st.chat_message("assistant"):
         finished: list[Answer] = []
+        waiting = st.empty()
         slot = st.empty()
         with slot:
-            streamed = st.write_stream(
-                _pieces(service.stream(question, history, options), finished)
-            )
+            pieces = _pieces(service.stream(question, history, options), waiting, finished)
+            streamed = st.write_stream(pieces)
         answer = finished[0]
         text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
         if answer.error:
             slot.error(answer.error)
-        elif answer.text != text:  # the streamed text, now with its checked citations
+        elif answer.text != text:  # streaming could not show it checked: show it now
             slot.markdown(answer.text)
         sources = [asdict(card) for card in answer.sources]
         render_sources(question, sources, answer.cited, show_scores)
@@ -119,10 +120,11 @@ def _ask(
     }
 
 
-def _pieces(events: Iterator[StreamEvent], finished: list[Answer]) -> Iterator[str]:
-    """The answer's text pieces for `st.write_stream`; a note while the model serves others
-    (replaced by the answer once it starts); the final Answer goes into `finished`."""
-    waiting = st.empty()
+def _pieces(
+    events: Iterator[StreamEvent], waiting: DeltaGenerator, finished: list[Answer]
+) -> Iterator[str]:
+    """The answer's text pieces for `st.write_stream`; a note in `waiting` while the model
+    serves others (cleared once the answer starts); the final Answer goes into `finished`."""
     for event in events:
         if isinstance(event, Waiting):
             waiting.caption(f"⏳ waiting for the model, {event.ahead} ahead")

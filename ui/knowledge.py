@@ -16,6 +16,7 @@ from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
+from loaders.uploads import UploadError, upload_target
 
 
 def page(hub: ServiceHub) -> None:
@@ -66,14 +67,17 @@ def _upload(hub: ServiceHub) -> None:
         accept_multiple_files=True,
     )
     if uploads and st.button("Save and index", type="primary"):
-        folder = hub.settings.paths.documents / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
         saved = []
         for upload in uploads:
-            target = folder / Path(upload.name).name  # never a path from the browser
+            try:  # never a path from the browser
+                target = upload_target(hub.settings.paths.documents, upload.name)
+            except UploadError as err:
+                st.error(str(err))
+                continue
             target.write_bytes(upload.getvalue())
             saved.append(target)
-        _run_ingest(hub, saved, rebuild=False)
+        if saved:
+            _run_ingest(hub, saved, rebuild=False)
 
 
 def _remove(hub: ServiceHub, version: Path) -> None:
