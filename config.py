@@ -149,6 +149,11 @@ class LlamaCppProfile(Section):
     do not contain the answer" than its best other opening before it says so; 0 leaves the
     choice to the model. Small models refuse answerable questions (README, "Answer quality")."""
 
+    def resolve_paths(self, base: Path) -> None:
+        """Make relative file paths relative to the config file's folder `base`."""
+        self.model_path = base / self.model_path
+        self.lora_path = self.lora_path and base / self.lora_path
+
 
 class OpenAIProfile(Section):
     """OpenAI or any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)."""
@@ -171,6 +176,9 @@ class OpenAIProfile(Section):
     max_retries: int = Field(1, ge=0)
     """Retries after a failed request."""
 
+    def resolve_paths(self, base: Path) -> None:
+        """A server profile names no local files."""
+
 
 class TransformersProfile(Section):
     """A Hugging Face causal LM run by transformers (optionally with a peft LoRA adapter):
@@ -191,6 +199,13 @@ class TransformersProfile(Section):
     """Sampling temperature; 0 is greedy."""
     max_tokens: int = Field(256, gt=0)
     """Longest answer, in tokens."""
+
+    def resolve_paths(self, base: Path) -> None:
+        """A model folder relative to `base` if one is there (else a hub name), and the
+        adapter folder."""
+        if (base / self.model).exists():
+            self.model = str(base / self.model)
+        self.adapter_path = self.adapter_path and base / self.adapter_path
 
 
 LLMProfile = Annotated[
@@ -325,13 +340,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     settings.paths.documents = base / settings.paths.documents
     settings.paths.index = base / settings.paths.index
     for profile in settings.llm.profiles.values():
-        if isinstance(profile, LlamaCppProfile):
-            profile.model_path = base / profile.model_path
-            profile.lora_path = profile.lora_path and base / profile.lora_path
-        if isinstance(profile, TransformersProfile):
-            if (base / profile.model).exists():
-                profile.model = str(base / profile.model)
-            profile.adapter_path = profile.adapter_path and base / profile.adapter_path
+        profile.resolve_paths(base)
     finetune = settings.finetune
     if (base / finetune.base_model).exists():
         finetune.base_model = str(base / finetune.base_model)

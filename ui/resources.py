@@ -14,11 +14,12 @@ from chains.service import ServiceHub
 from config import Settings
 
 
-@st.cache_resource(show_spinner="Starting ragchat…")
+@st.cache_resource(show_spinner="Starting ragchat…", max_entries=2)
 def _hub(key: str, _settings: Settings) -> ServiceHub:
     return ServiceHub(_settings)
 
 
 def hub(settings: Settings) -> ServiceHub:
-    """The hub for these settings (every session reads the same config file: one hub)."""
+    """The hub for these settings (every session reads the same config file: one hub; a
+    changed config file gets a new one, and the oldest is let go with its models)."""
     return _hub(settings.model_dump_json(), settings)
