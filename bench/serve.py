@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from chains.evaluation import read_qa  # noqa: E402
 from chains.service import ServiceHub  # noqa: E402
 from config import load_settings  # noqa: E402
-from llms.local_server import free_port  # noqa: E402
+from llms.local_server import free_port, wait_until_serving  # noqa: E402
 
 QA = REPO / "tests" / "data" / "sample_qa.jsonl"
 DOCS = REPO / "data" / "sample"
@@ -114,12 +113,7 @@ class RunningServer:
         command = [sys.executable, str(REPO / "serve.py"), "--config", str(self.config)]
         self.process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_serving(f"{base}/health", self.process, 120)
         self.rss = _PeakRss(self.process.pid)
         return f"{base}/v1", self.rss
 

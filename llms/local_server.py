@@ -1,5 +1,6 @@
 """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, for the openai backend's tests and
-the answer benchmark: a real server speaking the OpenAI API, with no network."""
+the answer benchmark: a real server speaking the OpenAI API, with no network; and the waiting
+for a local server (that one, or ragchat's own `serve.py`) to answer."""
 
 from __future__ import annotations
 
@@ -56,19 +57,26 @@ def llama_server(
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    deadline = time.monotonic() + startup_seconds
     try:
-        while True:
-            try:
-                urllib.request.urlopen(
-                    urllib.request.Request(f"{base_url}/models", headers=headers), timeout=2
-                )
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("llama_cpp.server did not start (see its log)") from None
-                time.sleep(0.5)
+        wait_until_serving(f"{base_url}/models", process, startup_seconds, headers)
         yield base_url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen, seconds: float, headers: dict[str, str] | None = None
+) -> None:
+    """Poll `url` until it answers; RuntimeError if `process` exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{' '.join(map(str, process.args[:3]))} did not start"
+                ) from None
+            time.sleep(0.3)

@@ -18,7 +18,7 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from index.store import current_version
-from llms.local_server import free_port
+from llms.local_server import free_port, wait_until_serving
 from tests.conftest import REPO, SAMPLE_DIR
 
 KEY = "test-api-key"
@@ -55,16 +55,12 @@ def start_server(config: Path, log: Path, keys: list[str]) -> tuple[subprocess.P
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/health", timeout=2)
-            return process, f"{base}/v1"
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"serve.py did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    try:
+        wait_until_serving(f"{base}/health", process, 120)
+    except RuntimeError as err:
+        process.kill()
+        pytest.fail(f"{err}: {log.read_text()[-2000:]}")
+    return process, f"{base}/v1"
 
 
 @pytest.fixture(scope="module")
