@@ -8,6 +8,7 @@ cancel flag, so a waiting request leaves the line and a running one stops genera
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -54,10 +55,11 @@ def chat_router(hub: ServiceHub) -> APIRouter:
         events = _events(service, question, history, body.options())
         if body.stream:
             return StreamingResponse(_sse(events, completion), media_type="text/event-stream")
-        async for event in _watch(events, request):
-            if isinstance(event, Answer):
-                _raise_for(event)
-                return completion.response(event)
+        async with contextlib.aclosing(_watch(events, request)) as watched:
+            async for event in watched:
+                if isinstance(event, Answer):
+                    _raise_for(event)
+                    return completion.response(event)
         raise ApiError(499, "cancelled", "the client went away")
 
     return router
@@ -134,6 +136,8 @@ async def _watch(
             pending = asyncio.ensure_future(anext(events, _END))
     finally:
         pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending  # the generator must be idle before it can be closed
         await events.aclose()
 
 
