@@ -30,9 +30,8 @@ def safe_upload_name(name: str) -> str:
             f"{name!r}: unsupported file type {suffix or '(none)'!r}; "
             f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
         )
-    stem = text[: -len(suffix)].strip()
-    if not stem:
-        raise UploadError(f"{name!r}: no usable file name")
+    # Leading dots are gone, so a name with a suffix has a stem before it.
+    stem, suffix = text[: -len(suffix)], text[-len(suffix) :]
     return stem[: MAX_NAME_CHARS - len(suffix)] + suffix
 
 
