@@ -42,7 +42,8 @@ def document_languages(texts: Iterable[str], share: float = 0.2) -> frozenset[st
 
 
 class QueryTranslator:
-    """`HybridRetriever.expand_query`: question -> [(question, weight), (translation, 1)]."""
+    """`HybridRetriever.expand_query`: (question, policy of the call) -> [(question, weight),
+    (translation, 1)]."""
 
     def __init__(
         self,

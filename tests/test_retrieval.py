@@ -130,7 +130,7 @@ def test_query_expansion_variants_are_fused():
     expanded = build_retriever(
         knowledge_base,
         RetrievalSettings(k=1, mode="bm25"),
-        expand_query=lambda q: [(q, 1.0), ("困惑度", 1.0)],
+        expand_query=lambda q, _translate: [(q, 1.0), ("困惑度", 1.0)],
     )
     assert expanded.invoke("xyzzy")[0].metadata["source"] == "ngram-language-models.md"
 
