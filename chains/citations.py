@@ -124,10 +124,12 @@ class CitationStream:
         return self._show(self._checked + (writing[: held.start()] if held else writing))
 
     def finish(self) -> str:
-        return self._show(attribute_citations(self.raw, self.sources))
+        """The rest of the answer, once the model is done."""
+        return self._show(self.text)
 
     @property
     def text(self) -> str:
+        """The whole answer so far with its citations checked."""
         return attribute_citations(self.raw, self.sources)
 
     def _show(self, target: str) -> str:
