@@ -124,6 +124,10 @@ class RetrievalSettings(Section):
     on the embedder): only such a sentence moves its passage up in reranking."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
+    instruction_passages: Literal["flag", "drop", "keep"] = "flag"
+    """Passages that read like instructions to the assistant (prompt injection, see README
+    "Security"): `flag` marks them on the source card and ranks them last, `drop` leaves them
+    out of the answer, `keep` treats them like any other passage."""
 
 
 class LlamaCppProfile(Section):
@@ -275,6 +279,17 @@ class FinetuneSettings(Section):
     """Where to train; `auto` picks CUDA when present, else CPU."""
 
 
+class IngestSettings(Section):
+    """How `ingest.py`, the app and the API read files they are handed."""
+
+    file_timeout_s: float = Field(120.0, gt=0)
+    """Longest time one file may take to load (OCR included) before it is given up as failed."""
+    file_memory_mb: int = Field(2048, gt=0)
+    """Most memory one file's loader may use before it is given up as failed."""
+    max_upload_mb: float = Field(20.0, gt=0)
+    """Largest file the app's and the API's upload accept, in megabytes."""
+
+
 class ApiSettings(Section):
     """`serve.py`: the OpenAI-compatible HTTP API."""
 
@@ -285,8 +300,6 @@ class ApiSettings(Section):
     keys: list[SecretStr] = []
     """Bearer API keys a client must send (`Authorization: Bearer KEY`); empty: no key needed,
     loopback only. Set them with RAGCHAT_API__KEYS='["key1", "key2"]'. Never logged."""
-    max_upload_mb: float = Field(20.0, gt=0)
-    """Largest file the upload endpoint accepts, in megabytes."""
 
 
 class UISettings(Section):
@@ -312,6 +325,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+    ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     ui: UISettings = UISettings()
 

@@ -19,7 +19,7 @@ from loaders.uploads import UploadError, upload_target
 
 def files_router(hub: ServiceHub) -> APIRouter:
     router = APIRouter()
-    limit = int(hub.settings.api.max_upload_mb * 1_000_000)
+    limit = int(hub.settings.ingest.max_upload_mb * 1_000_000)
 
     @router.get("/v1/files")
     def list_files() -> dict:
@@ -43,8 +43,8 @@ def files_router(hub: ServiceHub) -> APIRouter:
             raise ApiError(
                 413,
                 "file_too_large",
-                f"{target.name}: larger than api.max_upload_mb "
-                f"({hub.settings.api.max_upload_mb:g} MB)",
+                f"{target.name}: larger than ingest.max_upload_mb "
+                f"({hub.settings.ingest.max_upload_mb:g} MB)",
                 "file",
             )
         report = await asyncio.to_thread(_save_and_index, hub, target, data)

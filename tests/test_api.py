@@ -38,7 +38,7 @@ def write_config(folder: Path, docs: Path, max_upload_mb: float = 20) -> Path:
         f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\n'
         "temperature = 0.0\n"
         '[llm.profiles.nokey]\nbackend = "openai"\n'
-        f"[api]\nmax_upload_mb = {max_upload_mb}\n",
+        f"[ingest]\nmax_upload_mb = {max_upload_mb}\n",
         encoding="utf-8",
     )
     return config
@@ -220,7 +220,7 @@ def test_upload_list_ask_and_remove_files(api):
         files.delete("uploads/rope-notes.md")
     with pytest.raises(openai.BadRequestError, match="unsupported file type '.exe'"):
         files.create(file=("tool.exe", b"MZ"), purpose="assistants")
-    with pytest.raises(openai.APIStatusError, match="larger than api.max_upload_mb") as caught:
+    with pytest.raises(openai.APIStatusError, match="larger than ingest.max_upload_mb") as caught:
         files.create(file=("big.txt", b"x" * 60_000), purpose="assistants")
     assert caught.value.status_code == 413 and not (folder / "docs/uploads/big.txt").exists()
 
