@@ -3,6 +3,12 @@
 Re-running it only touches what changed. Exit status: 0 when the index is consistent (files that
 could not be read are listed with their reason; `--strict` makes them an error too), 1 for an
 error that stopped the run, 130 when interrupted (the index on disk is then unchanged).
+
+`--check` opens the index as the app does and exits 0 when it is healthy (files changed since
+indexing are noted), 2 when it is not, each problem naming the file and the command to run.
+`--repair` checks the same way, and rebuilds a damaged (or missing) index from the documents,
+beside the damaged version, which stays as it was until the new one is complete; it leaves
+alone an index that is healthy, or built by another embedder (exit 2: `--rebuild` is for that).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import sys
 from pathlib import Path
 
 from config import ConfigError, load_settings
+from index.check import IndexHealth, check_index, repair_index
 from index.embeddings import EmbeddingBackendError, build_embedder
 from index.store import IndexStoreError
 from index.updater import IngestReport, ingest
@@ -22,16 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         embedder = build_embedder(settings.embedding)
-        report = ingest(
-            settings,
-            embedder,
-            args.paths or None,
-            rebuild=args.rebuild,
-            dry_run=args.dry_run,
-            show_progress=not args.quiet,
-            lock_wait_seconds=args.wait,
-            on_message=lambda message: print(message, file=sys.stderr),
-        )
+        if args.check or args.repair:
+            health = check_index(settings, embedder)
+            print(format_health(health, settings.paths.index))
+            if args.check or not health.repairable:
+                return 0 if health.healthy else 2
+            _to_stderr("repairing: rebuilding the index from the documents, beside the old one")
+            report = repair_index(
+                settings,
+                embedder,
+                show_progress=not args.quiet,
+                lock_wait_seconds=args.wait,
+                on_message=_to_stderr,
+            )
+        else:
+            report = ingest(
+                settings,
+                embedder,
+                args.paths or None,
+                rebuild=args.rebuild,
+                dry_run=args.dry_run,
+                show_progress=not args.quiet,
+                lock_wait_seconds=args.wait,
+                on_message=_to_stderr,
+            )
     except (ConfigError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -40,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(format_report(report, settings.paths.index))
     return 3 if args.strict and report.failures() else 0
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def format_report(report: IngestReport, index_folder: Path) -> str:
@@ -70,18 +95,40 @@ def format_report(report: IngestReport, index_folder: Path) -> str:
     return "\n".join(lines)
 
 
+def format_health(health: IndexHealth, index_folder: Path) -> str:
+    """What `--check` found: the problems (each names a file and the command), then notes."""
+    lines = [f"problem: {problem}" for problem in health.problems]
+    lines += [f"note: {note}" for note in health.notes]
+    if health.healthy:
+        lines.append(
+            f"Index: {health.version} ({health.files} files, {health.chunks} chunks): healthy"
+        )
+    else:
+        lines.append(f"Index: {index_folder}: not healthy")
+    lines.append(f"Checked in {health.seconds:.2f} s")
+    return "\n".join(lines)
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to index")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
-    parser.add_argument("--rebuild", action="store_true", help="build the index from scratch")
-    parser.add_argument("--dry-run", action="store_true", help="show what would change")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--rebuild", action="store_true", help="build the index from scratch")
+    mode.add_argument("--dry-run", action="store_true", help="show what would change")
+    mode.add_argument("--check", action="store_true", help="verify the index (exit 2: damaged)")
+    mode.add_argument(
+        "--repair", action="store_true", help="rebuild the index if it is damaged or missing"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--strict", action="store_true", help="exit 3 if any file failed")
     parser.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait for another ingest (600)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.paths and (args.check or args.repair):
+        parser.error("--check and --repair take no paths: they work on the whole index")
+    return args
 
 
 if __name__ == "__main__":

@@ -10,6 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from index.store import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStoreError,
+)
+
 log = logging.getLogger("ragchat.api")
 
 ERROR_TYPES = {
@@ -18,6 +26,13 @@ ERROR_TYPES = {
     404: "not_found_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
+}
+
+INDEX_ERROR_CODES: dict[type[IndexStoreError], str] = {
+    IndexNotFoundError: "index_not_found",
+    IndexCorruptError: "index_damaged",
+    IndexMismatchError: "index_mismatch",
+    IndexBusyError: "index_busy",
 }
 
 
@@ -52,6 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, err: HTTPException) -> JSONResponse:
         return _response(err.status_code, "http_error", str(err.detail))
+
+    @app.exception_handler(IndexStoreError)
+    async def index_unavailable(_request: Request, err: IndexStoreError) -> JSONResponse:
+        """An index a route could not open (damaged, missing, another model's): its message
+        names the file and the command to run."""
+        return _response(503, INDEX_ERROR_CODES.get(type(err), "index_unavailable"), str(err))
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, err: Exception) -> JSONResponse:

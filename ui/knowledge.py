@@ -7,6 +7,7 @@ atomically, so a chat running in another tab never sees a half-built index.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -22,7 +23,13 @@ from loaders.uploads import UploadError, upload_target
 def page(hub: ServiceHub) -> None:
     settings = hub.settings
     st.title("Knowledge base")
-    version = current_version(settings.paths.index)
+    try:
+        version = current_version(settings.paths.index)
+        if version is not None:
+            hub.knowledge_base()  # opened as the chat opens it, so damage shows here too
+    except IndexStoreError as err:
+        _unusable(hub, err)
+        return
     if version is None:
         st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
         if st.button("Index the sample documents", type="primary"):
@@ -34,6 +41,17 @@ def page(hub: ServiceHub) -> None:
     if version is not None:
         _remove(hub, version)
         _rebuild(hub)
+
+
+def _unusable(hub: ServiceHub, err: IndexStoreError) -> None:
+    """A damaged index (or another embedder's): what to run, the indexed files if the manifest
+    still reads, the upload (indexed once the index is whole) and the rebuild, which reads
+    nothing of the damaged index."""
+    st.error(f"{err}\n\nOr use **Rebuild** below: it reads only the documents.")
+    with contextlib.suppress(IndexStoreError):
+        _stats(hub, current_version(hub.settings.paths.index))
+    _upload(hub)
+    _rebuild(hub)
 
 
 def _stats(hub: ServiceHub, version: Path) -> None:
