@@ -9,11 +9,12 @@ at the end, so an interrupted run changes nothing on disk.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import numpy as np
@@ -31,8 +32,9 @@ from index.store import (
     load_index,
     save_index,
 )
-from loaders import SUPPORTED_SUFFIXES, LoaderError, load_document
+from loaders import SUPPORTED_SUFFIXES, LoaderError
 from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
+from loaders.isolation import IsolatedLoader
 
 Status = Literal["added", "updated", "removed", "unchanged", "failed"]
 
@@ -131,21 +133,64 @@ def make_splitter(chunking: ChunkingSettings, embedder: Embedder) -> SlidingWind
     )
 
 
-def discover_files(roots: Iterable[Path]) -> list[Path]:
-    """Supported files under each folder (hidden ones skipped); a named file is taken as is."""
+@dataclass
+class Discovery:
+    """What `discover` found under the roots."""
+
+    files: list[Path]
+    """Files to read, each once, by its real path."""
+    skipped: dict[Path, str]
+    """Symbolic links not followed, with the reason."""
+
+
+def discover(roots: Iterable[Path]) -> Discovery:
+    """Supported files under each folder (hidden ones skipped); a named file is taken as is.
+
+    A symbolic link in a folder is followed only to a path inside that folder, so a link cannot
+    pull a file from elsewhere (`~/.ssh`, `/etc`) into the index; one leading outside, or
+    nowhere (a loop), is skipped with the reason. Linked folders are not walked into: what a
+    link inside leads to is walked anyway, under its real path."""
     found: set[Path] = set()
-    for root in roots:
+    skipped: dict[Path, str] = {}
+    for root in (Path(root).resolve() for root in roots):
         if root.is_file():
             found.add(root)
-        elif root.is_dir():
-            found.update(
-                path
-                for path in root.rglob("*")
-                if path.is_file()
-                and path.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in path.relative_to(root).parts)
-            )
-    return sorted(found)
+            continue
+        for folder, dirnames, filenames in os.walk(root):
+            dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+            for name in dirnames + [name for name in filenames if not name.startswith(".")]:
+                path = Path(folder, name)
+                if path.is_symlink():
+                    _follow_link(path, root, found, skipped)
+                elif path.is_file() and _supported(path):  # a regular file: no FIFO, no device
+                    found.add(path)
+    return Discovery(sorted(found), skipped)
+
+
+def discover_files(roots: Iterable[Path]) -> list[Path]:
+    """The files `discover` finds, without the links it skipped."""
+    return discover(roots).files
+
+
+def _follow_link(link: Path, root: Path, found: set[Path], skipped: dict[Path, str]) -> None:
+    """Take a link's target if it is a supported file inside `root`; report one that leads
+    outside or nowhere, unless it is no document anyway."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop (RuntimeError before 3.13)
+        if _supported(link):
+            skipped[link] = "broken symbolic link (missing target, or a loop): skipped"
+        return
+    if not (target.is_dir() or _supported(target) or _supported(link)):
+        return
+    if not _is_within(target, root):
+        skipped[link] = f"symbolic link to a path outside {root}: skipped"
+    elif target.is_file() and _supported(target):
+        found.add(target)
+
+
+def _supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def source_name(path: Path, documents_root: Path) -> str:
@@ -186,9 +231,14 @@ def _plan(
             report.outcomes.append(
                 FileOutcome(str(root), "failed", reason="no such file or folder")
             )
-    pending: list[_PendingFile] = []
+    discovery = discover(roots)
     seen: set[str] = set()
-    for path in discover_files(roots):
+    for link, reason in discovery.skipped.items():  # named where it is, not where it points
+        source = (PurePosixPath(source_name(link.parent, documents_root)) / link.name).as_posix()
+        seen.add(source)  # what was indexed under its name stays, as for a file that fails
+        report.outcomes.append(FileOutcome(source, "failed", reason=reason))
+    pending: list[_PendingFile] = []
+    for path in discovery.files:
         source = source_name(path, documents_root)
         seen.add(source)
         previous = manifest.files.get(source)
@@ -226,13 +276,14 @@ def _apply(
 
     splitter = make_splitter(settings.chunking, embedder)
     chunked: list[tuple[_PendingFile, list[Document]]] = []
-    for item in pending:
-        try:
-            document = load_document(item.path, item.source)
-        except LoaderError as err:
-            report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
-            continue
-        chunked.append((item, list(splitter.chunk_document(document))))
+    with IsolatedLoader(settings.ingest) as loader:  # a hostile file fails alone
+        for item in pending:
+            try:
+                document = loader.load(item.path, item.source)
+            except LoaderError as err:
+                report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
+                continue
+            chunked.append((item, list(splitter.chunk_document(document))))
 
     vectors = _reusable_vectors(knowledge_base, [item for item, _ in chunked])
     new_texts = {c.metadata["hash"]: c.page_content for _, chunks in chunked for c in chunks}

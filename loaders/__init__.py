@@ -43,6 +43,10 @@ def load_document(path: Path, source: str) -> Document:
         raise LoaderError("permission denied") from None
     except OSError as err:
         raise LoaderError(f"cannot read file ({err.strerror or err})") from None
+    except (LoaderError, MemoryError):
+        raise
+    except Exception as err:  # last line of defence: a reader's bug costs one file
+        raise LoaderError(f"loader crashed: {type(err).__name__}: {err}") from err
     text, page_offsets = _join_pages([normalize_text(page) for page in pages])
     if not text.strip():
         raise LoaderError("no text found (empty file, or a scanned PDF without a text layer)")
