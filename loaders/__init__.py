@@ -1,9 +1,12 @@
 """Files to LangChain Documents: a reader per format chosen by suffix, then one clean-up for all.
 
-`load_document` returns one Document per file, its text normalized (NFKC, whitespace) and, for
-paged formats, `page_offsets` in its metadata so the chunker can give each chunk its page.
+`load_document` returns one Document per file, its text normalized (NFKC, whitespace). For paged
+formats its metadata has `page_offsets` (where each page starts) so the chunker can give each
+chunk its page, and `page_labels` (sheet names) and `ocr_pages` (pages read by OCR) where they
+apply; for tables, `row_offsets` (where each row starts) so no window cuts through a row.
 """
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,12 +15,16 @@ from langchain_core.documents import Document
 from loaders.errors import LoaderError
 from loaders.formats import read_docx, read_html, read_pdf, read_text
 from loaders.normalize import normalize_text
+from loaders.ocr import read_image
+from loaders.page import Page
+from loaders.slides import read_pptx
+from loaders.tables import read_csv, read_xlsx
 
-__all__ = ["LOADERS", "LoaderError", "SUPPORTED_SUFFIXES", "load_document"]
+__all__ = ["LOADERS", "LoaderError", "Page", "SUPPORTED_SUFFIXES", "load_document"]
 
 PAGE_SEPARATOR = "\n\n"
 
-LOADERS: dict[str, Callable[[Path], list[str]]] = {
+LOADERS: dict[str, Callable[[Path], list[Page]]] = {
     ".txt": read_text,
     ".md": read_text,
     ".markdown": read_text,
@@ -25,13 +32,24 @@ LOADERS: dict[str, Callable[[Path], list[str]]] = {
     ".htm": read_html,
     ".pdf": read_pdf,
     ".docx": read_docx,
+    ".png": read_image,
+    ".jpg": read_image,
+    ".jpeg": read_image,
+    ".xlsx": read_xlsx,
+    ".csv": read_csv,
+    ".pptx": read_pptx,
 }
 SUPPORTED_SUFFIXES = frozenset(LOADERS)
+# Formats whose readers return one item per page, slide, sheet or image: chunks get its number.
+PAGED_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".xlsx", ".pptx"})
+
+_LINE_START = re.compile(r"^", re.MULTILINE)
 
 
 def load_document(path: Path, source: str) -> Document:
     """Read one file into a Document, or raise LoaderError with a reason a user understands."""
-    reader = LOADERS.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    reader = LOADERS.get(suffix)
     if reader is None:
         raise LoaderError(
             f"unsupported file type {path.suffix or '(none)'!r}; "
@@ -47,12 +65,25 @@ def load_document(path: Path, source: str) -> Document:
         raise
     except Exception as err:  # last line of defence: a reader's bug costs one file
         raise LoaderError(f"loader crashed: {type(err).__name__}: {err}") from err
-    text, page_offsets = _join_pages([normalize_text(page) for page in pages])
+    texts = [normalize_text(page.text) for page in pages]
+    text, page_offsets = _join_pages(texts)
     if not text.strip():
-        raise LoaderError("no text found (empty file, or a scanned PDF without a text layer)")
+        raise LoaderError("no text found (empty file, or a scan or image without readable text)")
     metadata: dict = {"source": source}
-    if path.suffix.lower() == ".pdf":
+    if suffix in PAGED_SUFFIXES:
         metadata["page_offsets"] = page_offsets
+        if any(page.label for page in pages):
+            metadata["page_labels"] = [page.label for page in pages]
+        if any(page.ocr for page in pages):
+            metadata["ocr_pages"] = [n for n, page in enumerate(pages, start=1) if page.ocr]
+    row_offsets = [
+        offset + line.start()
+        for page, page_text, offset in zip(pages, texts, page_offsets, strict=True)
+        if page.rows
+        for line in _LINE_START.finditer(page_text)
+    ]
+    if row_offsets:
+        metadata["row_offsets"] = row_offsets
     return Document(page_content=text, metadata=metadata)
 
 

@@ -6,11 +6,13 @@ the text, so it is ambiguous for repeated passages. Here every chunk is a slice 
 of the normalized document, so the app can always point back into the source.
 
 The window is measured by a `Ruler`: characters by default, or tokens of the embedding model.
+A document can name hard boundaries (`row_offsets`: where each table row starts): a window then
+ends at the last one it reaches and starts at one, so no row that fits in a window is cut.
 """
 
 import hashlib
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -21,6 +23,8 @@ from langchain_text_splitters import TextSplitter
 # full-width ！？；into ASCII), optionally followed by closing quotes or brackets; or a newline.
 _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]\"']*|\.(?=\s)|\n")
 _WHITESPACE = re.compile(r"\s")
+# What a loader tells the chunker about a whole document, not copied into each chunk.
+_DOCUMENT_KEYS = frozenset({"page_offsets", "page_labels", "ocr_pages", "row_offsets"})
 
 
 def sentences(text: str) -> list[str]:
@@ -106,13 +110,17 @@ class SlidingWindowSplitter(TextSplitter):
         self.size, self.overlap, self.tolerance = size, overlap, tolerance
         self.ruler = ruler or CharRuler()
 
-    def windows(self, text: str) -> Iterator[tuple[int, int]]:
-        """(start, end) of every chunk; leading and trailing whitespace trimmed off each."""
+    def windows(self, text: str, boundaries: Sequence[int] = ()) -> Iterator[tuple[int, int]]:
+        """(start, end) of every chunk; leading and trailing whitespace trimmed off each. With
+        `boundaries` (sorted offsets), a window ends at the last one it reaches, however far
+        back, and the next starts at the first one inside the overlap (or at that end)."""
         position = 0
         while position < len(text):
             hard_end = self.ruler.forward(text, position, self.size)
             if hard_end >= len(text):
                 end = len(text)
+            elif (boundary := _last_boundary(boundaries, position, hard_end, text)) is not None:
+                end = boundary
             else:
                 floor = self.ruler.forward(text, position, self.size - self.tolerance)
                 end = _best_cut(text, floor, hard_end)
@@ -122,7 +130,10 @@ class SlidingWindowSplitter(TextSplitter):
             if end >= len(text):
                 return
             following = self.ruler.backward(text, end, self.overlap)
-            position = max(_best_start(text, following, self.tolerance, end), position + 1)
+            row_start = _first_boundary(boundaries, max(following, position + 1), end)
+            if row_start is None:
+                row_start = _best_start(text, following, self.tolerance, end)
+            position = max(row_start, position + 1)
 
     def split_text(self, text: str) -> list[str]:
         return [text[start:end] for start, end in self.windows(text)]
@@ -131,11 +142,14 @@ class SlidingWindowSplitter(TextSplitter):
         return [chunk for document in documents for chunk in self.chunk_document(document)]
 
     def chunk_document(self, document: Document) -> Iterator[Document]:
-        """Chunks with `start`/`end` offsets, `chunk` number, `hash` and `page` (paged formats)."""
-        text = document.page_content
-        page_offsets = document.metadata.get("page_offsets")
-        inherited = {k: v for k, v in document.metadata.items() if k != "page_offsets"}
-        for number, (start, end) in enumerate(self.windows(text)):
+        """Chunks with `start`/`end` offsets, `chunk` number, `hash`; for paged formats `page`
+        (1-based), `page_label` where the page has a name (a sheet's), and `ocr: True` where
+        the chunk's text was recognized from an image."""
+        text, meta = document.page_content, document.metadata
+        page_offsets = meta.get("page_offsets")
+        labels, ocr_pages = meta.get("page_labels"), set(meta.get("ocr_pages", ()))
+        inherited = {k: v for k, v in meta.items() if k not in _DOCUMENT_KEYS}
+        for number, (start, end) in enumerate(self.windows(text, meta.get("row_offsets", ()))):
             chunk_text = text[start:end]
             metadata = {
                 **inherited,
@@ -145,7 +159,12 @@ class SlidingWindowSplitter(TextSplitter):
                 "hash": content_hash(chunk_text),
             }
             if page_offsets:
-                metadata["page"] = bisect_right(page_offsets, start)  # 1-based
+                page = bisect_right(page_offsets, start)  # 1-based
+                metadata["page"] = page
+                if labels and labels[page - 1]:
+                    metadata["page_label"] = labels[page - 1]
+                if ocr_pages.intersection(range(page, bisect_right(page_offsets, end - 1) + 1)):
+                    metadata["ocr"] = True
             yield Document(page_content=chunk_text, metadata=metadata)
 
 
@@ -160,6 +179,21 @@ def _best_cut(text: str, floor: int, hard_end: int) -> int:
         if _WHITESPACE.match(text, position):
             return position
     return hard_end
+
+
+def _last_boundary(boundaries: Sequence[int], after: int, upto: int, text: str) -> int | None:
+    """The last boundary in (after, upto], if any; or just past `upto` if only whitespace (the
+    line break before the next row) lies between them, which trimming takes off the window."""
+    while upto < len(text) and text[upto].isspace():
+        upto += 1
+    index = bisect_right(boundaries, upto) - 1
+    return boundaries[index] if index >= 0 and boundaries[index] > after else None
+
+
+def _first_boundary(boundaries: Sequence[int], lowest: int, upto: int) -> int | None:
+    """The first boundary in [lowest, upto], if any."""
+    index = bisect_left(boundaries, lowest)
+    return boundaries[index] if index < len(boundaries) and boundaries[index] <= upto else None
 
 
 def _best_start(text: str, start: int, tolerance: int, limit: int) -> int:

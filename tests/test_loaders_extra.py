@@ -1,0 +1,285 @@
+"""Scans and images (OCR), spreadsheets, CSV and slides: each read back from a file made here,
+Chinese included, and each kind of broken file refused with a reason."""
+
+import datetime
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pptx
+import pytest
+from fpdf import FPDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw, ImageFont
+
+from loaders import LoaderError, load_document
+from loaders.chunking import SlidingWindowSplitter
+
+CHINESE_LINE = "注意力机制让模型关注最相关的部分"
+ENGLISH_LINE = "Attention lets the model focus on relevant parts."
+HEADER = ["姓名", "科目", "分数", "日期"]
+SCORES = [
+    ["张三", "数学", 92.0, datetime.datetime(2024, 3, 1)],
+    ["李四", "语文", 88.5, datetime.datetime(2024, 3, 2)],
+    ["王五", "英语", 75, datetime.datetime(2024, 3, 3)],
+]
+SCORE_LINES = [
+    "姓名: 张三; 科目: 数学; 分数: 92; 日期: 2024-03-01",
+    "姓名: 李四; 科目: 语文; 分数: 88.5; 日期: 2024-03-02",
+    "姓名: 王五; 科目: 英语; 分数: 75; 日期: 2024-03-03",
+]
+
+
+def _cjk_font() -> Path | None:
+    fonts = Path("/usr/share/fonts")
+    found = sorted(fonts.rglob("*CJK*.tt[cf]")) + sorted(fonts.rglob("*CJK*.otf"))
+    return found[0] if found else None
+
+
+@pytest.fixture(scope="module")
+def text_picture() -> Image.Image:
+    """A picture of a Chinese and an English line, as a scanner or a screenshot would give."""
+    font_file = _cjk_font()
+    if font_file is None:
+        pytest.skip("no CJK font to draw Chinese text (apt-get install fonts-noto-cjk)")
+    font = ImageFont.truetype(str(font_file), 36)
+    picture = Image.new("RGB", (900, 200), "white")
+    draw = ImageDraw.Draw(picture)
+    draw.text((30, 30), CHINESE_LINE, font=font, fill="black")
+    draw.text((30, 110), ENGLISH_LINE, font=font, fill="black")
+    return picture
+
+
+def _assert_recognized(text: str) -> None:
+    """Both lines came back; OCR may misread a character, so key words are checked."""
+    for word in ["注意力", "模型", "相关"]:
+        assert word in text
+    for word in ["Attention", "model", "relevant"]:
+        assert word in text
+
+
+def _chunks(document, size=400, overlap=40, tolerance=40):
+    return list(SlidingWindowSplitter(size, overlap, tolerance).chunk_document(document))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_image_is_one_ocr_page(tmp_path, text_picture, suffix):
+    path = tmp_path / f"scan{suffix}"
+    text_picture.save(path)
+    document = load_document(path, path.name)
+    _assert_recognized(document.page_content)
+    assert document.page_content.index("注意力") < document.page_content.index("Attention")
+    chunks = _chunks(document)
+    assert chunks and all(c.metadata["page"] == 1 and c.metadata["ocr"] for c in chunks)
+
+
+def test_pdf_ocrs_only_the_page_without_a_text_layer(tmp_path, text_picture):
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(text="Bigram models count word pairs.")
+    pdf.add_page()
+    pdf.image(text_picture, x=10, y=10, w=180)
+    path = tmp_path / "half-scanned.pdf"
+    pdf.output(str(path))
+    document = load_document(path, path.name)
+    text, offsets = document.page_content, document.metadata["page_offsets"]
+    assert text[: offsets[1]].strip() == "Bigram models count word pairs."
+    _assert_recognized(text[offsets[1] :])
+    assert document.metadata["ocr_pages"] == [2]
+
+    chunks = _chunks(document, size=40, overlap=0, tolerance=10)
+    first, rest = chunks[0], chunks[1:]
+    assert first.page_content == "Bigram models count word pairs."
+    assert first.metadata["page"] == 1 and "ocr" not in first.metadata
+    assert rest and all(c.metadata["page"] == 2 and c.metadata["ocr"] for c in rest)
+
+
+def _workbook(path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    scores = workbook.active
+    scores.title = "成绩"
+    for row in [HEADER, *SCORES]:
+        scores.append(row)
+    prices = workbook.create_sheet("Prices")
+    prices.append(["item", "price", None])  # a third column without a header
+    prices.append([None, None, None])  # an empty row
+    prices.append(["苹果 apple", 3.5, "fresh\nfrom Yantai"])
+    workbook.save(path)
+
+
+def test_xlsx_rows_keep_their_header_and_sheets_are_pages(tmp_path):
+    path = tmp_path / "scores.xlsx"
+    _workbook(path)
+    document = load_document(path, path.name)
+    offsets = document.metadata["page_offsets"]
+    first_sheet, second_sheet = (
+        document.page_content[: offsets[1]],
+        document.page_content[offsets[1] :],
+    )
+    assert first_sheet.strip().split("\n") == SCORE_LINES
+    assert second_sheet == "item: 苹果 apple; price: 3.5; column 3: fresh from Yantai"
+    assert document.metadata["page_labels"] == ["成绩", "Prices"]
+    chunks = _chunks(document, size=120, overlap=20, tolerance=20)
+    pages = {(c.metadata["page"], c.metadata["page_label"]) for c in chunks}
+    assert pages == {(1, "成绩"), (2, "Prices")}
+    assert all("ocr" not in c.metadata and "row_offsets" not in c.metadata for c in chunks)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_gbk_csv_is_decoded_and_read_as_rows(tmp_path, delimiter):
+    lines = [HEADER] + [[name, subject, str(score), "2024"] for name, subject, score, _ in SCORES]
+    raw = "\r\n".join(delimiter.join(cells) for cells in lines) + "\r\n"
+    path = tmp_path / "scores.csv"
+    path.write_bytes(raw.encode("gbk"))
+    document = load_document(path, path.name)
+    assert document.page_content.split("\n")[0] == "姓名: 张三; 科目: 数学; 分数: 92.0; 日期: 2024"
+    assert len(document.page_content.split("\n")) == len(SCORES)
+    assert "page_offsets" not in document.metadata
+    assert all("page" not in c.metadata for c in _chunks(document))
+
+
+def test_csv_quoted_fields_with_delimiters_and_newlines(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text('topic,note\nRAG,"retrieve, then\ngenerate"\n', encoding="utf-8")
+    assert (
+        load_document(path, path.name).page_content == "topic: RAG; note: retrieve, then generate"
+    )
+
+
+def test_pptx_slides_are_pages(tmp_path):
+    presentation = pptx.Presentation()
+    layout = presentation.slide_layouts[1]  # title and content
+    first = presentation.slides.add_slide(layout)
+    first.shapes.title.text = "检索增强生成"
+    first.placeholders[1].text = "先检索相关段落\n再让模型回答"
+    first.notes_slide.notes_text_frame.text = "讲者备注：强调引用。"
+    second = presentation.slides.add_slide(presentation.slide_layouts[5])  # title only
+    second.shapes.title.text = "Results"
+    inch = 914400
+    table = second.shapes.add_table(3, 2, inch, 2 * inch, 6 * inch, inch).table
+    for r, row in enumerate([["方法", "准确率"], ["BM25", "0.61"], ["混合检索", "0.74"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    path = tmp_path / "talk.pptx"
+    presentation.save(path)
+
+    document = load_document(path, path.name)
+    offsets = document.metadata["page_offsets"]
+    assert len(offsets) == 2
+    slide_one, slide_two = document.page_content[: offsets[1]], document.page_content[offsets[1] :]
+    assert slide_one.strip().split("\n") == [
+        "检索增强生成",
+        "先检索相关段落",
+        "再让模型回答",
+        "讲者备注:强调引用。",  # NFKC: the full-width colon
+    ]
+    assert slide_two.split("\n") == [
+        "Results",
+        "方法: BM25; 准确率: 0.61",
+        "方法: 混合检索; 准确率: 0.74",
+    ]
+    assert [c.metadata["page"] for c in _chunks(document, size=30, overlap=0, tolerance=10)][
+        -1
+    ] == 2
+
+
+def test_rows_are_never_split_across_windows(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["编号", "问题", "答案"])
+    for n in range(60):
+        sheet.append([n, "什么是注意力机制?" * (1 + n % 3), "它让模型关注相关的词。" * (1 + n % 4)])
+    path = tmp_path / "faq.xlsx"
+    workbook.save(path)
+    document = load_document(path, path.name)
+    rows = set(document.page_content.split("\n"))
+    longest = max(len(row) for row in rows)
+    chunks = _chunks(document, size=longest + 30, overlap=40, tolerance=10)
+    assert len(chunks) > 10
+    for chunk in chunks:
+        start, end = chunk.metadata["start"], chunk.metadata["end"]
+        assert document.page_content[start:end] == chunk.page_content
+        assert set(chunk.page_content.split("\n")) <= rows
+
+
+_ROW = st.text(alphabet="表格行内容abc 123;,。:", min_size=1, max_size=40).map(str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ROW.filter(bool), min_size=1, max_size=40), st.data())
+def test_windows_over_rows_hold_whole_rows(rows, data):
+    text = "\n".join(rows)
+    boundaries = [0]
+    for row in rows[:-1]:
+        boundaries.append(boundaries[-1] + len(row) + 1)
+    size = data.draw(st.integers(max(2, *(len(row) for row in rows)), 120))
+    overlap = data.draw(st.integers(0, size - 2))
+    tolerance = data.draw(st.integers(0, size - overlap - 1))
+    windows = list(SlidingWindowSplitter(size, overlap, tolerance).windows(text, boundaries))
+    ends = {start + len(row) for start, row in zip(boundaries, rows, strict=True)}
+    for start, end in windows:
+        assert 0 < end - start <= size
+        assert start in boundaries and end in ends
+    covered = {i for start, end in windows for i in range(start, end)}
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def _zip_with(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _saved(make) -> bytes:
+    buffer = io.BytesIO()
+    make(buffer)
+    return buffer.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(text="secret")
+    pdf.set_encryption(owner_password="owner", user_password="user")
+    return bytes(pdf.output())
+
+
+_OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+_PNG = _saved(lambda out: Image.new("RGB", (64, 64), "white").save(out, "PNG"))
+_XLSX = _saved(openpyxl.Workbook().save)
+_PPTX = _saved(pptx.Presentation().save)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("scan.png", b"\x89PNG\r\n\x1a\n" + bytes(40), "not a readable PNG or JPEG"),
+        ("scan.png", _PNG[: len(_PNG) // 2], "not a readable PNG or JPEG"),
+        ("photo.jpg", b"GIF89a" + bytes(40), "not a readable PNG or JPEG"),
+        ("blank.png", _PNG, "no text found"),
+        ("locked.pdf", _encrypted_pdf(), "password-protected PDF"),
+        ("broken.pdf", b"%PDF-1.4\n garbage\n", "cannot read PDF"),
+        ("book.xlsx", b"name,score\n", "not a valid Excel workbook"),
+        ("book.xlsx", _OLE_HEADER, "password-protected Excel workbook"),
+        ("book.xlsx", _XLSX[: len(_XLSX) // 2], "corrupt or truncated Excel workbook"),
+        ("book.xlsx", _zip_with("hello.txt", b"hi"), "incomplete Excel workbook"),
+        ("book.xlsx", _XLSX, "no text found"),
+        ("table.csv", b"a,b\x00\x01\x02", "binary file"),
+        ("table.csv", b"", "no text found"),
+        ("table.csv", b'a,b\n"' + b"x" * 200_000 + b'"\n', "malformed CSV"),
+        ("talk.pptx", b"<html>not slides</html>", "not a valid PowerPoint presentation"),
+        ("talk.pptx", _OLE_HEADER, "password-protected PowerPoint presentation"),
+        ("talk.pptx", _PPTX[: len(_PPTX) // 3], "corrupt or truncated PowerPoint"),
+        ("talk.pptx", _PPTX, "no text found"),
+    ],
+)
+def test_broken_files_are_refused_with_a_reason(tmp_path, name, data, reason):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(LoaderError, match=reason):
+        load_document(path, name)
