@@ -4,6 +4,7 @@ Chinese included, and each kind of broken file refused with a reason."""
 import datetime
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import openpyxl
@@ -75,6 +76,17 @@ def test_image_is_one_ocr_page(tmp_path, text_picture, suffix):
     assert chunks and all(c.metadata["page"] == 1 and c.metadata["ocr"] for c in chunks)
 
 
+def test_ocr_from_several_threads(tmp_path, text_picture):
+    """The app and the API may ingest from threads: one engine, used by one at a time."""
+    paths = [tmp_path / f"scan-{n}.png" for n in range(3)]
+    for path in paths:
+        text_picture.save(path)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        documents = list(pool.map(lambda path: load_document(path, path.name), paths))
+    assert len({document.page_content for document in documents}) == 1
+    _assert_recognized(documents[0].page_content)
+
+
 def test_pdf_ocrs_only_the_page_without_a_text_layer(tmp_path, text_picture):
     pdf = FPDF()
     pdf.set_font("helvetica", size=12)
@@ -114,11 +126,8 @@ def test_xlsx_rows_keep_their_header_and_sheets_are_pages(tmp_path):
     path = tmp_path / "scores.xlsx"
     _workbook(path)
     document = load_document(path, path.name)
-    offsets = document.metadata["page_offsets"]
-    first_sheet, second_sheet = (
-        document.page_content[: offsets[1]],
-        document.page_content[offsets[1] :],
-    )
+    text, offsets = document.page_content, document.metadata["page_offsets"]
+    first_sheet, second_sheet = text[: offsets[1]], text[offsets[1] :]
     assert first_sheet.strip().split("\n") == SCORE_LINES
     assert second_sheet == "item: 苹果 apple; price: 3.5; column 3: fresh from Yantai"
     assert document.metadata["page_labels"] == ["成绩", "Prices"]
@@ -144,9 +153,8 @@ def test_gbk_csv_is_decoded_and_read_as_rows(tmp_path, delimiter):
 def test_csv_quoted_fields_with_delimiters_and_newlines(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text('topic,note\nRAG,"retrieve, then\ngenerate"\n', encoding="utf-8")
-    assert (
-        load_document(path, path.name).page_content == "topic: RAG; note: retrieve, then generate"
-    )
+    text = load_document(path, path.name).page_content
+    assert text == "topic: RAG; note: retrieve, then generate"
 
 
 def test_pptx_slides_are_pages(tmp_path):
@@ -167,9 +175,9 @@ def test_pptx_slides_are_pages(tmp_path):
     presentation.save(path)
 
     document = load_document(path, path.name)
-    offsets = document.metadata["page_offsets"]
+    text, offsets = document.page_content, document.metadata["page_offsets"]
     assert len(offsets) == 2
-    slide_one, slide_two = document.page_content[: offsets[1]], document.page_content[offsets[1] :]
+    slide_one, slide_two = text[: offsets[1]], text[offsets[1] :]
     assert slide_one.strip().split("\n") == [
         "检索增强生成",
         "先检索相关段落",
@@ -181,9 +189,8 @@ def test_pptx_slides_are_pages(tmp_path):
         "方法: BM25; 准确率: 0.61",
         "方法: 混合检索; 准确率: 0.74",
     ]
-    assert [c.metadata["page"] for c in _chunks(document, size=30, overlap=0, tolerance=10)][
-        -1
-    ] == 2
+    chunks = _chunks(document, size=30, overlap=0, tolerance=10)
+    assert chunks[0].metadata["page"] == 1 and chunks[-1].metadata["page"] == 2
 
 
 def test_rows_are_never_split_across_windows(tmp_path):
