@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.documents import Document
 
+from chains.injection import neutralize, passage_for_model
 from index.bm25 import STOP_WORDS
 from loaders.normalize import normalize_text
 
@@ -35,8 +36,10 @@ def source_label(document: Document) -> str:
 
 
 def format_context(sources: Sequence[Document]) -> str:
+    """The numbered passages of the prompt, each as the model may see it (`chains.injection`):
+    nothing in a passage or its file name can open a message, a passage or a question."""
     return "\n\n".join(
-        f"[{number}] ({source_label(doc)})\n{doc.page_content}"
+        f"[{number}] ({neutralize(' '.join(source_label(doc).split()))})\n{passage_for_model(doc)}"
         for number, doc in enumerate(sources, start=1)
     )
 

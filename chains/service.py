@@ -25,6 +25,7 @@ from langchain_core.documents import Document
 
 from chains.citations import CitationStream, cited_numbers, fit_to_budget, source_label
 from chains.expansion import QueryTranslator, document_languages
+from chains.injection import screen
 from chains.language import REFUSALS
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.retrieval import HybridRetriever, Mode, build_retriever
@@ -66,6 +67,9 @@ class SourceCard:
     score: float
     text: str
     label: str
+    instructions: tuple[str, ...] = ()
+    """Sentences that read like instructions to the assistant (`chains.injection`): shown
+    flagged, withheld from the model."""
 
     @classmethod
     def of(cls, number: int, document: Document) -> SourceCard:
@@ -80,6 +84,7 @@ class SourceCard:
             score=round(float(meta.get("score", 0.0)), 4),
             text=document.page_content,
             label=source_label(document),
+            instructions=tuple(meta.get("instructions", ())),
         )
 
 
@@ -142,6 +147,7 @@ class RagService:
                 policy=retrieval.translate_query,
             )
         self.retriever: HybridRetriever = build_retriever(knowledge_base, retrieval, translator)
+        self.instruction_policy = retrieval.instruction_passages
         self.count_tokens = models.count_tokens if ready else estimate_tokens
         self.context_budget = context_budget(settings, profile)
         self.chain = (
@@ -151,11 +157,16 @@ class RagService:
         )
 
     def retrieve(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
-        """The ranked passages for a question (before trimming to the prompt's budget)."""
+        """The ranked passages for a question (before trimming to the prompt's budget), screened
+        for planted instructions (`chains.injection`): with `drop`, twice as many are fetched
+        so that k remain when some are left out."""
         translate = options.translate if self.chain else "off"
-        return self.retriever.invoke(
-            question, k=options.k, mode=options.mode, translate=translate, sources=options.sources
+        k = options.k or self.retriever.k
+        fetch = 2 * k if self.instruction_policy == "drop" else k
+        found = self.retriever.invoke(
+            question, k=fetch, mode=options.mode, translate=translate, sources=options.sources
         )
+        return screen(found, self.instruction_policy)[:k]
 
     def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
         """The passages the model is shown: the best ones that fit the context budget."""

@@ -47,7 +47,14 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
     for source in sources:
         mark = "✓ " if source["n"] in cited else ""
         score = f" · score {source['score']:.3f}" if show_scores else ""
-        with st.expander(f"{mark}[{source['n']}] {source['label']}{score}"):
+        flag = "⚠ " if source.get("instructions") else ""
+        with st.expander(f"{mark}{flag}[{source['n']}] {source['label']}{score}"):
+            if flag:
+                st.warning(
+                    "This passage holds text that reads like instructions to the assistant; "
+                    "it was not shown to the model:\n\n"
+                    + "\n".join(f"- {escape_markdown(s)}" for s in source["instructions"])
+                )
             st.markdown(highlight(source["text"], question))
 
 
