@@ -1,7 +1,8 @@
 """The knowledge base over HTTP, in the shape of OpenAI's Files API (so `client.files.list()`,
 `.create()` and `.delete()` work): list the indexed files, upload one (saved under the
-documents folder's `uploads/` and indexed incrementally, under the same lock as `ingest.py`
-and after the answers waiting for the local model), remove one from the index."""
+documents folder's `uploads/`, never over another file, and indexed incrementally, under the
+same lock as `ingest.py` and after the answers waiting for the local model), remove one from
+the index."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from api.errors import ApiError
 from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
 from index.updater import IngestReport
-from loaders.uploads import UploadError, upload_target
+from loaders.uploads import UploadError, UploadTooLarge, save_upload
 
 
 def files_router(hub: ServiceHub) -> APIRouter:
@@ -34,20 +35,15 @@ def files_router(hub: ServiceHub) -> APIRouter:
 
     @router.post("/v1/files")
     async def upload(file: UploadFile) -> dict:
+        data = await file.read(limit + 1)
         try:
-            target = upload_target(hub.settings.paths.documents, file.filename or "")
+            name = file.filename or ""
+            target, new = save_upload(hub.settings.paths.documents, name, data, limit)
+        except UploadTooLarge as err:
+            raise ApiError(413, "file_too_large", f"{err} (ingest.max_upload_mb)", "file") from None
         except UploadError as err:
             raise ApiError(400, "invalid_file", str(err), "file") from None
-        data = await file.read(limit + 1)
-        if len(data) > limit:
-            raise ApiError(
-                413,
-                "file_too_large",
-                f"{target.name}: larger than ingest.max_upload_mb "
-                f"({hub.settings.ingest.max_upload_mb:g} MB)",
-                "file",
-            )
-        report = await asyncio.to_thread(_save_and_index, hub, target, data)
+        report = await asyncio.to_thread(_index, hub, target, new)
         outcome = report.outcomes[0]
         if outcome.status == "failed":
             raise ApiError(422, "unreadable_file", f"{outcome.source}: {outcome.reason}", "file")
@@ -81,22 +77,15 @@ def _file(source: str, size: int, indexed_at: float, chunks: int) -> dict:
     }
 
 
-def _save_and_index(hub: ServiceHub, target: Path, data: bytes) -> IngestReport:
-    """Write the upload and index it; if it cannot be indexed, put back what was there."""
-    previous = target.read_bytes() if target.is_file() else None
-    target.write_bytes(data)
+def _index(hub: ServiceHub, target: Path, new: bool) -> IngestReport:
+    """Index a saved upload; a new file that cannot be indexed is removed again, so a refused
+    upload leaves nothing behind."""
     try:
         report = hub.ingest([target], on_message=lambda _: None)
     except IndexStoreError as err:
-        _restore(target, previous)
+        if new:
+            target.unlink(missing_ok=True)
         raise ApiError(503, "index_busy", str(err)) from None
-    if report.failures():
-        _restore(target, previous)
-    return report
-
-
-def _restore(target: Path, previous: bytes | None) -> None:
-    if previous is None:
+    if report.failures() and new:
         target.unlink(missing_ok=True)
-    else:
-        target.write_bytes(previous)
+    return report

@@ -3,12 +3,15 @@ path. Shared by the app's upload box and `POST /v1/files`."""
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from pathlib import Path
 
 from loaders import SUPPORTED_SUFFIXES
 
-MAX_NAME_CHARS = 120
+MAX_NAME_BYTES = 200
+"""Longest upload name in UTF-8 bytes: file systems allow 255, and a collision suffix
+(`-12`) must still fit."""
 UPLOADS_FOLDER = "uploads"
 """Uploads are saved in this folder under the documents folder."""
 
@@ -20,9 +23,9 @@ class UploadError(ValueError):
 def safe_upload_name(name: str) -> str:
     """A plain file name for `name`: NFKC-normalized, the last path component only (either
     slash), no control or format characters (NUL, RTL override), no leading dots or spaces,
-    at most MAX_NAME_CHARS characters with the suffix kept, and a suffix ragchat reads."""
+    at most MAX_NAME_BYTES bytes with the suffix kept, and a suffix ragchat reads."""
     text = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
     text = text.strip().lstrip(". ")
     suffix = Path(text).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -32,12 +35,40 @@ def safe_upload_name(name: str) -> str:
         )
     # Leading dots are gone, so a name with a suffix has a stem before it.
     stem, suffix = text[: -len(suffix)], text[-len(suffix) :]
-    return stem[: MAX_NAME_CHARS - len(suffix)] + suffix
+    room = MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
-def upload_target(documents: Path, name: str) -> Path:
-    """Where an upload called `name` is saved: `<documents>/uploads/<safe name>` (the folder is
-    made if needed); UploadError if the name cannot be made safe."""
+class UploadTooLarge(UploadError):
+    """An upload over the configured size limit."""
+
+
+def save_upload(documents: Path, name: str, data: bytes, max_bytes: int) -> tuple[Path, bool]:
+    """Save an upload as `<documents>/uploads/<safe name>`; return where it landed and whether
+    that file is new (False: the same bytes were already there, nothing written). Nothing
+    is ever overwritten: a file already there with the same bytes is that upload again (its
+    path is returned, unchanged); one with other bytes keeps its name and the upload becomes
+    `name-2.ext`, `name-3.ext`, ... The name is claimed with an exclusive create, so two
+    uploads of one name at once get two files. UploadError when the name cannot be made safe,
+    UploadTooLarge over `max_bytes`."""
+    safe = safe_upload_name(name)
+    if len(data) > max_bytes:
+        raise UploadTooLarge(f"{safe}: larger than the upload limit ({max_bytes / 1e6:g} MB)")
     folder = documents / UPLOADS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / safe_upload_name(name)
+    if not folder.resolve().is_relative_to(documents.resolve()):
+        raise UploadError(f"{folder} leads outside the documents folder: not saving there")
+    stem, suffix = safe[: -len(Path(safe).suffix)], Path(safe).suffix
+    for number in itertools.count(1):
+        candidate = folder / (safe if number == 1 else f"{stem}-{number}{suffix}")
+        try:
+            with open(candidate, "xb") as out:
+                out.write(data)
+            return candidate, True
+        except FileExistsError:
+            if candidate.is_file() and not candidate.is_symlink() and _same(candidate, data):
+                return candidate, False
+
+
+def _same(path: Path, data: bytes) -> bool:
+    return path.stat().st_size == len(data) and path.read_bytes() == data

@@ -220,9 +220,54 @@ def test_upload_list_ask_and_remove_files(api):
         files.delete("uploads/rope-notes.md")
     with pytest.raises(openai.BadRequestError, match="unsupported file type '.exe'"):
         files.create(file=("tool.exe", b"MZ"), purpose="assistants")
-    with pytest.raises(openai.APIStatusError, match="larger than ingest.max_upload_mb") as caught:
+    with pytest.raises(openai.APIStatusError, match="larger than the upload limit") as caught:
         files.create(file=("big.txt", b"x" * 60_000), purpose="assistants")
     assert caught.value.status_code == 413 and not (folder / "docs/uploads/big.txt").exists()
+
+
+HOSTILE_NAMES = [  # (name sent, where it must land under uploads/, or None: refused)
+    ("../../etc/passwd", None),
+    ("a/../../b.txt", "b.txt"),
+    (".bashrc", None),
+    ("x" * 300 + ".md", "x" * 197 + ".md"),
+    ("evil\x00.txt", "evil.txt"),
+    ("invoice\u202etxt.md", "invoicetxt.md"),
+]
+
+
+def test_hostile_upload_names_land_inside_uploads_or_are_refused(api):
+    base_url, _, folder = api
+    files = client(base_url).files
+    outside = sorted(p for p in folder.rglob("*") if "uploads" not in p.parts)
+    for sent, saved in HOSTILE_NAMES:
+        if saved is None:
+            with pytest.raises(openai.BadRequestError, match="unsupported file type"):
+                files.create(file=(sent, b"text"), purpose="assistants")
+            continue
+        created = files.create(file=(sent, f"安全的文件名 {saved}".encode()), purpose="assistants")
+        assert created.id == f"uploads/{saved}"
+        assert (folder / "docs" / "uploads" / saved).is_file()
+        files.delete(created.id)
+    assert sorted(p for p in folder.rglob("*") if "uploads" not in p.parts) == outside
+    assert not (folder.parent / "etc").exists() and not (folder.parent / "b.txt").exists()
+
+
+def test_an_upload_never_replaces_another_file(api):
+    base_url, _, folder = api
+    files = client(base_url).files
+    first = files.create(file=("same.md", "第一份笔记：词嵌入。".encode()), purpose="assistants")
+    again = files.create(file=("same.md", "第一份笔记：词嵌入。".encode()), purpose="assistants")
+    other = files.create(file=("same.md", "第二份笔记：注意力。".encode()), purpose="assistants")
+    assert (first.id, again.id, other.id) == (
+        "uploads/same.md",
+        "uploads/same.md",
+        "uploads/same-2.md",
+    )
+    uploads = folder / "docs" / "uploads"
+    assert (uploads / "same.md").read_text() == "第一份笔记：词嵌入。"
+    assert (uploads / "same-2.md").read_text() == "第二份笔记：注意力。"
+    for name in (first.id, other.id):
+        files.delete(name)
 
 
 def test_four_clients_at_once_get_the_answers_they_get_alone(api):

@@ -15,9 +15,9 @@ import streamlit as st
 
 from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
-from index.updater import IngestReport
+from index.updater import IngestReport, source_path
 from loaders import SUPPORTED_SUFFIXES
-from loaders.uploads import UploadError, upload_target
+from loaders.uploads import UploadError, safe_upload_name, save_upload
 
 
 def page(hub: ServiceHub) -> None:
@@ -85,17 +85,25 @@ def _upload(hub: ServiceHub) -> None:
         accept_multiple_files=True,
     )
     if uploads and st.button("Save and index", type="primary"):
-        saved = []
+        saved, new = [], set()
+        limit = int(hub.settings.ingest.max_upload_mb * 1_000_000)
         for upload in uploads:
-            try:  # never a path from the browser
-                target = upload_target(hub.settings.paths.documents, upload.name)
+            try:  # never a path from the browser, never over another file
+                target, created = save_upload(
+                    hub.settings.paths.documents, upload.name, upload.getvalue(), limit
+                )
             except UploadError as err:
                 st.error(str(err))
                 continue
-            target.write_bytes(upload.getvalue())
+            if target.name != safe_upload_name(upload.name):
+                st.info(f"{upload.name}: another file has that name; saved as {target.name}")
             saved.append(target)
-        if saved:
-            _run_ingest(hub, saved, rebuild=False)
+            new.update([target] if created else [])
+        report = _run_ingest(hub, saved, rebuild=False) if saved else None
+        for failure in report.failures() if report else []:  # as the API: nothing left behind
+            failed = source_path(failure.source, hub.settings.paths.documents)
+            if failed in new:
+                failed.unlink(missing_ok=True)
 
 
 def _remove(hub: ServiceHub, version: Path) -> None:
@@ -114,7 +122,9 @@ def _rebuild(hub: ServiceHub) -> None:
         _run_ingest(hub, None, rebuild=True)
 
 
-def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> None:
+def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> IngestReport | None:
+    """Ingest with a progress bar and the report shown; None if the index could not be
+    written."""
     with st.status("Indexing…", expanded=True) as status:
         bar = st.progress(0.0, text="Embedding…")
         try:
@@ -129,9 +139,10 @@ def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> Non
         except IndexStoreError as err:
             status.update(label="Indexing failed", state="error")
             st.error(str(err))
-            return
+            return None
         status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete", expanded=False)
     _show_report(report)
+    return report
 
 
 def _show_report(report: IngestReport) -> None:
