@@ -9,7 +9,6 @@ them: the app and the API may ingest from several threads.
 import io
 import re
 import threading
-import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +28,9 @@ _LONG_SIDE_PX = 2000
 _MAX_SCALE = 300 / 72  # but small pages no finer than 300 dpi
 # Only the formats the suffixes promise: Pillow's rarer decoders are no business of a loader.
 _IMAGE_FORMATS = ("PNG", "JPEG")
+# Pillow's own bomb threshold, ~89 million pixels (a 600 dpi scan of an A3 page has 70).
+_MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+_TOO_LARGE = f"image too large (more than {_MAX_PIXELS // 10**6} million pixels)"
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _LOCK = threading.Lock()
 
@@ -57,13 +59,12 @@ def read_image(path: Path) -> list[Page]:
     """A PNG or JPEG (a scan, a photo of a page, a screenshot) as one OCR'd page."""
     data = path.read_bytes()
     try:
-        with warnings.catch_warnings():
-            # Past ~89 million pixels Pillow only warns: such a picture is no page of text.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=_IMAGE_FORMATS) as image:
-                picture = ImageOps.exif_transpose(image)  # phone photos are stored sideways
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LoaderError("image too large (more than ~89 million pixels)") from None
+        with Image.open(io.BytesIO(data), formats=_IMAGE_FORMATS) as image:
+            if image.width * image.height > _MAX_PIXELS:  # Pillow only warns up to twice that
+                raise LoaderError(_TOO_LARGE)
+            picture = ImageOps.exif_transpose(image)  # phone photos are stored sideways
+    except Image.DecompressionBombError:
+        raise LoaderError(_TOO_LARGE) from None
     except (OSError, SyntaxError, ValueError, EOFError):  # Pillow's errors on corrupt files
         raise LoaderError("not a readable PNG or JPEG image (corrupt or truncated)") from None
     picture.thumbnail((_LONG_SIDE_PX, _LONG_SIDE_PX))

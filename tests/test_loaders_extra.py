@@ -258,6 +258,7 @@ def _encrypted_pdf() -> bytes:
 
 _OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
 _PNG = _saved(lambda out: Image.new("RGB", (64, 64), "white").save(out, "PNG"))
+_HUGE_PNG = _saved(lambda out: Image.new("1", (10_000, 9_000), 1).save(out, "PNG"))  # 30 kB
 _XLSX = _saved(openpyxl.Workbook().save)
 _PPTX = _saved(pptx.Presentation().save)
 
@@ -269,6 +270,12 @@ _PPTX = _saved(pptx.Presentation().save)
         ("scan.png", _PNG[: len(_PNG) // 2], "not a readable PNG or JPEG"),
         ("photo.jpg", b"GIF89a" + bytes(40), "not a readable PNG or JPEG"),
         ("blank.png", _PNG, "no text found"),
+        pytest.param(
+            "huge.png",
+            _HUGE_PNG,
+            "image too large",
+            marks=pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning"),
+        ),
         ("locked.pdf", _encrypted_pdf(), "password-protected PDF"),
         ("broken.pdf", b"%PDF-1.4\n garbage\n", "cannot read PDF"),
         ("book.xlsx", b"name,score\n", "not a valid Excel workbook"),
