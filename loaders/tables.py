@@ -65,19 +65,19 @@ def table_text(rows: Iterable[Sequence[object]]) -> str:
     header: list[str] | None = None
     lines = []
     for row in rows:
-        cells = [cell_text(value) for value in row]
+        cells = [_cell_text(value) for value in row]
         if not any(cells):
             continue
         if header is None:
             header = cells
             continue
-        lines.append(row_text(header, cells))
+        lines.append(_row_text(header, cells))
     if header is not None and not lines:  # a table of one row: its values are the content
         lines.append(" | ".join(cell for cell in header if cell))
     return "\n".join(lines)
 
 
-def row_text(header: Sequence[str], cells: Sequence[str]) -> str:
+def _row_text(header: Sequence[str], cells: Sequence[str]) -> str:
     """`header: value; header: value` (a column without a header is named by its number)."""
     return "; ".join(
         f"{header[i] if i < len(header) and header[i] else f'column {i + 1}'}: {cell}"
@@ -86,7 +86,7 @@ def row_text(header: Sequence[str], cells: Sequence[str]) -> str:
     )
 
 
-def cell_text(value: object) -> str:
+def _cell_text(value: object) -> str:
     """A cell as a person would read it: whole numbers without `.0`, dates without a midnight
     time, text on one line."""
     if value is None:
