@@ -84,6 +84,7 @@ def sources_field(answer: Answer) -> list[dict]:
             "score": c.score,
             "text": c.text,
             "cited": c.n in answer.cited,
+            "ocr": c.ocr,
             "instructions": list(c.instructions),
         }
         for c in answer.sources

@@ -29,10 +29,12 @@ _FEW_UNITS = 4
 
 
 def source_label(document: Document) -> str:
-    """`file` or `file, p. 3`: how a passage is named to the model and to the user."""
-    page = document.metadata.get("page")
-    source = document.metadata["source"]
-    return f"{source}, p. {page}" if page else source
+    """`file`, `file, p. 3` or `file, Sheet1` (a named page), with `, OCR` when the text was
+    recognized from an image: how a passage is named to the model and to the user."""
+    meta = document.metadata
+    page = meta.get("page_label") or (f"p. {meta['page']}" if meta.get("page") else "")
+    label = f"{meta['source']}, {page}" if page else meta["source"]
+    return f"{label}, OCR" if meta.get("ocr") else label
 
 
 def format_context(sources: Sequence[Document]) -> str:

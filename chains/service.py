@@ -67,6 +67,8 @@ class SourceCard:
     score: float
     text: str
     label: str
+    ocr: bool = False
+    """The text was recognized from an image (a scanned page, a picture)."""
     instructions: tuple[str, ...] = ()
     """Sentences that read like instructions to the assistant (`chains.injection`): shown
     flagged, withheld from the model."""
@@ -84,6 +86,7 @@ class SourceCard:
             score=round(float(meta.get("score", 0.0)), 4),
             text=document.page_content,
             label=source_label(document),
+            ocr=bool(meta.get("ocr")),
             instructions=tuple(meta.get("instructions", ())),
         )
 

@@ -101,7 +101,7 @@ def test_unreadable_content_is_a_clear_error(tmp_path, name, content, reason):
 
 
 def test_unsupported_suffix_lists_the_supported(tmp_path):
-    path = tmp_path / "sheet.xlsx"
+    path = tmp_path / "notes.odt"
     path.write_bytes(b"PK")
-    with pytest.raises(LoaderError, match=r"unsupported file type '.xlsx'; supported: .docx"):
-        load_document(path, "sheet.xlsx")
+    with pytest.raises(LoaderError, match=r"unsupported file type '.odt'; supported: .csv, .docx"):
+        load_document(path, "notes.odt")
