@@ -174,3 +174,54 @@ def test_upload_gbk_and_corrupt_pdf_in_the_browser(app_url, browser, tmp_path):
     assert "uploads/broken.pdf: cannot read PDF" in page  # refused, with its reason
     assert "from 8 files" in page  # the seven notes are still there
     save_screenshot(browser, tmp_path, "knowledge-base.png")
+
+
+HOSTILE_UPLOADS = [  # (name the browser sends, where it must land under uploads/, or None)
+    ("../../etc/passwd", None),
+    ("a/../../b.txt", "b.txt"),
+    (".bashrc", None),
+    ("y" * 300 + ".md", "y" * 197 + ".md"),
+    ("evil\x00.txt", "evil.txt"),
+    ("invoice\u202etxt.md", "invoicetxt.md"),
+]
+
+
+def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
+    """Names no file on disk could have, sent as a browser would: each file lands inside the
+    uploads folder under a safe name or is refused, and nothing outside it changes."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    uploads, index = tmp_path / "docs" / "uploads", tmp_path / "index"
+
+    def outside() -> list[Path]:  # every file but the uploads, the index and the server's log
+        return sorted(
+            p
+            for p in tmp_path.parent.rglob("*")
+            if not (p.is_relative_to(uploads) or p.is_relative_to(index))
+            and p.name != "streamlit.log"
+        )
+
+    before = outside()
+    wait = WebDriverWait(browser, 240)
+    browser.get(app_url)
+    wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
+    upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
+    browser.execute_script(  # a File's name is whatever the page says: the server must cope
+        """const [input, names] = arguments;
+        const files = new DataTransfer();
+        names.forEach((name, i) => files.items.add(new File(["注意力笔记 " + i], name)));
+        input.files = files.files;
+        input.dispatchEvent(new Event("change", {bubbles: true}));""",
+        upload,
+        [name for name, _ in HOSTILE_UPLOADS],
+    )
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
+    ).click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert sorted(p.name for p in uploads.iterdir()) == sorted(s for _, s in HOSTILE_UPLOADS if s)
+    assert page.count("unsupported file type") == 2
+    assert outside() == before
