@@ -23,10 +23,13 @@ def read_text(path: Path) -> list[Page]:
 
 def read_html(path: Path) -> list[Page]:
     """The visible text of a web page: scripts, styles and markup removed."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, ParserRejectedMarkup
 
     text, _ = decode_text(path.read_bytes())
-    soup = BeautifulSoup(text, "html.parser")
+    try:
+        soup = BeautifulSoup(text, "html.parser")
+    except ParserRejectedMarkup as err:  # e.g. a `<![` the parser cannot make sense of
+        raise LoaderError("malformed HTML (the parser rejected it)") from None
     for tag in soup(_INVISIBLE_HTML):
         tag.decompose()
     return [Page(soup.get_text("\n"))]

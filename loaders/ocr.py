@@ -77,14 +77,14 @@ def ocr_pdf_pages(path: Path, indices: list[int]) -> list[str]:
     import pypdfium2
 
     with _LOCK:
-        try:
+        try:  # a damaged page fails to load as a damaged file fails to open
             document = pypdfium2.PdfDocument(path)
+            try:
+                return [_recognize(_render(document[index])) for index in indices]
+            finally:
+                document.close()
         except pypdfium2.PdfiumError as err:
             raise LoaderError(f"cannot render PDF pages for OCR ({err})") from None
-        try:
-            return [_recognize(_render(document[index])) for index in indices]
-        finally:
-            document.close()
 
 
 def _render(page: "pypdfium2.PdfPage") -> Image.Image:
