@@ -141,7 +141,9 @@ def screen(documents: Iterable[Document], policy: InstructionPolicy) -> list[Doc
 
 def passage_for_model(document: Document) -> str:
     """A passage's text as the model sees it: flagged sentences withheld, then neutralized."""
+    flagged = sorted(document.metadata.get("instructions", ()), key=len, reverse=True)
     text = document.page_content
-    for sentence in document.metadata.get("instructions", ()):
-        text = text.replace(sentence, REDACTED)
+    if flagged:  # one pass, longest first: a short flagged piece inside a longer one cannot
+        # break the longer one's match
+        text = re.sub("|".join(map(re.escape, flagged)), REDACTED, text)
     return neutralize(text)

@@ -7,6 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chains.citations import format_context
+from chains.evaluation import squeeze
 from chains.injection import (
     REDACTED,
     instruction_sentences,
@@ -43,7 +44,7 @@ def test_the_model_is_shown_the_fact_and_no_planted_sentence(item):
     text = normalize_text(item.text(planted=True))
     (shown,) = screen([Document(page_content=text, metadata={"source": "a.md"})], "flag")
     seen = passage_for_model(shown)
-    assert item.answer in seen
+    assert item.answer in seen and squeeze(item.canary).lower() not in squeeze(seen).lower()
     for sentence in sentences(normalize_text(item.injection)):
         assert sentence not in seen or f"> {sentence}" in seen, sentence  # or defused header
     assert not instruction_sentences(normalize_text(item.text(planted=False)))
