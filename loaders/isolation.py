@@ -38,6 +38,11 @@ _BOOTSTRAP = (
     "from loaders.isolation import serve; serve(int(sys.argv[1]))"
 )
 """The worker's command: Ctrl-C is the parent's to handle, and the parent's module path is used."""
+_INTERPRETER = "/proc/self/exe" if Path("/proc/self/exe").exists() else sys.executable
+"""The running interpreter's own file, started again as `sys.executable` (so it finds its
+virtual environment). On Linux through /proc, which reaches it even where its path cannot be
+walked: a program that started with more rights than it kept (`setpriv`, `su`) may not be able
+to open the folders on the way any more."""
 _START_TIMEOUT_S = 60.0
 """Longest wait for a new worker to be ready (it imports the loaders)."""
 _STOP_GRACE_S = 1.0
@@ -98,6 +103,7 @@ class _Worker:
             fd = child_end.fileno()
             self.process = subprocess.Popen(
                 [sys.executable, "-c", _BOOTSTRAP, str(fd), *sys.path],
+                executable=_INTERPRETER,
                 pass_fds=[fd],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # a chatty library must not write into our output
