@@ -101,13 +101,17 @@ class _Worker:
         self.conn, child_end = multiprocessing.Pipe()
         with child_end:
             fd = child_end.fileno()
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, str(fd), *sys.path],
-                executable=_INTERPRETER,
-                pass_fds=[fd],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # a chatty library must not write into our output
-            )
+            try:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", _BOOTSTRAP, str(fd), *sys.path],
+                    executable=_INTERPRETER,
+                    pass_fds=[fd],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,  # a chatty library must not write into our output
+                )
+            except OSError as err:
+                self.conn.close()
+                raise LoaderError(f"loader process did not start ({err})") from None
         try:
             self.conn.send((load, memory_mb))
             ready = self.conn.poll(_START_TIMEOUT_S) and self.conn.recv() == "ready"
@@ -176,7 +180,7 @@ def _attempt(load: Load, path: Path, source: str) -> tuple[str, Any]:
         return "failed", f"loader crashed: {type(err).__name__}: {err}"
 
 
-def _out_of_memory(err: BaseException) -> bool:
+def _out_of_memory(err: BaseException | None) -> bool:
     """Whether a MemoryError is behind `err`: readers that turn every error of their library into
     a LoaderError (`except Exception`) turn running out of memory into one too."""
     while err is not None:
