@@ -28,7 +28,7 @@ def read_html(path: Path) -> list[Page]:
     text, _ = decode_text(path.read_bytes())
     try:
         soup = BeautifulSoup(text, "html.parser")
-    except ParserRejectedMarkup as err:  # e.g. a `<![` the parser cannot make sense of
+    except ParserRejectedMarkup:  # e.g. a `<![` the parser cannot make sense of
         raise LoaderError("malformed HTML (the parser rejected it)") from None
     for tag in soup(_INVISIBLE_HTML):
         tag.decompose()
