@@ -9,7 +9,7 @@ from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
 from chains.service import ServiceHub
-from index.store import current_version, read_manifest
+from index.store import IndexStoreError, current_version, read_manifest
 
 
 def create_app(hub: ServiceHub) -> FastAPI:
@@ -22,13 +22,19 @@ def create_app(hub: ServiceHub) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        """Open to all (no secrets): is there an index, and how busy is the local model."""
-        version = current_version(hub.settings.paths.index)
-        index = None
-        if version is not None:
-            files = read_manifest(version).files
-            chunks = sum(len(record.chunk_ids) for record in files.values())
-            index = {"version": version.name, "files": len(files), "chunks": chunks}
-        return {"status": "ok", "index": index, "profiles": hub.profiles, "queued": len(hub.queue)}
+        """Open to all, so it says nothing secret (no paths): is there an index, and how busy
+        is the local model. A damaged index is `status: damaged`; the details are behind a key
+        (any other route) and in `python ingest.py --check`."""
+        status, index = "ok", None
+        try:
+            version = current_version(hub.settings.paths.index)
+            if version is not None:
+                files = read_manifest(version).files
+                chunks = sum(len(record.chunk_ids) for record in files.values())
+                index = {"version": version.name, "files": len(files), "chunks": chunks}
+        except IndexStoreError:
+            status = "damaged"
+        queued = len(hub.queue)
+        return {"status": status, "index": index, "profiles": hub.profiles, "queued": queued}
 
     return app

@@ -376,7 +376,7 @@ def test_app_shows_the_message_and_the_knowledge_page_still_works(case, index_co
     [
         ("docstore-line-missing", "chat"),
         ("current-names-missing-folder", "/v1/files"),
-        ("manifest-not-json", "/health"),
+        ("manifest-not-json", "/v1/files"),
     ],
 )
 def test_api_answers_503_naming_the_file(case, route, index_copy):
@@ -391,3 +391,11 @@ def test_api_answers_503_naming_the_file(case, route, index_copy):
     error = response.json()["error"]
     assert error["type"] == "server_error"
     assert_names(error["message"], paths, DAMAGE[case][2])
+
+
+def test_health_says_damaged_without_naming_paths(index_copy):
+    """/health needs no key, so it tells that the index is damaged, not where it lies."""
+    damage(index_copy, "manifest-not-json")
+    response = TestClient(create_app(ServiceHub(index_copy))).get("/health")
+    assert response.status_code == 200 and response.json()["status"] == "damaged"
+    assert str(index_copy.paths.index) not in response.text and "manifest" not in response.text
