@@ -357,6 +357,7 @@ def test_app_shows_the_message_and_the_knowledge_page_still_works(case, index_co
     app.run()
     assert not app.exception, app.exception
     assert_names(app.error[0].value, paths, DAMAGE[case][2])  # the chat page
+    assert "Knowledge base" in app.error[0].value  # where to rebuild it from the app
 
     app.sidebar.radio[0].set_value("Knowledge base").run()
     assert not app.exception, app.exception

@@ -70,7 +70,7 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions) -> None:
         )
         return
     except IndexStoreError as err:
-        st.error(str(err))
+        st.error(f"{err}\n\nOr rebuild it from the **Knowledge base** page.")
         return
     turns: list[dict] = st.session_state.setdefault("turns", [])
     for turn in turns:
