@@ -24,6 +24,7 @@ import argparse
 import codecs
 import contextlib
 import io
+import os
 import random
 import sys
 import tempfile
@@ -175,6 +176,7 @@ _SEED_MAKERS: dict[str, Callable[[], dict[str, bytes]]] = {
 
 def main() -> None:
     args = _parse_args()
+    _count_memory_afresh()
     name = args.suffix.lstrip(".")
     corpus = args.corpus or FUZZ_DIR / "corpus" / name
     artifacts = args.artifacts or FUZZ_DIR / "artifacts" / name
@@ -223,6 +225,17 @@ def main() -> None:
     extra = {"custom_mutator": _mutate_inside_zip} if zipped else {}
     atheris.Setup([sys.argv[0], *flags, *args.libfuzzer], test_one_input, **extra)
     atheris.Fuzz()
+
+
+def _count_memory_afresh() -> None:
+    """Go on in a forked child, the parent waiting for its exit status. libFuzzer's memory
+    limit reads the peak RSS from getrusage, and Linux carries the peak of the process that
+    started this one over exec: started by a pytest that has loaded models (11 GB), every input
+    would count as out of memory. A fork starts counting from this process's own size."""
+    child = os.fork()
+    if child:
+        _, status = os.waitpid(child, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
 
 
 _INSTRUMENTED = [
