@@ -50,6 +50,7 @@ bench: install
 	$(PY) bench/query.py
 	$(PY) bench/answer.py --server --transformers
 	$(PY) bench/serve.py
+	$(PY) bench/injection.py --server
 
 clean:
 	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache
