@@ -78,14 +78,8 @@ def _file(source: str, size: int, indexed_at: float, chunks: int) -> dict:
 
 
 def _index(hub: ServiceHub, target: Path, new: bool) -> IngestReport:
-    """Index a saved upload; a new file that cannot be indexed is removed again, so a refused
-    upload leaves nothing behind."""
+    """Index a saved upload (a new file that cannot be indexed is removed again)."""
     try:
-        report = hub.ingest([target], on_message=lambda _: None)
+        return hub.ingest([target], on_message=lambda _: None, new_uploads=[target] if new else [])
     except IndexStoreError as err:
-        if new:
-            target.unlink(missing_ok=True)
         raise ApiError(503, "index_busy", str(err)) from None
-    if report.failures() and new:
-        target.unlink(missing_ok=True)
-    return report

@@ -31,8 +31,8 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
 from index.embeddings import Embedder, build_embedder, serialized
-from index.store import KnowledgeBase, current_version, load_index
-from index.updater import IngestReport, forget, ingest
+from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
+from index.updater import IngestReport, forget, ingest, source_path
 from llms import ChatModels, LLMError, backend_of, build_chat_models, estimate_tokens, explain
 from llms.queue import ModelQueue
 
@@ -260,6 +260,11 @@ def context_budget(settings: Settings, profile: str) -> int:
     return max(64, min(settings.retrieval.context_tokens, window_left))
 
 
+def _remove(files: Iterable[Path]) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
+
+
 def _closing(stream: Iterator[dict]) -> Iterator[dict]:
     """Iterate, and close the chain's stream however the loop ends, so that a stopped answer
     stops the model's generation too."""
@@ -345,18 +350,29 @@ class ServiceHub:
         rebuild: bool = False,
         on_message: Callable[[str], None] = print,
         on_progress: Callable[[int, int], None] | None = None,
+        new_uploads: Iterable[Path] = (),
     ) -> IngestReport:
-        """`index.updater.ingest` in the local model's line: embedding waits for answers."""
-        with self.queue.seat():
-            return ingest(
-                self.settings,
-                self.embedder,
-                paths,
-                rebuild=rebuild,
-                show_progress=False,
-                on_message=on_message,
-                on_progress=on_progress,
-            )
+        """`index.updater.ingest` in the local model's line: embedding waits for answers.
+        `new_uploads`, files an upload has just created (app and API), are removed again if
+        they cannot be indexed, so a refused upload leaves nothing behind."""
+        new = {path.resolve() for path in new_uploads}
+        try:
+            with self.queue.seat():
+                report = ingest(
+                    self.settings,
+                    self.embedder,
+                    paths,
+                    rebuild=rebuild,
+                    show_progress=False,
+                    on_message=on_message,
+                    on_progress=on_progress,
+                )
+        except IndexStoreError:
+            _remove(new)
+            raise
+        documents = self.settings.paths.documents
+        _remove(new & {source_path(failure.source, documents) for failure in report.failures()})
+        return report
 
     def forget(self, sources: list[str], on_message: Callable[[str], None] = print) -> IngestReport:
         """Remove files from the index (they stay on disk)."""

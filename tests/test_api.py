@@ -221,6 +221,9 @@ def test_upload_list_ask_and_remove_files(api):
         files.delete("uploads/rope-notes.md")
     with pytest.raises(openai.BadRequestError, match="unsupported file type '.exe'"):
         files.create(file=("tool.exe", b"MZ"), purpose="assistants")
+    with pytest.raises(openai.UnprocessableEntityError, match="cannot read PDF"):
+        files.create(file=("broken.pdf", b"%PDF-1.7\nnot really a pdf"), purpose="assistants")
+    assert not (folder / "docs/uploads/broken.pdf").exists()  # a refused upload leaves nothing
     with pytest.raises(openai.APIStatusError, match="larger than the upload limit") as caught:
         files.create(file=("big.txt", b"x" * 60_000), purpose="assistants")
     assert caught.value.status_code == 413 and not (folder / "docs/uploads/big.txt").exists()

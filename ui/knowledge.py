@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
 
 from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
-from index.updater import IngestReport, source_path
+from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import UploadError, safe_upload_name, save_upload
 
@@ -98,12 +99,10 @@ def _upload(hub: ServiceHub) -> None:
             if target.name != safe_upload_name(upload.name):
                 st.info(f"{upload.name}: another file has that name; saved as {target.name}")
             saved.append(target)
-            new.update([target] if created else [])
-        report = _run_ingest(hub, saved, rebuild=False) if saved else None
-        for failure in report.failures() if report else []:  # as the API: nothing left behind
-            failed = source_path(failure.source, hub.settings.paths.documents)
-            if failed in new:
-                failed.unlink(missing_ok=True)
+            if created:
+                new.add(target)
+        if saved:
+            _run_ingest(hub, saved, rebuild=False, new_uploads=new)
 
 
 def _remove(hub: ServiceHub, version: Path) -> None:
@@ -122,15 +121,18 @@ def _rebuild(hub: ServiceHub) -> None:
         _run_ingest(hub, None, rebuild=True)
 
 
-def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> IngestReport | None:
-    """Ingest with a progress bar and the report shown; None if the index could not be
-    written."""
+def _run_ingest(
+    hub: ServiceHub, paths: list[Path] | None, rebuild: bool, new_uploads: Iterable[Path] = ()
+) -> None:
+    """Ingest with a progress bar, and show the report (`ServiceHub.ingest` for
+    `new_uploads`)."""
     with st.status("Indexing…", expanded=True) as status:
         bar = st.progress(0.0, text="Embedding…")
         try:
             report = hub.ingest(
                 paths,
                 rebuild=rebuild,
+                new_uploads=new_uploads,
                 on_message=st.write,
                 on_progress=lambda done, total: bar.progress(
                     done / total, f"Embedded {done}/{total} chunks"
@@ -139,10 +141,9 @@ def _run_ingest(hub: ServiceHub, paths: list[Path] | None, rebuild: bool) -> Ing
         except IndexStoreError as err:
             status.update(label="Indexing failed", state="error")
             st.error(str(err))
-            return None
+            return
         status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete", expanded=False)
     _show_report(report)
-    return report
 
 
 def _show_report(report: IngestReport) -> None:
