@@ -1,0 +1,291 @@
+"""Stored conversations: one SQLite file (`paths.history`) beside the knowledge bases.
+
+    store = HistoryStore(settings.paths.history)
+    conversation = store.create(question, kb="default", profile="local")
+    store.append_turn(conversation, turn)   # one transaction: stored whole or not at all
+    store.list(); store.get(conversation); store.rename(...); store.delete(...)
+
+Why it is built this way: the journal is a write-ahead log and every turn is one transaction,
+so a process killed mid-write leaves the file readable with every committed turn whole.
+Streamlit runs each browser session in its own thread: every call opens its own connection
+(sqlite3 connections are not shared between threads) and waits up to `busy_seconds` for
+another writer. The schema's version is kept in `PRAGMA user_version` and upgraded by
+`MIGRATIONS`; a file written by a newer ragchat is refused, and a damaged file is reported,
+never replaced: the user's conversations are not deleted behind their back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from history.markdown import conversation_markdown
+
+SCHEMA_VERSION = 1
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: conversations and their turns.
+    (
+        """CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL,
+            kb TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX conversations_by_update ON conversations (updated_at)",
+        """CREATE TABLE turns (
+            conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            error TEXT NOT NULL,
+            cited TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (conversation_id, position)
+        )""",
+    ),
+)
+"""`MIGRATIONS[n]` upgrades a file from schema n to n + 1, in one transaction."""
+TITLE_CHARS = 80
+
+
+class HistoryError(Exception):
+    """The history file cannot be used; the message names it and says what to do."""
+
+
+class UnknownConversation(HistoryError):
+    """No conversation has this id (deleted, perhaps from another tab)."""
+
+
+class Turn(TypedDict):
+    """One question and its answer, as the chat page keeps it."""
+
+    question: str
+    answer: str
+    error: str
+    cited: list[int]
+    sources: list[dict[str, Any]]
+    """The source cards (`asdict(SourceCard)`): id, source, page, start, end, text, ..."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    kb: str
+    profile: str
+    created_at: float
+    updated_at: float
+    turns: list[Turn] = field(default_factory=list)
+    """Empty in `HistoryStore.list`; filled by `HistoryStore.get`."""
+
+
+def title_of(question: str) -> str:
+    """A one-line title from a question: whitespace collapsed, at most TITLE_CHARS long."""
+    line = " ".join(question.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def local_time(timestamp: float) -> str:
+    """A stored time as the user's clock shows it, to the minute."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+class HistoryStore:
+    """The conversations in one SQLite file; safe to use from several threads and processes."""
+
+    def __init__(self, path: Path, busy_seconds: float = 10.0) -> None:
+        """Open (or create) the file and bring its schema up to date, or raise HistoryError."""
+        self.path = Path(path)
+        self.busy_seconds = busy_seconds
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise HistoryError(f"{self.path}: cannot create its folder ({err})") from None
+        with self._connection() as connection:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise HistoryError(f"{self.path}: cannot use a write-ahead log (journal mode {mode})")
+        with self._transaction() as connection:
+            _migrate(connection, self.path)
+
+    def create(self, question: str, kb: str, profile: str, turns: Sequence[Turn] = ()) -> int:
+        """A new conversation titled after its first question, holding `turns` (stored in the
+        same transaction: a conversation is never left without its first turn); its id."""
+        now = time.time()
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO conversations (title, kb, profile, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (title_of(question), kb, profile, now, now),
+            )
+            conversation = int(cursor.lastrowid)
+            for turn in turns:
+                _insert_turn(connection, conversation, turn, now)
+        return conversation
+
+    def append_turn(self, conversation: int, turn: Turn) -> int:
+        """Store a finished turn at the end of a conversation, in one transaction; its position.
+        Raises UnknownConversation when it has been deleted."""
+        now = time.time()
+        with self._transaction() as connection:
+            _touch(connection, conversation, now)
+            return _insert_turn(connection, conversation, turn, now)
+
+    def list(self) -> list[Conversation]:
+        """Every conversation without its turns, the most recently continued first."""
+        with self._transaction(write=False) as connection:
+            rows = connection.execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
+                "ORDER BY updated_at DESC, id DESC"
+            ).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def get(self, conversation: int) -> Conversation:
+        """A conversation with its turns in order, or UnknownConversation."""
+        with self._transaction(write=False) as connection:
+            row = connection.execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ?",
+                (conversation,),
+            ).fetchone()
+            if row is None:
+                raise UnknownConversation(f"there is no conversation {conversation}")
+            turns = connection.execute(
+                "SELECT question, answer, error, cited, sources FROM turns "
+                "WHERE conversation_id = ? ORDER BY position",
+                (conversation,),
+            ).fetchall()
+        stored = [
+            Turn(question=q, answer=a, error=e, cited=json.loads(c), sources=json.loads(s))
+            for q, a, e, c, s in turns
+        ]
+        return Conversation(*row, turns=stored)
+
+    def rename(self, conversation: int, title: str) -> str:
+        """Give a conversation a new title (one line, not empty); the title as stored."""
+        title = title_of(title)
+        if not title:
+            raise ValueError("a conversation's title cannot be empty")
+        with self._transaction() as connection:
+            updated = connection.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation)
+            )
+            if updated.rowcount == 0:
+                raise UnknownConversation(f"there is no conversation {conversation}")
+        return title
+
+    def delete(self, conversation: int) -> bool:
+        """Remove a conversation and its turns; False when it was already gone."""
+        with self._transaction() as connection:
+            deleted = connection.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
+            return deleted.rowcount > 0
+
+    def export_markdown(self, conversation: int) -> str:
+        """The conversation as a Markdown file, headed by its title, date, knowledge base and
+        chat model profile."""
+        stored = self.get(conversation)
+        about = (
+            f"{local_time(stored.created_at)} · knowledge base {stored.kb} · "
+            f"profile {stored.profile}"
+        )
+        return conversation_markdown(stored.turns, title=stored.title, about=about)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own (closed after), in autocommit mode: `_transaction` says
+        where transactions begin. sqlite3's errors become HistoryError naming the file."""
+        try:
+            connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None)
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        try:
+            connection.execute("PRAGMA foreign_keys = ON")
+            yield connection
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed if the block ends normally and rolled back otherwise.
+        Writers take the write lock at BEGIN, so what they count (a turn's position) cannot
+        change before they insert; readers see one snapshot across their queries."""
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield connection
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _error(self, err: sqlite3.Error) -> HistoryError:
+        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
+            what = "is not a ragchat history (or is damaged)"
+        else:
+            what = f"cannot be used ({err})"
+        return HistoryError(
+            f"chat history file {self.path} {what}; it was left as it is. Move it away (or "
+            "set paths.history to another file) to start a new history."
+        )
+
+
+_CONVERSATION_COLUMNS = "id, title, kb, profile, created_at, updated_at"
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION inside the caller's transaction; refuse newer."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"chat history file {path} was written by a newer ragchat (schema {version}; this "
+            f"one reads up to {SCHEMA_VERSION}); upgrade ragchat, or set paths.history to "
+            "another file"
+        )
+    for step in MIGRATIONS[version:SCHEMA_VERSION]:
+        for statement in step:
+            connection.execute(statement)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _touch(connection: sqlite3.Connection, conversation: int, now: float) -> None:
+    updated = connection.execute(
+        "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation)
+    )
+    if updated.rowcount == 0:
+        raise UnknownConversation(f"there is no conversation {conversation}")
+
+
+def _insert_turn(connection: sqlite3.Connection, conversation: int, turn: Turn, now: float) -> int:
+    position = connection.execute(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
+        (conversation,),
+    ).fetchone()[0]
+    connection.execute(
+        "INSERT INTO turns (conversation_id, position, question, answer, error, cited, "
+        "sources, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            conversation,
+            position,
+            turn["question"],
+            turn["answer"],
+            turn["error"],
+            json.dumps(list(turn["cited"])),
+            json.dumps(list(turn["sources"]), ensure_ascii=False),
+            now,
+        ),
+    )
+    return position
