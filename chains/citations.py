@@ -147,10 +147,41 @@ def supporting_sentence(claim: str, text: str) -> str | None:
     """The sentence of `text` that holds most of `claim`'s content, when it holds at least half
     of it: a claim turned into a verbatim quote."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    best = _best_supported(
-        _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
-    )
+    best = _best_supported(sentence_shares(claim, sentences))
     return sentences[best] if best is not None else None
+
+
+def sentence_shares(claim: str, sentences: Sequence[str]) -> list[float]:
+    """Per sentence, the share of `claim`'s content it holds, as attribution counts it."""
+    return _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, cut where attribution cuts, whitespace trimmed,
+    empty ones left out."""
+    spans, position = [], 0
+    for piece in _SENTENCE_END.split(text):
+        start = position + len(piece) - len(piece.lstrip())
+        end = position + len(piece.rstrip())
+        position += len(piece)
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def claims_citing(answer: str, number: int) -> list[str]:
+    """What the answer says with `[number]`: for each such marker, the sentence written before
+    it (since the previous marker), markers removed. A model or `attribute_citations` puts the
+    marker after the sentence's end (`…。[1]`), so the text before a marker is its claim."""
+    claims, previous, claim = [], 0, ""
+    for marker in _MARKER.finditer(answer):
+        spans = sentence_spans(answer[previous : marker.start()])
+        if spans:  # markers side by side (`[1][2]`) share the sentence before the first
+            claim = answer[previous + spans[-1][0] : previous + spans[-1][1]]
+        previous = marker.end()
+        if int(marker.group(1)) == number and claim:
+            claims.append(claim)
+    return claims
 
 
 def _best_supported(shares: list[float]) -> int | None:

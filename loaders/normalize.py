@@ -35,7 +35,9 @@ _RADICAL_SUPPLEMENT = str.maketrans(
         "\u2ef3": "龟",
     }
 )
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Zero-width characters, and control characters other than whitespace: pypdf reads some PDFs
+# (fpdf2's Chinese ones, whose font encoding is an embedded CMap) with a NUL before each character.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1b\x7f]")
 _SPACES = re.compile(r"[^\S\n]+")  # runs of whitespace other than newlines
 _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 _MANY_NEWLINES = re.compile(r"\n{3,}")

@@ -32,7 +32,9 @@ _IMAGE_FORMATS = ("PNG", "JPEG")
 _MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 _TOO_LARGE = f"image too large (more than {_MAX_PIXELS // 10**6} million pixels)"
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
+"""Held for every call into PDFium or the OCR engine, neither of which is thread-safe (the
+viewer renders PDF pages under it too)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def read_image(path: Path) -> list[Page]:
     except (OSError, SyntaxError, ValueError, EOFError):  # Pillow's errors on corrupt files
         raise LoaderError("not a readable PNG or JPEG image (corrupt or truncated)") from None
     picture.thumbnail((_LONG_SIDE_PX, _LONG_SIDE_PX))
-    with _LOCK:
+    with PDFIUM_LOCK:
         return [Page(_recognize(picture), ocr=True)]
 
 
@@ -76,7 +78,7 @@ def ocr_pdf_pages(path: Path, indices: list[int]) -> list[str]:
     """The OCR'd text of the given (0-based) pages of a PDF, each rendered as an image."""
     import pypdfium2
 
-    with _LOCK:
+    with PDFIUM_LOCK:
         try:  # a damaged page fails to load as a damaged file fails to open
             document = pypdfium2.PdfDocument(path)
             try:
