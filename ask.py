@@ -2,8 +2,9 @@
 
 The answer streams as it is written, then the cited passages are listed (file, page, snippet).
 `--chat` keeps a conversation going (follow-up questions use the history); `--json` prints one
-JSON object for scripts. Exit status: 0 answered, 1 setup problem (config, index), 2 the model
-could not answer (the message says why and what to do).
+JSON object for scripts; `--filter KEY=VALUE` searches only matching chunks (`chains.filters`).
+Exit status: 0 answered, 1 setup problem (config, index), 2 a bad argument (a filter that cannot
+be read) or the model could not answer (the message says why and what to do).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from chains.filters import FILTER_HELP, parse_filters
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import ConfigError, load_settings
 from index.embeddings import EmbeddingBackendError
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except LLMError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    options = AnswerOptions(k=args.k)
+    options = AnswerOptions(k=args.k, filter=args.filter)
     if args.chat:
         return _chat(service, options)
     answer = ask(service, args.question, [], options, stream=not args.json)
@@ -106,11 +108,22 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chat", action="store_true", help="interactive session with history")
     parser.add_argument("--profile", help="llm profile from the config (default: llm.profile)")
     parser.add_argument("--k", type=int, help="passages to retrieve")
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=FILTER_HELP,
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
     args = parser.parse_args(argv)
     if not args.chat and not args.question:
         parser.error("give a question, or --chat")
+    try:
+        args.filter = parse_filters(args.filter)
+    except ValueError as err:
+        parser.error(str(err))
     return args
 
 

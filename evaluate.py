@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from chains.evaluation import ModeResult, QAFormatError, evaluate_retrieval, read_qa
+from chains.filters import FILTER_HELP, parse_filters
 from chains.service import AnswerOptions, RagService, ServiceHub
 from config import ConfigError, Settings, load_settings
 from index.embeddings import EmbeddingBackendError
@@ -61,8 +62,8 @@ def _runs(
     `translate_query = "always"`), every question is translated: `all` adds hybrid+translate
     beside the plain modes; a single mode runs translated only."""
     translating = service.chain is not None
-    plain = {"k": args.k, "translate": "off"}
-    translated = {"k": args.k, "translate": "always"}
+    plain = {"k": args.k, "translate": "off", "filter": args.filter}
+    translated = {"k": args.k, "translate": "always", "filter": args.filter}
     if args.mode == "all":
         runs = [(mode, AnswerOptions(mode=mode, **plain)) for mode in MODES]
         extra = ("hybrid+translate", AnswerOptions(mode="hybrid", **translated))
@@ -128,6 +129,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mode", choices=[*MODES, "all"], help="default: retrieval.mode")
     parser.add_argument("--k", type=int, default=10, help="passages retrieved per question")
     parser.add_argument("--match-file", action="store_true", help="hit must come from `file`")
+    parser.add_argument(
+        "--filter", action="append", default=[], metavar="KEY=VALUE", help=FILTER_HELP
+    )
     parser.add_argument("--min-hit-at-5", type=float, help="exit 4 if hit@5 is lower")
     parser.add_argument("--min-mrr", type=float, help="exit 4 if MRR@10 is lower")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the index first")
@@ -137,7 +141,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also search the LLM's translation of every question",
     )
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.filter = parse_filters(args.filter)
+    except ValueError as err:
+        parser.error(str(err))
+    return args
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
 """The OpenAI chat-completion shapes ragchat reads and writes. Unknown request fields (top_p,
 n, stop, ...) are accepted and ignored, as OpenAI-compatible servers do; ragchat's own
-per-request options (`k`, `mode`, `translate`, `sources`) travel as extra fields, which the
-`openai` client sends with `extra_body`."""
+per-request options (`k`, `mode`, `translate`, `sources`, `filter`) travel as extra fields,
+which the `openai` client sends with `extra_body`."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chains.filters import ChunkFilter, filter_from_mapping
 from chains.retrieval import Mode
 from chains.service import Answer, AnswerOptions
 from config import TranslateQuery
@@ -46,6 +48,9 @@ class ChatRequest(BaseModel):
     translate: TranslateQuery | None = None
     sources: list[str] | None = None
     """Only search these files (names as `GET /v1/files` lists them)."""
+    filter: dict[str, str | list[str]] | None = None
+    """Only search the chunks that match, e.g. `{"folder": ["notes"], "lang": "zh", "after":
+    "2026-01-01"}`: the keys of `chains.filters.parse_filters`."""
 
     def options(self) -> AnswerOptions:
         return AnswerOptions(
@@ -53,8 +58,20 @@ class ChatRequest(BaseModel):
             mode=self.mode,
             temperature=self.temperature,
             translate=self.translate,
-            sources=frozenset(self.sources) if self.sources else None,
+            filter=self.chunk_filter(),
         )
+
+    @field_validator("filter")
+    @classmethod
+    def _readable_filter(cls, value: dict | None) -> dict | None:
+        """A filter that cannot be read is a 400 that says why."""
+        filter_from_mapping(value or {})
+        return value
+
+    def chunk_filter(self) -> ChunkFilter:
+        """`filter` and `sources` as one filter."""
+        chosen = filter_from_mapping(self.filter or {})
+        return replace(chosen, sources=chosen.sources | frozenset(self.sources or ()))
 
     def conversation(self) -> tuple[str, list[tuple[str, str]]]:
         """The last user message is the question; earlier user/assistant pairs the history

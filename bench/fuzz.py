@@ -157,10 +157,16 @@ def _saved(save: Callable[[io.BytesIO], None]) -> bytes:
     return buffer.getvalue()
 
 
+def _markdown_seeds() -> dict[str, bytes]:
+    """Text, and text under YAML front matter (a title, tags in both YAML forms, a date)."""
+    front = "---\ntitle: Notes\ntags: [exam, 复习]\nalso:\n  - a\n  - b\ndate: 2026-01-01\n---\n"
+    return {**_text_seeds(), "front-matter": (front + f"# Notes\n\n{_CHINESE}\n").encode()}
+
+
 _SEED_MAKERS: dict[str, Callable[[], dict[str, bytes]]] = {
     ".txt": _text_seeds,
-    ".md": _text_seeds,
-    ".markdown": _text_seeds,
+    ".md": _markdown_seeds,
+    ".markdown": _markdown_seeds,
     ".html": _html_seeds,
     ".htm": _html_seeds,
     ".pdf": _pdf_seeds,
@@ -240,6 +246,7 @@ def _count_memory_afresh() -> None:
 
 _INSTRUMENTED = [
     "loaders",
+    "yaml",
     *("pypdf", "pypdfium2", "bs4", "html", "_markupbase", "docx", "openpyxl", "pptx", "PIL"),
     *("charset_normalizer", "xml", "defusedxml", "et_xmlfile", "zipfile", "csv"),
 ]

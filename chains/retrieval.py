@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from chains.filters import ChunkFilter
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
 from index.store import KnowledgeBase
@@ -60,8 +61,8 @@ class HybridRetriever(BaseRetriever):
     bm25_weight: float = 1.0
     min_score: float = 0.0
     dedupe_overlaps: bool = True
-    sources: frozenset[str] | None = None
-    """Only search these files (their `source` names); None searches all."""
+    filter: ChunkFilter | None = None
+    """Only search the chunks it matches (`chains.filters`); None searches all."""
     expand_query: Callable[[str, TranslateQuery | None], list[WeightedQuery]] | None = None
     """(question, translation policy of the call) -> the phrasings to search, with the weight
     of each (the question itself among them): e.g. the question and its translation
@@ -76,15 +77,16 @@ class HybridRetriever(BaseRetriever):
         *,
         run_manager: CallbackManagerForRetrieverRun,
         k: int | None = None,
-        sources: Sequence[str] | None = None,
+        filter: ChunkFilter | None = None,
         mode: Mode | None = None,
         translate: TranslateQuery | None = None,
         **_: Any,
     ) -> list[Document]:
-        """Per call, `k`, `sources`, `mode` and the `translate` policy replace the retriever's
+        """Per call, `k`, `filter`, `mode` and the `translate` policy replace the retriever's
         own settings: one retriever serves every request."""
         wanted = k or self.k
-        allowed = frozenset(sources) if sources else self.sources
+        chosen_filter = filter if filter is not None else self.filter
+        allowed = None if chosen_filter is None or chosen_filter.is_empty else chosen_filter
         mode = mode or self.mode
         question = normalize_text(query)
         variants = (
@@ -102,7 +104,7 @@ class HybridRetriever(BaseRetriever):
         chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
         return self.rerank([text for text, _ in variants], chosen) if self.rerank else chosen
 
-    def _dense(self, query: str, allowed: frozenset[str] | None) -> list[str]:
+    def _dense(self, query: str, allowed: ChunkFilter | None) -> list[str]:
         store = self.knowledge_base.vectorstore
         if self.knowledge_base.vector_count == 0:
             return []
@@ -113,16 +115,16 @@ class HybridRetriever(BaseRetriever):
             hits = store.similarity_search_with_score_by_vector(
                 vector,
                 k=self.fetch_k,
-                filter=lambda metadata: metadata["source"] in allowed,
+                filter=allowed.matches,
                 fetch_k=self.knowledge_base.vector_count,
             )
         return [document.id for document, _ in hits]
 
-    def _bm25(self, query: str, allowed: frozenset[str] | None) -> list[str]:
+    def _bm25(self, query: str, allowed: ChunkFilter | None) -> list[str]:
         knowledge_base = self.knowledge_base
         mask = None
         if allowed is not None:
-            mask = np.array([d.metadata["source"] in allowed for d in knowledge_base.documents()])
+            mask = np.array([allowed.matches(d.metadata) for d in knowledge_base.documents()])
         ids = knowledge_base.vectorstore.index_to_docstore_id
         return [ids[row] for row, _ in knowledge_base.bm25.search(query, self.fetch_k, mask)]
 

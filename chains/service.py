@@ -10,7 +10,7 @@ The hub shares what services share: the embedder (one thread at a time), the kno
 of the live index version, each profile's chat models, and the line for the local model's
 single seat (`llms.queue`), which ingest from the app or the API also waits in, so embedding
 and generation never run at once. Everything a request may vary (k, mode, temperature,
-translation, source filter) is an `AnswerOptions` argument, never a reason to rebuild.
+translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from langchain_core.documents import Document
 
 from chains.citations import CitationStream, cited_numbers, fit_to_budget, source_label
 from chains.expansion import QueryTranslator, document_languages
+from chains.filters import ChunkFilter
 from chains.injection import screen
 from chains.language import REFUSALS
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
@@ -50,8 +51,8 @@ class AnswerOptions:
     temperature: float | None = None
     translate: TranslateQuery | None = None
     """When to also search the question's translation."""
-    sources: frozenset[str] | None = None
-    """Only search these files (`source` names)."""
+    filter: ChunkFilter | None = None
+    """Only search the chunks it matches: files, folders, types, languages, tags, dates."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class RagService:
         k = options.k or self.retriever.k
         fetch = 2 * k if self.instruction_policy == "drop" else k
         found = self.retriever.invoke(
-            question, k=fetch, mode=options.mode, translate=translate, sources=options.sources
+            question, k=fetch, mode=options.mode, translate=translate, filter=options.filter
         )
         return screen(found, self.instruction_policy)[:k]
 

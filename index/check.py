@@ -15,7 +15,6 @@ damaged version stays exactly as it was, and a reader that had loaded it keeps i
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from index.store import (
     read_manifest,
     read_vectors,
 )
-from index.updater import IngestReport, ingest, source_path
+from index.updater import IngestReport, file_digest, ingest, source_path
 
 UNIT_LENGTH_TOLERANCE = 1e-3
 
@@ -166,7 +165,7 @@ def _changed_files(manifest: Manifest, documents: Path) -> list[str]:
     changed = []
     for source, record in sorted(manifest.files.items()):
         try:
-            digest = hashlib.sha256(source_path(source, documents).read_bytes()).hexdigest()
+            digest = file_digest(source_path(source, documents))
         except OSError:
             digest = None
         if digest != record.hash:

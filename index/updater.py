@@ -35,8 +35,12 @@ from index.store import (
 from loaders import SUPPORTED_SUFFIXES, LoaderError
 from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
 from loaders.isolation import IsolatedLoader
+from loaders.metadata import add_languages, sidecar_bytes
 
 Status = Literal["added", "updated", "removed", "unchanged", "failed"]
+METADATA_VERSION = b"metadata-1"
+"""Folded into every file's fingerprint: raised when chunks get new metadata, so the next ingest
+re-chunks files indexed before (their vectors are reused: nothing is embedded again)."""
 
 
 @dataclass
@@ -248,7 +252,7 @@ def _plan(
             reason = "permission denied" if isinstance(err, PermissionError) else str(err)
             report.outcomes.append(FileOutcome(source, "failed", reason=reason))
             continue
-        digest = hashlib.sha256(data).hexdigest()
+        digest = file_digest(path, data)
         if previous is not None and previous.hash == digest:
             report.outcomes.append(FileOutcome(source, "unchanged", len(previous.chunk_ids)))
         else:
@@ -283,7 +287,7 @@ def _apply(
             except LoaderError as err:
                 report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
                 continue
-            chunked.append((item, list(splitter.chunk_document(document))))
+            chunked.append((item, add_languages(splitter.chunk_document(document))))
 
     vectors = _reusable_vectors(knowledge_base, [item for item, _ in chunked])
     new_texts = {c.metadata["hash"]: c.page_content for _, chunks in chunked for c in chunks}
@@ -335,6 +339,17 @@ def _embed_into(
             bar.update(len(batch))
             if progress.callback:
                 progress.callback(begin + len(batch), total)
+
+
+def file_digest(path: Path, data: bytes | None = None) -> str:
+    """The manifest's fingerprint of a file (`data`: its bytes, when already read): its
+    content, its tags file's and the metadata version, so a change of any re-indexes it."""
+    content = path.read_bytes() if data is None else data
+    digest = hashlib.sha256(METADATA_VERSION)
+    for part in (content, sidecar_bytes(path)):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def _status_of(item: _PendingFile) -> Status:

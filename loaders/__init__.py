@@ -4,6 +4,8 @@
 formats its metadata has `page_offsets` (where each page starts) so the chunker can give each
 chunk its page, and `page_labels` (sheet names) and `ocr_pages` (pages read by OCR) where they
 apply; for tables, `row_offsets` (where each row starts) so no window cuts through a row.
+Every Document also carries what `loaders.metadata` says about its file (folder, type, title,
+modification time, tags), which the chunker copies into each chunk for filtering.
 """
 
 import re
@@ -13,7 +15,8 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from loaders.errors import LoaderError
-from loaders.formats import read_docx, read_html, read_pdf, read_text
+from loaders.formats import read_docx, read_html, read_markdown, read_pdf, read_text
+from loaders.metadata import file_metadata
 from loaders.normalize import normalize_text
 from loaders.ocr import read_image
 from loaders.page import Page
@@ -26,8 +29,8 @@ PAGE_SEPARATOR = "\n\n"
 
 LOADERS: dict[str, Callable[[Path], list[Page]]] = {
     ".txt": read_text,
-    ".md": read_text,
-    ".markdown": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
     ".html": read_html,
     ".htm": read_html,
     ".pdf": read_pdf,
@@ -57,6 +60,9 @@ def load_document(path: Path, source: str) -> Document:
         )
     try:
         pages = reader(path)
+        texts = [normalize_text(page.text) for page in pages]
+        text, page_offsets = _join_pages(texts)
+        described = file_metadata(path, source, text)
     except PermissionError:
         raise LoaderError("permission denied") from None
     except OSError as err:
@@ -65,11 +71,9 @@ def load_document(path: Path, source: str) -> Document:
         raise
     except Exception as err:  # last line of defence: a reader's bug costs one file
         raise LoaderError(f"loader crashed: {type(err).__name__}: {err}") from err
-    texts = [normalize_text(page.text) for page in pages]
-    text, page_offsets = _join_pages(texts)
     if not text.strip():
         raise LoaderError("no text found (empty file, or a scan or image without readable text)")
-    metadata: dict = {"source": source}
+    metadata: dict = {"source": source, **described}
     if suffix in PAGED_SUFFIXES:
         metadata["page_offsets"] = page_offsets
         if any(page.label for page in pages):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from loaders.encoding import decode_text, looks_binary
 from loaders.errors import LoaderError
+from loaders.metadata import split_front_matter
 from loaders.ocr import ocr_pdf_pages
 from loaders.ooxml import reading_office_file
 from loaders.page import Page
@@ -19,6 +20,11 @@ def read_text(path: Path) -> list[Page]:
     if looks_binary(text):
         raise LoaderError(f"looks like a binary file, not {encoding} text")
     return [Page(text)]
+
+
+def read_markdown(path: Path) -> list[Page]:
+    """Markdown as text, without its front matter (its title and tags become metadata)."""
+    return [Page(split_front_matter(page.text)[1]) for page in read_text(path)]
 
 
 def read_html(path: Path) -> list[Page]:

@@ -28,7 +28,7 @@ from tests.conftest import REPO
 SECONDS = int(os.environ.get("RAGCHAT_FUZZ_SECONDS", "10"))
 TIMEOUT_S, MEMORY_MB = 10, 2048
 TARGETS = sorted({reader: suffix for suffix, reader in reversed(LOADERS.items())}.values())
-"""One suffix per reader, the first registered: .md and .markdown share .txt's."""
+"""One suffix per reader, the first registered: .markdown shares .md's, .htm .html's."""
 
 
 def fuzz(suffix: str, folder: Path) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from chains.evaluation import QAFormatError, read_qa, squeeze
+from chains.filters import ChunkFilter
 from chains.retrieval import HybridRetriever, build_retriever, reciprocal_rank_fusion
 from config import ChunkingSettings, EmbeddingSettings, PathsSettings, RetrievalSettings, Settings
 from index.bm25 import Bm25Index, term_counts, tokenize
@@ -97,7 +98,7 @@ def test_results_are_copies_not_the_stored_chunks():
 def test_source_filter_and_min_score():
     knowledge_base = sample_knowledge_base()
     only_rag = build_retriever(knowledge_base, RetrievalSettings(k=10)).invoke(
-        "attention", sources=["rag.md"]
+        "attention", filter=ChunkFilter(sources=frozenset({"rag.md"}))
     )
     assert only_rag and {d.metadata["source"] for d in only_rag} == {"rag.md"}
     strict = build_retriever(knowledge_base, RetrievalSettings(min_score=0.03, k=10))

@@ -11,6 +11,7 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from chains.filters import ChunkFilter
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import PathsSettings, RetrievalSettings, Settings
 from llms import ChatModels, LLMError, estimate_tokens
@@ -80,7 +81,8 @@ def test_per_request_options_change_the_call_not_the_service():
     narrow = rag.answer("什么是困惑度？", options=AnswerOptions(k=1, temperature=0.7))
     assert len(wide.sources) > 1 and len(narrow.sources) == 1
     assert temperatures == [None, 0.7]
-    only = rag.answer("什么是困惑度？", options=AnswerOptions(sources=frozenset({"smoothing.md"})))
+    only_smoothing = AnswerOptions(filter=ChunkFilter(sources=frozenset({"smoothing.md"})))
+    only = rag.answer("什么是困惑度？", options=only_smoothing)
     assert {card.source for card in only.sources} == {"smoothing.md"}
     bm25 = rag.retrieve("Kneser-Ney", AnswerOptions(mode="bm25", k=2))
     assert all(d.metadata["ranks"].keys() == {"bm25"} for d in bm25)
