@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cjk_pdf import write_cjk_pdf
 from tests.conftest import REPO, SAMPLE_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -123,6 +124,29 @@ def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def compact(text: str) -> str:
+    """Text without whitespace: the page wraps and collapses it differently in each place."""
+    return "".join(text.split())
+
+
+def open_in_viewer(browser, wait, button) -> tuple[str, str]:
+    """Click a viewer button; the highlighted sentence and the marked passage of its dialog,
+    after checking the one lies in the other."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    button.click()
+    mark = wait.until(
+        ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, "[data-testid='stDialog'] mark.ragchat-sentence")
+        )
+    )
+    passage = browser.find_element(By.CSS_SELECTOR, "[data-testid='stDialog'] #ragchat-cited")
+    sentence, text = mark.text, passage.get_attribute("textContent")
+    assert compact(sentence) and compact(sentence) in compact(text)
+    return sentence, text
+
+
 def test_ask_in_the_browser_and_see_the_source(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -149,6 +173,15 @@ def test_ask_in_the_browser_and_see_the_source(app_url, browser, tmp_path):
     card.click()
     time.sleep(1)
     assert save_screenshot(browser, tmp_path, "chat.png").stat().st_size > 10_000
+
+    cite = wait.until(  # the answer's first citation button, [n]
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "[class*='st-key-cite-turn-0-'] button"))
+    )
+    number = cite.text.strip()
+    sentence, passage = open_in_viewer(browser, wait, cite)
+    cards = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander']")
+    cited = next(c for c in cards if f"{number} " in c.find_element(By.TAG_NAME, "summary").text)
+    assert compact(passage) in compact(cited.get_attribute("textContent"))  # card n's passage
 
 
 def test_upload_gbk_and_corrupt_pdf_in_the_browser(app_url, browser, tmp_path):
@@ -233,3 +266,49 @@ def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
     wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'null bytes')]")))
     assert len(list(uploads.iterdir())) == len([s for _, s in HOSTILE_UPLOADS if s])
     assert outside() == before
+
+
+def test_cited_chinese_pdf_page_in_the_viewer(app_url, browser, tmp_path):
+    """A Chinese PDF uploaded, asked about, and its card opened: the page drawn (its embedded
+    CJK font) with the cited sentence highlighted, beside the page's text (the README's
+    picture)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pdf = write_cjk_pdf(tmp_path / "training-notes.pdf")
+    wait = WebDriverWait(browser, 240)
+    browser.get(app_url)
+    wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
+    upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
+    upload.send_keys(str(pdf))
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
+    ).click()
+    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    browser.find_element(By.XPATH, "//p[text()='Chat']").click()
+    box = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']"))
+    )
+    box.send_keys("梯度裁剪怎样防止梯度爆炸？", Keys.ENTER)
+    title = wait.until(
+        ec.presence_of_element_located(
+            (By.XPATH, "//*[@data-testid='stExpander']//*[contains(text(), 'training-notes.pdf')]")
+        )
+    )
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", title)
+    title.click()
+    card = title.find_element(By.XPATH, "ancestor::*[@data-testid='stExpander']")
+    button = card.find_element(By.XPATH, ".//button[.//p[text()='Open in document']]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    sentence, _ = open_in_viewer(browser, wait, button)
+    assert "梯度" in sentence
+    dialog = browser.find_element(By.CSS_SELECTOR, "[data-testid='stDialog']")
+    page = wait.until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid='stDialog'] img"))
+    )
+    assert page.size["height"] > 300  # the drawn page
+    assert "Page 1 of 2" in dialog.text
+    time.sleep(1)
+    save_screenshot(browser, tmp_path, "viewer-pdf.png")

@@ -156,9 +156,10 @@ def test_supporting_sentence_follows_the_citation_number():
 
 
 def test_a_line_wrapped_inside_a_sentence_is_one_sentence():
-    text = "# 标题\n梯度裁剪在更新之前检查梯度的\n范数,超过阈值就缩小。\n- 第一项\n- 第二项"
+    text = "# 标题\n笔记\n梯度裁剪在更新之前检查梯度的\n范数,超过阈值就缩小。\n- 第一项\n- 第二项"
     assert [text[a:b] for a, b in sentences(text)] == [
         "# 标题",
+        "笔记",
         "梯度裁剪在更新之前检查梯度的\n范数,超过阈值就缩小。",
         "- 第一项",
         "- 第二项",
@@ -298,3 +299,43 @@ def test_a_page_without_a_text_layer_has_no_boxes(tmp_path):
     pdf.output(str(tmp_path / "scan.pdf"))
     page = render_page(tmp_path / "scan.pdf", 1, "Some recognized text.", "recognized text.")
     assert page.count == 1 and not page.sentence and not page.passage
+
+
+def _viewer_page(documents: str, turn: dict) -> None:
+    """An answer's citation row and its first card's button, as the chat page draws them."""
+    from pathlib import Path
+
+    from config import PathsSettings, Settings
+    from ui.viewer import Opener
+
+    paths = PathsSettings(documents=Path(documents), index=Path(documents) / "index")
+    opener = Opener(Settings(paths=paths), "turn-0")
+    opener.citations(turn)
+    opener.card(turn, turn["sources"][0])
+
+
+def test_citation_button_opens_the_dialog_at_the_sentence(library, tmp_path):
+    """In Streamlit: `[2]` under an answer opens a dialog with the document, the cited sentence
+    in <mark>; a card whose file is gone opens with the passage and says so."""
+    from streamlit.testing.v1 import AppTest
+
+    documents, chunks = library
+    chunk = next(c for c in chunks["notes.txt"] if "adds one to every count." in c.page_content)
+    cards = [card_of(chunks["report.docx"][0], 1), card_of(chunk, 2)]
+    answer = "Add-one smoothing adds one to each count.[2]"
+    turn = {"question": "q", "answer": answer, "sources": cards, "cited": [2], "error": ""}
+    app = AppTest.from_function(_viewer_page, args=(str(documents), turn), default_timeout=60)
+    app.run()
+    assert [b.label for b in app.button] == ["[2]", "Open in document"]
+    app.button[0].click().run()
+    assert not app.exception
+    fragment = _Text.of(app.get("html")[-1].proto.body)
+    assert fragment.marked == "Add-one smoothing adds one to every count."
+    assert "Smoothing gives unseen n-grams a small probability." in fragment.text  # context
+
+    gone = {**turn, "sources": [{**cards[0], "source": "deleted.docx"}]}
+    app = AppTest.from_function(_viewer_page, args=(str(documents), gone), default_timeout=60)
+    app.run()
+    app.button[-1].click().run()
+    assert "deleted.docx is gone" in app.warning[0].value
+    assert _Text.of(app.get("html")[-1].proto.body).text == cards[0]["text"]

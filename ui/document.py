@@ -40,6 +40,8 @@ _PASSAGE_STYLE = "background: rgba(66, 133, 244, 0.12); border-radius: 0.25rem"
 _SENTENCE_STYLE = "background: rgba(255, 200, 0, 0.55); padding: 0 0.1rem"
 _OMITTED_STYLE = "color: gray; font-size: 0.85em"
 _GOES_ON = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9,:(、，：（-]")
+_WRAPPED_WIDTH = 0.6
+"""A line at least this share of the longest one may have been wrapped; a shorter one ended."""
 _CONTINUES = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffa-z0-9(（]")
 
 
@@ -180,21 +182,24 @@ def _most_terms(terms: set[str], texts: list[str]) -> tuple[int, int]:
 def sentences(text: str) -> list[Span]:
     """The sentences of `text` as attribution cuts them (`chains.citations`), with a line
     wrapped inside a sentence (a PDF's, a hard-wrapped note's) joined again."""
+    width = max(map(len, text.split("\n")), default=0)
     spans: list[Span] = []
     for start, end in sentence_spans(text):
-        if spans and _wrapped(text, spans[-1][1], start):
+        if spans and _wrapped(text, spans[-1][1], start, width):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
     return spans
 
 
-def _wrapped(text: str, end: int, start: int) -> bool:
+def _wrapped(text: str, end: int, start: int, width: int) -> bool:
     """A single line break between `end` and `start` that goes on with the same sentence: the
-    line stops mid-sentence (no heading) and the next goes on in Chinese or in lower case."""
+    line stops mid-sentence and nearly reaches the text's width (a heading does neither), and
+    the next goes on in Chinese or in lower case."""
     line = text[text.rfind("\n", 0, end) + 1 : end]
     return (
         text[end:start] == "\n"
+        and len(line) >= _WRAPPED_WIDTH * width
         and _GOES_ON.match(text[end - 1]) is not None
         and _CONTINUES.match(text[start]) is not None
         and not line.startswith("#")
