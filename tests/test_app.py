@@ -42,7 +42,7 @@ def ask(app: AppTest, question: str) -> AppTest:
 
 
 def source_cards(app: AppTest) -> list[str]:
-    return [e.label for e in app.expander]
+    return [e.label for e in app.main.expander]  # not the sidebar's (Filters)
 
 
 def test_first_run_explains_and_indexes_the_samples(app):
