@@ -14,6 +14,7 @@ import docx
 import pytest
 from fpdf import FPDF
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from chains.citations import claims_citing
 from chains.service import SourceCard
@@ -317,8 +318,6 @@ def _viewer_page(documents: str, turn: dict) -> None:
 def test_citation_button_opens_the_dialog_at_the_sentence(library, tmp_path):
     """In Streamlit: `[2]` under an answer opens a dialog with the document, the cited sentence
     in <mark>; a card whose file is gone opens with the passage and says so."""
-    from streamlit.testing.v1 import AppTest
-
     documents, chunks = library
     chunk = next(c for c in chunks["notes.txt"] if "adds one to every count." in c.page_content)
     cards = [card_of(chunks["report.docx"][0], 1), card_of(chunk, 2)]
@@ -339,3 +338,22 @@ def test_citation_button_opens_the_dialog_at_the_sentence(library, tmp_path):
     app.button[-1].click().run()
     assert "deleted.docx is gone" in app.warning[0].value
     assert _Text.of(app.get("html")[-1].proto.body).text == cards[0]["text"]
+
+
+def test_pdf_card_opens_at_its_page_beside_its_text(library):
+    documents, chunks = library
+    chunk = next(c for c in chunks["paper.pdf"] if "Byte pair" in c.page_content)
+    answer = "Byte pair encoding merges the most frequent pair.[1]"
+    turn = {
+        "question": "q",
+        "answer": answer,
+        "sources": [card_of(chunk)],
+        "cited": [1],
+        "error": "",
+    }
+    app = AppTest.from_function(_viewer_page, args=(str(documents), turn), default_timeout=60)
+    app.run()
+    app.button[0].click().run()  # [1]
+    assert not app.exception
+    assert app.get("image")[0].proto.imgs[0].caption == "Page 2 of 2"
+    assert "Byte pair encoding merges" in _Text.of(app.get("html")[-1].proto.body).marked

@@ -80,7 +80,7 @@ class DocumentView:
         last = self.page_offsets[number] if number < len(self.page_offsets) else len(self.text)
         return self.text[max(span[0], first) : min(span[1], last)].strip()
 
-    def html(self, before: int = 600, after: int = 2400) -> str:
+    def html(self, before: int = 300, after: int = 2400) -> str:
         """The escaped document around the passage (`before`/`after` characters of context,
         widened to whole lines), the passage marked, the sentence in `<mark>`."""
         text, (start, end), (first, last) = self.text, self.passage, self.sentence
