@@ -165,18 +165,20 @@ def supporting_span(passage: str, answer: str, number: int, question: str) -> Sp
         (share, n) for claim in claims for n, share in enumerate(sentence_shares(claim, texts))
     ]
     terms = {term for term in tokenize(question) if len(term) > 1}
-    for score, best in (max(scored, default=(0.0, 0)), _most_terms(terms, texts)):
+    for score, best in (_first_best(scored), _first_best(_term_counts(terms, texts))):
         if score > 0:
             return spans[best]
     return 0, len(passage)
 
 
-def _most_terms(terms: set[str], texts: list[str]) -> tuple[int, int]:
-    """(count, index) of the text holding most of the search terms."""
-    return max(
-        ((len(terms.intersection(tokenize(text))), n) for n, text in enumerate(texts)),
-        default=(0, 0),
-    )
+def _term_counts(terms: set[str], texts: list[str]) -> list[tuple[float, int]]:
+    """(how many of the search terms it holds, index) of each text."""
+    return [(len(terms.intersection(tokenize(text))), n) for n, text in enumerate(texts)]
+
+
+def _first_best(scored: list[tuple[float, int]]) -> tuple[float, int]:
+    """The (score, index) with the highest score, the earliest sentence among equals."""
+    return max(scored, key=lambda item: (item[0], -item[1]), default=(0.0, 0))
 
 
 def sentences(text: str) -> list[Span]:
