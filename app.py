@@ -17,7 +17,7 @@ import streamlit as st
 from chains.retrieval import Mode
 from chains.service import AnswerOptions, ServiceHub
 from config import ConfigError, Settings, TranslateQuery, load_settings
-from ui import chat, knowledge, resources
+from ui import chat, filters, history, knowledge, knowledge_bases, resources
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))
 MODES = list(get_args(Mode))
@@ -30,17 +30,23 @@ def read_settings() -> Settings:
     return load_settings(args.config)
 
 
-def sidebar(hub: ServiceHub) -> tuple[str, str, AnswerOptions]:
-    """Page, chat model profile and this session's retrieval and sampling choices."""
+def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
+    """Page, knowledge base, chat model profile and this session's retrieval and sampling
+    choices."""
     settings = hub.settings
     with st.sidebar:
         page = st.radio("Page", ["Chat", "Knowledge base"], horizontal=True)
+        kb = knowledge_bases.picker(hub)
         names = hub.profiles
-        profile = st.selectbox("Chat model profile", names, index=names.index(settings.llm.profile))
+        profile = st.selectbox(
+            "Chat model profile", names, index=names.index(settings.llm.profile), key="profile"
+        )
         st.caption(hub.describe(profile))
         default_temperature = float(settings.llm.profiles[profile].temperature)
         temperature = st.slider("Temperature", 0.0, 1.5, default_temperature, 0.1)
-        mode = st.selectbox("Retrieval", MODES, index=MODES.index(settings.retrieval.mode))
+        mode = st.selectbox(
+            "Retrieval", MODES, index=MODES.index(settings.retrieval.mode), key="mode"
+        )
         k = st.slider("Passages (top-k)", 1, 10, settings.retrieval.k)
         translate = st.selectbox(
             "Translate the question (cross-lingual search)",
@@ -48,17 +54,12 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, AnswerOptions]:
             index=TRANSLATE_CHOICES.index(settings.retrieval.translate_query),
             help="auto: only when your documents are not in the question's language",
         )
-        if st.button("New chat"):
-            st.session_state["turns"] = []
-        turns = st.session_state.get("turns", [])
-        st.download_button(
-            "Download conversation",
-            chat.conversation_markdown(turns),
-            file_name="ragchat-conversation.md",
-            disabled=not turns,
-        )
-    options = AnswerOptions(k=k, mode=mode, temperature=temperature, translate=translate)
-    return page, profile, options
+        chunk_filter = filters.sidebar_filter(hub, kb)
+        st.button("New chat", on_click=history.new_chat)
+    options = AnswerOptions(
+        k=k, mode=mode, temperature=temperature, translate=translate, filter=chunk_filter
+    )
+    return page, kb, profile, options
 
 
 def main() -> None:
@@ -71,11 +72,12 @@ def main() -> None:
         st.error(f"The configuration cannot be used:\n\n{err}")
         return
     hub = resources.hub(settings)
-    page, profile, options = sidebar(hub)
+    page, kb, profile, options = sidebar(hub)
     if page == "Chat":
-        chat.page(hub, profile, options)
+        chat.page(hub, profile, options, kb)
     else:
-        knowledge.page(hub)
+        knowledge.page(hub, kb)
+    history.sidebar(hub)
 
 
 main()

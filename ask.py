@@ -17,6 +17,7 @@ from pathlib import Path
 from chains.filters import FILTER_HELP, parse_filters
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import ConfigError, load_settings
+from index.catalog import DEFAULT_KB, KnowledgeBaseError
 from index.embeddings import EmbeddingBackendError
 from index.store import IndexStoreError
 from llms import LLMError
@@ -28,12 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         hub = ServiceHub(load_settings(args.config))
-        hub.knowledge_base()
-    except (ConfigError, EmbeddingBackendError, IndexStoreError) as err:
+        hub.knowledge_base(args.kb)
+    except (ConfigError, KnowledgeBaseError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     try:
-        service = hub.service(args.profile)
+        service = hub.service(args.profile, kb=args.kb)
     except LLMError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -108,6 +109,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chat", action="store_true", help="interactive session with history")
     parser.add_argument("--profile", help="llm profile from the config (default: llm.profile)")
     parser.add_argument("--k", type=int, help="passages to retrieve")
+    parser.add_argument(
+        "--kb", default=DEFAULT_KB, help=f"knowledge base to ask (default: {DEFAULT_KB})"
+    )
     parser.add_argument(
         "--filter",
         action="append",

@@ -45,6 +45,14 @@ class PathsSettings(Section):
     """Folder that `ingest.py` reads when no paths are given."""
     index: Path = Path(".ragchat/index")
     """Folder that holds the index: vectors, docstore, manifest."""
+    extra_documents: list[Path] = []
+    """More folders `ingest.py` reads when no paths are given (a named knowledge base's
+    further folders); their files are named by absolute path."""
+    knowledge_bases: Path = Path(".ragchat/knowledge_bases")
+    """Folder of the named knowledge bases (`--kb NAME`): one subfolder each, with its settings
+    (`kb.json`), its index and its own documents folder. The default one uses the paths above."""
+    history: Path = Path(".ragchat/history.sqlite3")
+    """SQLite file of the app's stored conversations."""
 
 
 class ChunkingSettings(Section):
@@ -351,8 +359,12 @@ def load_settings(config_file: Path | None = None) -> Settings:
     except ValidationError as err:
         raise ConfigError(_describe(err, path)) from None
     base = path.resolve().parent
-    settings.paths.documents = base / settings.paths.documents
-    settings.paths.index = base / settings.paths.index
+    paths = settings.paths
+    paths.documents = base / paths.documents
+    paths.index = base / paths.index
+    paths.extra_documents = [base / folder for folder in paths.extra_documents]
+    paths.knowledge_bases = base / paths.knowledge_bases
+    paths.history = base / paths.history
     for profile in settings.llm.profiles.values():
         profile.resolve_paths(base)
     finetune = settings.finetune

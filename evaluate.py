@@ -18,6 +18,7 @@ from chains.evaluation import ModeResult, QAFormatError, evaluate_retrieval, rea
 from chains.filters import FILTER_HELP, parse_filters
 from chains.service import AnswerOptions, RagService, ServiceHub
 from config import ConfigError, Settings, load_settings
+from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
 from index.embeddings import EmbeddingBackendError
 from index.store import IndexStoreError
 from llms import LLMError
@@ -32,7 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         hub = ServiceHub(_settings_for(args))
         hub.ingest(rebuild=args.rebuild, on_message=_to_stderr)
         service = _service(hub, translate=args.translate)
-    except (QAFormatError, ConfigError, EmbeddingBackendError, IndexStoreError) as err:
+    except (
+        QAFormatError,
+        ConfigError,
+        KnowledgeBaseError,
+        EmbeddingBackendError,
+        IndexStoreError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     results = []
@@ -75,8 +82,9 @@ def _runs(
 
 
 def _settings_for(args: argparse.Namespace) -> Settings:
-    """The configured settings, pointed at `--docs` and an index of its own when given."""
-    settings = load_settings(args.config)
+    """The settings of the `--kb` knowledge base, pointed at `--docs` and an index of its own
+    when given."""
+    settings = KnowledgeBaseCatalog(load_settings(args.config)).settings_for(args.kb)
     if args.docs:
         docs = args.docs.resolve()
         settings.paths.documents = docs
@@ -123,6 +131,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
     parser.add_argument(
         "--qa", type=Path, required=True, help="JSONL: qid, question, answer, file?"
+    )
+    parser.add_argument(
+        "--kb", default=DEFAULT_KB, help=f"knowledge base to evaluate (default: {DEFAULT_KB})"
     )
     parser.add_argument("--docs", type=Path, help="documents folder (default: configured one)")
     parser.add_argument("--index", type=Path, help="index folder (default: one per --docs)")

@@ -4,6 +4,8 @@ Re-running it only touches what changed. Exit status: 0 when the index is consis
 could not be read are listed with their reason; `--strict` makes them an error too), 1 for an
 error that stopped the run, 130 when interrupted (the index on disk is then unchanged).
 
+`--kb NAME` works on a named knowledge base (`python kb.py` creates and lists them).
+
 `--check` opens the index as the app does and exits 0 when it is healthy (files changed since
 indexing are noted), 2 when it is not, each problem naming the file and the command to run.
 `--repair` checks the same way, and rebuilds a damaged (or missing) index from the documents,
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 
 from config import ConfigError, load_settings
+from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
 from index.check import IndexHealth, check_index, repair_index
 from index.embeddings import EmbeddingBackendError, build_embedder
 from index.store import IndexStoreError
@@ -27,7 +30,7 @@ from index.updater import IngestReport, ingest
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = KnowledgeBaseCatalog(load_settings(args.config)).settings_for(args.kb)
         embedder = build_embedder(settings.embedding)
         if args.check or args.repair:
             health = check_index(settings, embedder)
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                 lock_wait_seconds=args.wait,
                 on_message=_to_stderr,
             )
-    except (ConfigError, EmbeddingBackendError, IndexStoreError) as err:
+    except (ConfigError, KnowledgeBaseError, EmbeddingBackendError, IndexStoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -113,6 +116,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to index")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
+    parser.add_argument(
+        "--kb", default=DEFAULT_KB, help=f"knowledge base to index (default: {DEFAULT_KB})"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--rebuild", action="store_true", help="build the index from scratch")
     mode.add_argument("--dry-run", action="store_true", help="show what would change")

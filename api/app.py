@@ -8,6 +8,7 @@ from api.auth import key_checker
 from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
+from api.knowledge_bases import knowledge_bases_router
 from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
 
@@ -19,6 +20,7 @@ def create_app(hub: ServiceHub) -> FastAPI:
     guarded = [Depends(key_checker(keys))]
     app.include_router(chat_router(hub), dependencies=guarded)
     app.include_router(files_router(hub), dependencies=guarded)
+    app.include_router(knowledge_bases_router(hub), dependencies=guarded)
 
     @app.get("/health")
     def health() -> dict:

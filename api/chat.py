@@ -50,7 +50,7 @@ def chat_router(hub: ServiceHub) -> APIRouter:
             question, history = body.conversation()
         except ValueError as err:
             raise ApiError(400, "invalid_request", str(err), "messages") from None
-        service = await asyncio.to_thread(_service, hub, body.model)
+        service = await asyncio.to_thread(_service, hub, body.model, body.kb)
         completion = Completion(body.model)
         events = _events(service, question, history, body.options())
         if body.stream:
@@ -65,7 +65,7 @@ def chat_router(hub: ServiceHub) -> APIRouter:
     return router
 
 
-def _service(hub: ServiceHub, profile: str) -> RagService:
+def _service(hub: ServiceHub, profile: str, kb: str) -> RagService:
     if profile not in hub.profiles:
         raise ApiError(
             404,
@@ -74,7 +74,7 @@ def _service(hub: ServiceHub, profile: str) -> RagService:
             "model",
         )
     try:
-        return hub.service(profile)
+        return hub.service(profile, kb=kb)
     except IndexNotFoundError as err:
         raise ApiError(503, "index_not_found", str(err)) from None
     except (IndexStoreError, EmbeddingBackendError, LLMError) as err:

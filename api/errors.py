@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from index.catalog import KnowledgeBaseError, KnowledgeBaseNotFoundError
 from index.store import (
     IndexBusyError,
     IndexCorruptError,
@@ -67,6 +68,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, err: HTTPException) -> JSONResponse:
         return _response(err.status_code, "http_error", str(err.detail))
+
+    @app.exception_handler(KnowledgeBaseError)
+    async def knowledge_base_error(_request: Request, err: KnowledgeBaseError) -> JSONResponse:
+        """An unknown knowledge base (404), or a name or operation that is refused (400)."""
+        if isinstance(err, KnowledgeBaseNotFoundError):
+            return _response(404, "knowledge_base_not_found", str(err), "kb")
+        return _response(400, "invalid_knowledge_base", str(err), "kb")
 
     @app.exception_handler(IndexStoreError)
     async def index_unavailable(_request: Request, err: IndexStoreError) -> JSONResponse:

@@ -1,7 +1,7 @@
 """The OpenAI chat-completion shapes ragchat reads and writes. Unknown request fields (top_p,
 n, stop, ...) are accepted and ignored, as OpenAI-compatible servers do; ragchat's own
-per-request options (`k`, `mode`, `translate`, `sources`, `filter`) travel as extra fields,
-which the `openai` client sends with `extra_body`."""
+per-request options (`kb`, `k`, `mode`, `translate`, `sources`, `filter`) travel as extra
+fields, which the `openai` client sends with `extra_body`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from chains.filters import ChunkFilter, filter_from_mapping
 from chains.retrieval import Mode
 from chains.service import Answer, AnswerOptions
 from config import TranslateQuery
+from index.catalog import DEFAULT_KB
 
 
 class TextPart(BaseModel):
@@ -51,6 +52,8 @@ class ChatRequest(BaseModel):
     filter: dict[str, str | list[str]] | None = None
     """Only search the chunks that match, e.g. `{"folder": ["notes"], "lang": "zh", "after":
     "2026-01-01"}`: the keys of `chains.filters.parse_filters`."""
+    kb: str = DEFAULT_KB
+    """The knowledge base to answer from (`GET /v1/knowledge_bases` lists them)."""
 
     def options(self) -> AnswerOptions:
         return AnswerOptions(

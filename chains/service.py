@@ -15,6 +15,7 @@ translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +32,8 @@ from chains.language import REFUSALS
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
+from history.store import HistoryError, HistoryStore
+from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog
 from index.embeddings import Embedder, build_embedder, serialized
 from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
 from index.updater import IngestReport, forget, ingest, source_path
@@ -276,16 +279,18 @@ def _closing(stream: Iterator[dict]) -> Iterator[dict]:
 
 
 class ServiceHub:
-    """One per process: builds services on demand and shares what they share (see module)."""
+    """One per process: builds services on demand and shares what they share (see module),
+    across every knowledge base of the configuration (`kb`, default `default`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.catalog = KnowledgeBaseCatalog(settings)
         self.queue = ModelQueue()
         self._lock = threading.RLock()
-        self._embedder: Embedder | None = None
-        self._knowledge_base: tuple[Path, KnowledgeBase] | None = None
+        self._embedders: dict[str, Embedder] = {}
+        self._knowledge_bases: dict[str, tuple[Path, KnowledgeBase]] = {}
         self._models: dict[str, ChatModels] = {}
-        self._services: dict[tuple[Path, str, bool], RagService] = {}
+        self._services: dict[tuple[str, Path, str, bool], RagService] = {}
 
     @property
     def profiles(self) -> list[str]:
@@ -296,44 +301,64 @@ class ServiceHub:
         chosen = self.settings.llm.profiles[profile]
         return backend_of(chosen).describe(chosen)
 
+    def settings_for(self, kb: str = DEFAULT_KB) -> Settings:
+        """The settings of knowledge base `kb` (its paths, chunking and embedder), or
+        KnowledgeBaseError naming the ones there are."""
+        return self.catalog.settings_for(kb)
+
+    def embedder_for(self, kb: str = DEFAULT_KB) -> Embedder:
+        """The embedder of knowledge base `kb`, used by one thread at a time; knowledge bases
+        with the same embedding settings share one."""
+        embedding = self.settings_for(kb).embedding
+        key = embedding.model_dump_json()
+        with self._lock:
+            if key not in self._embedders:
+                self._embedders[key] = serialized(build_embedder(embedding))
+            return self._embedders[key]
+
     @property
     def embedder(self) -> Embedder:
-        """The configured embedder, used by one thread at a time."""
-        with self._lock:
-            if self._embedder is None:
-                self._embedder = serialized(build_embedder(self.settings.embedding))
-            return self._embedder
+        """The default knowledge base's embedder."""
+        return self.embedder_for(DEFAULT_KB)
 
-    def knowledge_base(self) -> KnowledgeBase:
-        """The live index version (reopened after an ingest), or IndexStoreError."""
-        version = current_version(self.settings.paths.index)
+    def knowledge_base(self, kb: str = DEFAULT_KB) -> KnowledgeBase:
+        """The live index version of `kb` (reopened after an ingest), or IndexStoreError."""
+        folder = self.settings_for(kb).paths.index
+        version = current_version(folder)
         with self._lock:
-            if self._knowledge_base is None or self._knowledge_base[0] != version:
-                self._knowledge_base = (
-                    version,
-                    load_index(self.settings.paths.index, self.embedder),
-                )
-                self._services.clear()
-            return self._knowledge_base[1]
+            cached = self._knowledge_bases.get(kb)
+            if cached is None or cached[0] != version:
+                self._knowledge_bases[kb] = (version, load_index(folder, self.embedder_for(kb)))
+                self._forget_services(kb)
+            return self._knowledge_bases[kb][1]
 
-    def service(self, profile: str | None = None, with_model: bool = True) -> RagService:
-        """The service for the live index and `profile` (default: the configured one). Raises
-        IndexStoreError without an index, LLMError for an unknown profile; a model that cannot
-        be built is reported by each answer (retrieval still works). `with_model=False`: a
-        retrieval-only service that loads no chat model (no translation)."""
+    def service(
+        self, profile: str | None = None, with_model: bool = True, kb: str = DEFAULT_KB
+    ) -> RagService:
+        """The service for the live index of `kb` and `profile` (default: the configured one).
+        Raises KnowledgeBaseError for an unknown knowledge base, IndexStoreError without an
+        index, LLMError for an unknown profile; a model that cannot be built is reported by
+        each answer (retrieval still works). `with_model=False`: a retrieval-only service that
+        loads no chat model (no translation)."""
         name = profile or self.settings.llm.profile
         if name not in self.settings.llm.profiles:
             raise LLMError(f"no llm profile named {name!r}; available: {', '.join(self.profiles)}")
         with self._lock:
-            knowledge_base = self.knowledge_base()
-            key = (self._knowledge_base[0], name, with_model)
+            knowledge_base = self.knowledge_base(kb)
+            key = (kb, self._knowledge_bases[kb][0], name, with_model)
             if key not in self._services:
                 models = self._chat_models(name) if with_model else LLMError("retrieval only")
-                service = RagService(self.settings, knowledge_base, name, models, self.queue)
+                service = RagService(
+                    self.settings_for(kb), knowledge_base, name, models, self.queue
+                )
                 if isinstance(models, LLMError) and with_model:
                     return service  # built again next time: the user may fix the cause
                 self._services[key] = service
             return self._services[key]
+
+    def _forget_services(self, kb: str) -> None:
+        for key in [key for key in self._services if key[0] == kb]:
+            del self._services[key]
 
     def _chat_models(self, profile: str) -> ChatModels | LLMError:
         if profile not in self._models:
@@ -352,16 +377,18 @@ class ServiceHub:
         on_message: Callable[[str], None] = print,
         on_progress: Callable[[int, int], None] | None = None,
         new_uploads: Iterable[Path] = (),
+        kb: str = DEFAULT_KB,
     ) -> IngestReport:
-        """`index.updater.ingest` in the local model's line: embedding waits for answers.
-        `new_uploads`, files an upload has just created (app and API), are removed again if
-        they cannot be indexed, so a refused upload leaves nothing behind."""
+        """`index.updater.ingest` of knowledge base `kb` in the local model's line: embedding
+        waits for answers. `new_uploads`, files an upload has just created (app and API), are
+        removed again if they cannot be indexed, so a refused upload leaves nothing behind."""
+        settings = self.settings_for(kb)
         new = {path.resolve() for path in new_uploads}
         try:
             with self.queue.seat():
                 report = ingest(
-                    self.settings,
-                    self.embedder,
+                    settings,
+                    self.embedder_for(kb),
                     paths,
                     rebuild=rebuild,
                     show_progress=False,
@@ -371,11 +398,38 @@ class ServiceHub:
         except IndexStoreError:
             _remove(new)
             raise
-        documents = self.settings.paths.documents
+        documents = settings.paths.documents
         _remove(new & {source_path(failure.source, documents) for failure in report.failures()})
         return report
 
-    def forget(self, sources: list[str], on_message: Callable[[str], None] = print) -> IngestReport:
-        """Remove files from the index (they stay on disk)."""
+    def forget(
+        self,
+        sources: list[str],
+        on_message: Callable[[str], None] = print,
+        kb: str = DEFAULT_KB,
+    ) -> IngestReport:
+        """Remove files from the index of `kb` (they stay on disk)."""
         with self.queue.seat():
-            return forget(self.settings, self.embedder, sources, on_message=on_message)
+            return forget(
+                self.settings_for(kb), self.embedder_for(kb), sources, on_message=on_message
+            )
+
+    def rename_knowledge_base(self, old: str, new: str) -> None:
+        """Rename a knowledge base (`index.catalog`), waiting for the ingests in line; the
+        stored conversations about it follow it."""
+        with self.queue.seat(), self._lock:
+            self.catalog.rename(old, new)
+            self._knowledge_bases.pop(old, None)
+            self._forget_services(old)
+        history = self.settings.paths.history
+        # A damaged history file is reported by the app's history sidebar; the rename is done.
+        with contextlib.suppress(HistoryError):
+            if history.exists():
+                HistoryStore(history).rename_kb(old, new)
+
+    def delete_knowledge_base(self, name: str) -> None:
+        """Delete a knowledge base (`index.catalog`), waiting for the ingests in line."""
+        with self.queue.seat(), self._lock:
+            self.catalog.delete(name)
+            self._knowledge_bases.pop(name, None)
+            self._forget_services(name)

@@ -185,6 +185,12 @@ class HistoryStore:
                 raise UnknownConversation(f"there is no conversation {conversation}")
         return title
 
+    def rename_kb(self, old: str, new: str) -> int:
+        """Conversations of knowledge base `old` follow it to its new name; how many did."""
+        with self._transaction() as connection:
+            moved = connection.execute("UPDATE conversations SET kb = ? WHERE kb = ?", (new, old))
+            return moved.rowcount
+
     def delete(self, conversation: int) -> bool:
         """Remove a conversation and its turns; False when it was already gone."""
         with self._transaction() as connection:

@@ -94,7 +94,8 @@ def ingest(
 ) -> IngestReport:
     """Index the files under `paths` (default: the documents folder) and save the result.
     `on_progress(done, total)` follows the embedding, for progress bars other than tqdm's."""
-    roots = [Path(p).resolve() for p in (paths or [settings.paths.documents])]
+    default_roots = [settings.paths.documents, *settings.paths.extra_documents]
+    roots = [Path(p).resolve() for p in (paths or default_roots)]
     report = IngestReport(dry_run=dry_run)
     with _locked_index(settings, embedder, report, rebuild, lock_wait_seconds, on_message) as kb:
         pending = _plan(kb, roots, settings.paths.documents, report)

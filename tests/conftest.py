@@ -50,7 +50,12 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings with the index in a temporary folder; keyword arguments replace sections."""
 
     def make(documents: Path | None = None, **sections: object) -> Settings:
-        paths = PathsSettings(documents=documents or tmp_path / "docs", index=tmp_path / "index")
+        paths = PathsSettings(
+            documents=documents or tmp_path / "docs",
+            index=tmp_path / "index",
+            knowledge_bases=tmp_path / "knowledge_bases",
+            history=tmp_path / "history.sqlite3",
+        )
         sections.setdefault("chunking", ChunkingSettings())
         return Settings(paths=paths, **sections)
 

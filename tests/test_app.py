@@ -69,8 +69,8 @@ def test_question_gets_a_streamed_answer_with_source_cards_and_follow_up(app):
 
 def test_switching_retrieval_mode_and_profile(app):
     index_samples(app)
-    app.sidebar.selectbox[1].set_value("bm25").run()
-    app.sidebar.selectbox[0].set_value("nokey").run()
+    app.sidebar.selectbox(key="mode").set_value("bm25").run()
+    app.sidebar.selectbox(key="profile").set_value("nokey").run()
     assert "API key missing" in app.sidebar.caption[0].value
     ask(app, "Kneser-Ney smoothing")
     assert "no OpenAI API key" in app.error[0].value
@@ -79,7 +79,7 @@ def test_switching_retrieval_mode_and_profile(app):
 
 def test_unreachable_server_is_shown_not_raised(app):
     index_samples(app)
-    app.sidebar.selectbox[0].set_value("down").run()
+    app.sidebar.selectbox(key="profile").set_value("down").run()
     ask(app, "What does LoRA train?")
     assert "cannot reach the server" in app.error[0].value
     assert source_cards(app)
@@ -89,10 +89,10 @@ def test_every_committed_profile_can_be_chosen():
     """The sidebar describes each profile of the shipped config.toml without knowing its
     fields (transformers profiles have no model_path)."""
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
-    profiles = app.sidebar.selectbox[0].options
+    profiles = app.sidebar.selectbox(key="profile").options
     assert {"local", "openai", "transformers", "finetuned", "finetuned-gguf"} <= set(profiles)
     for profile in profiles:
-        app.sidebar.selectbox[0].set_value(profile).run()
+        app.sidebar.selectbox(key="profile").set_value(profile).run()
         assert not app.exception, (profile, app.exception)
         assert app.sidebar.caption[0].value.strip()
 

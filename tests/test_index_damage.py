@@ -362,7 +362,9 @@ def test_app_shows_the_message_and_the_knowledge_page_still_works(case, index_co
     app.sidebar.radio[0].set_value("Knowledge base").run()
     assert not app.exception, app.exception
     assert_names(app.error[0].value, paths, DAMAGE[case][2])
-    assert [s.value for s in app.subheader] == ["Add files", "Rebuild"]
+    subheaders = [s.value for s in app.subheader]
+    assert "Add files" in subheaders and "Rebuild" in subheaders
+    assert "Remove from the index" not in subheaders  # it needs a readable index
     if case == "docstore-line-missing":  # the manifest still reads: the files are listed
         assert app.metric[0].value == "7"
     app.checkbox[0].check().run()

