@@ -64,6 +64,17 @@ def start_server(config: Path, log: Path, keys: list[str]) -> tuple[subprocess.P
     return process, f"{base}/v1"
 
 
+def index_and_serve(config: Path, folder: Path) -> tuple[subprocess.Popen, str]:
+    """`ingest.py` then `serve.py` (with the test key) on `config`."""
+    subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return start_server(config, folder / "serve.log", [KEY])
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     """serve.py over the sample notes (indexed by ingest.py), with an API key."""
@@ -71,13 +82,7 @@ def api(tmp_path_factory):
     docs = folder / "docs"
     shutil.copytree(SAMPLE_DIR, docs)
     config = write_config(folder, docs, max_upload_mb=0.05)
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    process, base_url = start_server(config, folder / "serve.log", [KEY])
+    process, base_url = index_and_serve(config, folder)
     yield base_url, config, folder
     process.terminate()
     process.wait(30)

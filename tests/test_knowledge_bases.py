@@ -24,7 +24,7 @@ from index.catalog import (
 )
 from index.store import current_version, read_embedder_identity
 from tests.conftest import REPO, SAMPLE_DIR
-from tests.test_api import write_config
+from tests.test_api import KEY, index_and_serve, write_config
 
 OPTICS = {
     "optics.md": "# 光学笔记\n\n折射率是光在真空中的速度与光在介质中的速度之比。"
@@ -195,25 +195,14 @@ def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
 def api_two_kbs(tmp_path_factory):
     """serve.py with the sample notes indexed in the default knowledge base and none yet in
     the others."""
-    from tests.test_api import KEY, start_server
-
     folder = tmp_path_factory.mktemp("api_kbs")
-    config = write_config(folder, SAMPLE_DIR)
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    process, base_url = start_server(config, folder / "serve.log", [KEY])
+    process, base_url = index_and_serve(write_config(folder, SAMPLE_DIR), folder)
     yield openai.OpenAI(base_url=base_url, api_key=KEY, max_retries=0), base_url, folder
     process.terminate()
     process.wait(timeout=30)
 
 
 def test_api_creates_fills_and_answers_from_one_knowledge_base(api_two_kbs):
-    from tests.test_api import KEY
-
     client, base_url, folder = api_two_kbs
     headers = {"Authorization": f"Bearer {KEY}"}
     created = httpx.post(f"{base_url}/knowledge_bases", json={"name": "physics"}, headers=headers)
