@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from chains.filters import ChunkFilter
 from chains.service import AnswerOptions, ServiceHub
 from config import ChunkingSettings, EmbeddingSettings
 from history.store import HistoryStore
@@ -112,6 +114,24 @@ def test_conversations_follow_a_renamed_knowledge_base(make_settings):
     assert (history.get(moved).kb, history.get(kept).kb) == ("physics", DEFAULT_KB)
     hub.delete_knowledge_base("physics")
     assert hub.catalog.names() == [DEFAULT_KB]
+
+
+def test_an_index_of_the_previous_version_is_the_default_knowledge_base(tmp_path, make_settings):
+    """tests/data/previous_version: two notes of ours and the index ragchat 40a3b2a (before
+    knowledge bases and metadata) wrote of them."""
+    previous = shutil.copytree(REPO / "tests" / "data" / "previous_version", tmp_path / "old")
+    settings = make_settings(documents=previous / "docs")
+    settings.paths.index = previous / "index"
+    hub = ServiceHub(settings)
+    question = "多头注意力的各个头的输出怎么合并？"
+    found = hub.service(with_model=False).retrieve(question, AnswerOptions(k=1))
+    assert found[0].metadata["source"] == "注意力.md"
+
+    report = hub.ingest(on_message=lambda _: None)  # adds the metadata, reuses the vectors
+    assert (report.count("updated"), report.embedded) == (2, 0)
+    english = ChunkFilter(languages=frozenset({"en"}))
+    only_english = hub.service(with_model=False).retrieve(question, AnswerOptions(filter=english))
+    assert [d.metadata["source"] for d in only_english] == ["tokenizers.txt"]
 
 
 def test_a_corrupt_kb_file_is_named_in_the_error(make_settings):
