@@ -38,9 +38,9 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
         page = st.radio("Page", ["Chat", "Knowledge base"], horizontal=True)
         kb = knowledge_bases.picker(hub)
         names = hub.profiles
-        profile = st.selectbox(
-            "Chat model profile", names, index=names.index(settings.llm.profile), key="profile"
-        )
+        if st.session_state.get("profile") not in names:  # set by an opened conversation
+            st.session_state["profile"] = settings.llm.profile
+        profile = st.selectbox("Chat model profile", names, key="profile")
         st.caption(hub.describe(profile))
         default_temperature = float(settings.llm.profiles[profile].temperature)
         temperature = st.slider("Temperature", 0.0, 1.5, default_temperature, 0.1)

@@ -88,13 +88,14 @@ def test_opening_a_conversation_switches_to_its_knowledge_base(app):
     turn = Turn(
         question="What is LoRA?", answer="Low-rank [1]", error="", cited=[1], sources=[card]
     )
-    papers = store.create("What is LoRA?", kb="papers", profile="local", turns=[turn])
+    papers = store.create("What is LoRA?", kb="papers", profile="nokey", turns=[turn])
     gone = store.create("What is LoRA?", kb="old-notes", profile="local", turns=[turn])
 
     app.run()
     assert app.sidebar.selectbox(key="kb").value == "default"
     app.button(key=f"history-open-{papers}").click().run()
     assert app.sidebar.selectbox(key="kb").value == "papers"
+    assert app.sidebar.selectbox(key="profile").value == "nokey"  # its profile too
     assert app.session_state["turns"][0]["answer"] == "Low-rank [1]"
 
     app.button(key=f"history-open-{gone}").click().run()

@@ -22,7 +22,7 @@ def button(session: AppTest, label: str):
 
 def create(session: AppTest, name: str) -> AppTest:
     session.text_input(key="kb_new_name").input(name).run()
-    return button(session, "Create").click().run()
+    return session.button(key="kb_create").click().run()
 
 
 def test_two_knowledge_bases_never_cross_and_the_active_one_can_be_deleted(app, tmp_path):
@@ -55,14 +55,18 @@ def test_two_knowledge_bases_never_cross_and_the_active_one_can_be_deleted(app, 
 
     app.sidebar.selectbox(key="kb").set_value("physics").run()
     app.sidebar.radio[0].set_value("Knowledge base").run()
-    assert button(app, "Delete").disabled  # not before the confirmation
+    app.text_input(key="kb_rename_to").input("光学").run()
+    app.button(key="kb_rename").click().run()
+    assert app.sidebar.selectbox(key="kb").value == "光学"
+    assert app.metric[0].value == "2"  # the same index under its new name
+    assert app.button(key="kb_delete_button").disabled  # not before the confirmation
     app.checkbox(key="kb_delete").check().run()
-    button(app, "Delete").click().run()
+    app.button(key="kb_delete_button").click().run()
     assert not app.exception, app.exception
     assert app.sidebar.selectbox(key="kb").value == "default"
     assert app.sidebar.selectbox(key="kb").options == ["default"]
-    assert "Deleted 'physics'" in app.success[0].value
-    assert not (tmp_path / ".ragchat" / "knowledge_bases" / "physics").exists()
+    assert "Deleted '光学'" in app.success[0].value
+    assert not any((tmp_path / ".ragchat" / "knowledge_bases").iterdir())
     app.sidebar.radio[0].set_value("Chat").run()
     ask(app, QUESTION)  # the app goes on with the default knowledge base
     assert source_cards(app)

@@ -131,8 +131,8 @@ def _history_off(err: HistoryError) -> None:
 
 def _open(hub: ServiceHub, history: HistoryStore, conversation: int) -> None:
     """Callback: show a stored conversation, continue it on the next question, and switch to
-    its knowledge base when that still exists. Its source cards say where their documents
-    have changed or gone since."""
+    its knowledge base and chat model profile when they still exist. Its source cards say
+    where their documents have changed or gone since."""
     state = st.session_state
     try:
         stored = history.get(conversation)
@@ -142,6 +142,8 @@ def _open(hub: ServiceHub, history: HistoryStore, conversation: int) -> None:
     kb_exists = hub.catalog.exists(stored.kb)
     if kb_exists:
         state["kb"] = stored.kb
+    if stored.profile in hub.profiles:  # the sidebar's profile picker (key "profile")
+        state["profile"] = stored.profile
     turns = stored.turns
     try:
         turns = with_notes(turns, _manifest(hub, stored.kb) if kb_exists else None)

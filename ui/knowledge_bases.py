@@ -54,16 +54,24 @@ def manage(hub: ServiceHub, current: str) -> None:
         kind, text = message
         (st.success if kind == "success" else st.error)(text)
     st.text_input("New knowledge base", placeholder="e.g. course-notes", key="kb_new_name")
-    st.button("Create", on_click=_create, args=(hub,))
+    st.button("Create", key="kb_create", on_click=_create, args=(hub,))
     if current == DEFAULT_KB:
         st.caption("The default knowledge base (the config's [paths]) is not renamed or deleted.")
         return
-    new_name = st.text_input(f"Rename {current!r} to")
-    st.button("Rename", disabled=not new_name, on_click=_rename, args=(hub, current, new_name))
+    new_name = st.text_input(f"Rename {current!r} to", key="kb_rename_to")
+    st.button(
+        "Rename",
+        key="kb_rename",
+        disabled=not new_name,
+        on_click=_rename,
+        args=(hub, current, new_name),
+    )
     sure = st.checkbox(
         f"Yes, delete {current!r} with its index and its own documents folder", key="kb_delete"
     )
-    st.button("Delete", disabled=not sure, on_click=_delete, args=(hub, current))
+    st.button(
+        "Delete", key="kb_delete_button", disabled=not sure, on_click=_delete, args=(hub, current)
+    )
 
 
 def _create(hub: ServiceHub) -> None:
