@@ -226,12 +226,13 @@ def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     uploads, index = tmp_path / "docs" / "uploads", tmp_path / "index"
+    state = tmp_path / ".ragchat"  # the app's own: its conversation history
 
-    def outside() -> list[Path]:  # every file but the uploads, the index and the server's log
+    def outside() -> list[Path]:  # every file but the uploads, the index, state and the log
         return sorted(
             p
             for p in tmp_path.parent.rglob("*")
-            if not (p.is_relative_to(uploads) or p.is_relative_to(index))
+            if not any(p.is_relative_to(folder) for folder in (uploads, index, state))
             and p.name != "streamlit.log"
         )
 

@@ -5,10 +5,9 @@ client, the app's sidebar through Streamlit's AppTest."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from config import ChunkingSettings, LLMSettings, PathsSettings, RetrievalSettin
 from index.store import load_index
 from index.updater import ingest
 from loaders import load_document
+from tests import test_ask_cli
 from tests.conftest import REPO
 from tests.test_api import MODEL, client, start_server
 
@@ -411,16 +411,7 @@ def test_each_filter_returns_only_matching_chunks_and_k_of_them(retriever, chunk
 
 def test_ask_cli_filter_flag(corpus):
     folder, _, _, config = corpus
-
-    def ask_cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(REPO / "ask.py"), "--config", str(config), *args],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=folder,
-        )
-
+    ask_cli = functools.partial(test_ask_cli.ask_cli, config=config, cwd=folder)
     # `nokey` cannot answer (exit 2), but the passages are found and printed all the same.
     result = ask_cli(
         "--json",
