@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from chains.citations import claims_citing
 from chains.service import SourceCard
 from config import ChunkingSettings, PathsSettings, Settings
+from history.sources import GONE
 from index.store import load_index
 from index.updater import ingest
 from tests.cjk_pdf import TRAINING_NOTES, write_cjk_pdf
@@ -242,6 +243,11 @@ def test_a_changed_document_says_so(copy_of):
     gone = open_document(documents, card_of(chunk), "", "")
     assert gone.state == "gone" and "is gone" in gone.note and not gone.from_file
     assert "<mark" in gone.html()
+
+    path.write_text(TEXT_NOTE, encoding="utf-8")  # a file of that name, but the stored card
+    stored = {**card_of(chunk), "note": GONE}  # says its knowledge base no longer holds it
+    not_opened = open_document(documents, stored, "", "")
+    assert not_opened.state == "gone" and GONE in not_opened.note and not not_opened.from_file
 
     (documents / "paper.pdf").write_bytes(b"%PDF-1.7\nno longer a PDF")
     broken = open_document(documents, card_of(chunks["paper.pdf"][0]), "", "")

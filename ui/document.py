@@ -22,6 +22,7 @@ from typing import Literal
 from langchain_core.documents import Document
 
 from chains.citations import claims_citing, sentence_shares, sentence_spans
+from history.sources import GONE
 from index.bm25 import tokenize
 from index.updater import source_path
 from loaders import LoaderError, load_document
@@ -118,6 +119,10 @@ def open_document(
     else the one closest to `question`, else the whole passage."""
     source, stored = card["source"], card["text"]
     path = source_path(source, documents_root)
+    if card.get("note") == GONE:  # a stored answer whose knowledge base no longer holds it:
+        # a file of that name here may be another knowledge base's
+        note = f"{source}: {GONE}."
+        return _stored(card, path, "gone", note, answer, question)
     if not path.is_file():
         return _stored(
             card, path, "gone", f"{source} is gone: there is no file at {path}.", answer, question
