@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -155,9 +156,9 @@ class KnowledgeBaseCatalog:
             created_at=time.time(),
         )
         home = self._home(name)
-        staging = self.folder / f".new-{name}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        (staging / "documents").mkdir(parents=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".new-", dir=self.folder))  # one per caller
+        (staging / "documents").mkdir()
         (staging / SETTINGS_FILE).write_text(spec.model_dump_json(indent=2), encoding="utf-8")
         try:
             staging.rename(home)  # whole or not at all; fails if the name was just taken

@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -101,6 +103,25 @@ def test_catalog_creates_renames_deletes_and_keeps_the_default(make_settings, tm
     catalog.delete("physics")
     assert catalog.names() == [DEFAULT_KB, "课程笔记"]
     assert manual.is_dir() and (manual / "optics.md").is_file()  # named folders stay
+
+
+def test_two_users_creating_one_name_at_once_get_one_knowledge_base(make_settings):
+    catalog = KnowledgeBaseCatalog(make_settings())
+    barrier = threading.Barrier(8)
+
+    def create() -> str:
+        barrier.wait()
+        try:
+            catalog.create("shared")
+        except KnowledgeBaseError as err:
+            return str(err)
+        return "created"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: create(), range(8)))
+    assert outcomes.count("created") == 1
+    assert all("already exists" in o for o in outcomes if o != "created")
+    assert sorted(p.name for p in catalog.folder.iterdir()) == ["shared"]  # no leftovers
 
 
 def test_conversations_follow_a_renamed_knowledge_base(make_settings):
