@@ -277,12 +277,15 @@ def test_api_creates_fills_and_answers_from_one_knowledge_base(api_two_kbs):
         client.chat.completions.create(
             model="local", messages=[{"role": "user", "content": "hi"}], extra_body={"kb": "nope"}
         )
+    with pytest.raises(openai.NotFoundError):  # not in the default knowledge base
+        client.files.delete("uploads/waves.txt")
+    assert client.files.delete("uploads/waves.txt", extra_query={"kb": "physics"}).deleted
     listed = httpx.get(f"{base_url}/knowledge_bases", headers=headers).json()["data"]
-    assert [(row["id"], row["files"]) for row in listed] == [(DEFAULT_KB, 7), ("physics", 2)]
+    assert [(row["id"], row["files"]) for row in listed] == [(DEFAULT_KB, 7), ("physics", 1)]
     renamed = httpx.patch(
         f"{base_url}/knowledge_bases/physics", json={"name": "optics"}, headers=headers
     )
-    assert renamed.status_code == 200 and renamed.json()["files"] == 2
+    assert renamed.status_code == 200 and renamed.json()["files"] == 1
     deleted = httpx.delete(f"{base_url}/knowledge_bases/optics", headers=headers)
     assert deleted.status_code == 200
     gone = httpx.delete(f"{base_url}/knowledge_bases/optics", headers=headers)
