@@ -219,6 +219,18 @@ def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
     assert physics_row.split()[1] == "2"  # files
     assert listed.stdout.splitlines()[1].startswith("default")
 
+    qa = tmp_path / "optics_qa.jsonl"
+    qa.write_text(
+        json.dumps({"question": "光密介质", "answer": "全反射只在光从光密介质射向光疏介质时发生"})
+        + "\n",
+        encoding="utf-8",
+    )
+    evaluated = run_cli(
+        "evaluate.py", "--kb", "physics", "--qa", str(qa), "--mode", "bm25", config=config
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout.splitlines()[-1])["hit_at_1"] == 1.0
+
     asked = run_cli("ask.py", "--kb", "physics", "--json", QUESTION, config=config)
     assert asked.returncode == 0, asked.stderr
     sources = {card["source"] for card in json.loads(asked.stdout)["sources"]}
