@@ -109,7 +109,12 @@ class KnowledgeBaseCatalog:
         """`default` first, then the named ones in alphabetical order."""
         named = []
         if self.folder.is_dir():
-            named = sorted(p.name for p in self.folder.iterdir() if (p / SETTINGS_FILE).is_file())
+            named = sorted(
+                p.name
+                for p in self.folder.iterdir()
+                if not p.name.startswith(".")  # one being created or deleted
+                and (p / SETTINGS_FILE).is_file()
+            )
         return [DEFAULT_KB, *(n for n in named if n != DEFAULT_KB)]
 
     def exists(self, name: str) -> bool:
@@ -174,7 +179,12 @@ class KnowledgeBaseCatalog:
         if self.exists(new):
             raise KnowledgeBaseError(f"a knowledge base named {new!r} already exists")
         with self._writers_lock(old):
-            self._home(old).rename(self._home(new))
+            try:
+                self._home(old).rename(self._home(new))
+            except OSError as err:  # a folder of that name that is not a knowledge base
+                raise KnowledgeBaseError(
+                    f"cannot rename {old!r} to {new!r}: {err.strerror} ({self._home(new)})"
+                ) from None
 
     def delete(self, name: str) -> None:
         """Delete a knowledge base: its index, settings and own documents folder. Documents

@@ -93,6 +93,11 @@ def test_catalog_creates_renames_deletes_and_keeps_the_default(make_settings, tm
     assert catalog.names() == [DEFAULT_KB, "notes", "physics"]
     with pytest.raises(KnowledgeBaseError, match="already exists"):
         catalog.create("notes")
+    (catalog.folder / "taken").mkdir()
+    (catalog.folder / "taken" / "a file of the user's").write_text("kept", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="cannot rename 'notes' to 'taken'"):
+        catalog.rename("notes", "taken")
+    assert (catalog.folder / "taken" / "a file of the user's").read_text(encoding="utf-8")
     catalog.rename("notes", "课程笔记")
     assert catalog.names() == [DEFAULT_KB, "physics", "课程笔记"]
     with pytest.raises(KnowledgeBaseNotFoundError, match="available: default, physics, 课程笔记"):
