@@ -72,7 +72,8 @@ def _create(catalog: KnowledgeBaseCatalog, args: argparse.Namespace) -> None:
 
 
 def format_table(rows: list[KnowledgeBaseStats]) -> str:
-    """One line per knowledge base: name, files, chunks, size, last ingest, embedder."""
+    """One line per knowledge base: name, files, chunks, size, last ingest, embedder; then
+    each one's documents folders."""
     lines = [f"{'name':<20} {'files':>6} {'chunks':>7} {'size':>9}  {'last ingest':<16}  embedder"]
     for row in rows:
         updated = (
@@ -85,6 +86,8 @@ def format_table(rows: list[KnowledgeBaseStats]) -> str:
             f"{updated:<16}  {row.embedder}"
             + (f"  (problem: {row.problem})" if row.problem else "")
         )
+    lines.append("")
+    lines += [f"{row.name}: documents in {', '.join(map(str, row.documents))}" for row in rows]
     return "\n".join(lines)
 
 

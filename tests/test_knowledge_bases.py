@@ -223,6 +223,7 @@ def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
     physics_row = next(line for line in listed.stdout.splitlines() if line.startswith("physics"))
     assert physics_row.split()[1] == "2"  # files
     assert listed.stdout.splitlines()[1].startswith("default")
+    assert f"physics: documents in {optics.resolve()}" in listed.stdout
 
     qa = tmp_path / "optics_qa.jsonl"
     qa.write_text(

@@ -47,6 +47,7 @@ def manage(hub: ServiceHub, current: str) -> None:
                 else "never",
                 "embedder": stats.embedder,
                 "status": stats.problem or "ok",
+                "documents": ", ".join(str(folder) for folder in stats.documents),
             }
         )
     st.dataframe(rows, width="stretch", hide_index=True)
