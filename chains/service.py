@@ -2,12 +2,13 @@
 benchmarks and `finetune.py build-data` all ask a `RagService` and only render what it returns.
 
     hub = ServiceHub(settings)                      # once per process
-    service = hub.service("local")                  # once per (index version, profile)
+    service = hub.service("local", kb="default")    # once per (kb, index version, profile)
     for event in service.stream(question, history, AnswerOptions(k=3)):
         ...  # Waiting(ahead) while the model is busy, answer text pieces, then one Answer
 
-The hub shares what services share: the embedder (one thread at a time), the knowledge base
-of the live index version, each profile's chat models, and the line for the local model's
+The hub shares what services share: per knowledge base (`index.catalog`) its embedder (one
+thread at a time) and its live index version, each profile's chat models, and the line for
+the local model's
 single seat (`llms.queue`), which ingest from the app or the API also waits in, so embedding
 and generation never run at once. Everything a request may vary (k, mode, temperature,
 translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
