@@ -8,10 +8,9 @@ benchmarks and `finetune.py build-data` all ask a `RagService` and only render w
 
 The hub shares what services share: per knowledge base (`index.catalog`) its embedder (one
 thread at a time) and its live index version, each profile's chat models, and the line for
-the local model's
-single seat (`llms.queue`), which ingest from the app or the API also waits in, so embedding
-and generation never run at once. Everything a request may vary (k, mode, temperature,
-translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
+the local model's single seat (`llms.queue`), which ingest from the app or the API also waits
+in, so embedding and generation never run at once. Everything a request may vary (k, mode,
+temperature, translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
 """
 
 from __future__ import annotations
