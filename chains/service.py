@@ -322,15 +322,23 @@ class ServiceHub:
         return self.embedder_for(DEFAULT_KB)
 
     def knowledge_base(self, kb: str = DEFAULT_KB) -> KnowledgeBase:
-        """The live index version of `kb` (reopened after an ingest), or IndexStoreError."""
+        """The live index version of `kb` (reopened after an ingest), or IndexStoreError (its
+        commands name `--kb` for a named knowledge base)."""
         folder = self.settings_for(kb).paths.index
-        version = current_version(folder)
-        with self._lock:
-            cached = self._knowledge_bases.get(kb)
-            if cached is None or cached[0] != version:
-                self._knowledge_bases[kb] = (version, load_index(folder, self.embedder_for(kb)))
-                self._forget_services(kb)
-            return self._knowledge_bases[kb][1]
+        try:
+            version = current_version(folder)
+            with self._lock:
+                cached = self._knowledge_bases.get(kb)
+                if cached is None or cached[0] != version:
+                    loaded = load_index(folder, self.embedder_for(kb))
+                    self._knowledge_bases[kb] = (version, loaded)
+                    self._forget_services(kb)
+                return self._knowledge_bases[kb][1]
+        except IndexStoreError as err:
+            if kb == DEFAULT_KB:
+                raise
+            command = f"`python ingest.py --kb {kb}"
+            raise type(err)(str(err).replace("`python ingest.py", command)) from None
 
     def service(
         self, profile: str | None = None, with_model: bool = True, kb: str = DEFAULT_KB

@@ -36,6 +36,9 @@ def test_two_knowledge_bases_never_cross_and_the_active_one_can_be_deleted(app, 
     create(app, "physics")
     assert app.sidebar.selectbox(key="kb").value == "physics"  # switched to the new one
     assert app.title[0].value == "Knowledge base: physics"
+    app.sidebar.radio[0].set_value("Chat").run()
+    assert "`python ingest.py --kb physics`" in app.info[0].value  # nothing indexed yet
+    app.sidebar.radio[0].set_value("Knowledge base").run()
     write_optics(Path(tmp_path / ".ragchat" / "knowledge_bases" / "physics" / "documents"))
     button(app, "Index the documents").click().run()
     assert not app.exception, app.exception

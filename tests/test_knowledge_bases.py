@@ -216,6 +216,10 @@ def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
     assert unknown.returncode == 1 and "no knowledge base named 'nope'" in unknown.stderr
     assert "python kb.py create nope" in unknown.stderr
 
+    not_yet = run_cli("ask.py", "--kb", "physics", QUESTION, config=config)
+    assert not_yet.returncode == 1 and "build it with `python ingest.py --kb physics`" in (
+        not_yet.stderr
+    )
     ingested = run_cli("ingest.py", "--kb", "physics", "--quiet", config=config)
     assert ingested.returncode == 0, ingested.stderr
     assert "2 added" in ingested.stdout

@@ -16,6 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.bm25 import tokenize
+from index.catalog import DEFAULT_KB
 from index.store import IndexNotFoundError, IndexStoreError
 from ui.history import save_turn
 from ui.markdown import escape_markdown
@@ -72,9 +73,10 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None
     try:
         hub.knowledge_base(kb)
     except IndexNotFoundError:
+        command = "python ingest.py" + ("" if kb == DEFAULT_KB else f" --kb {kb}")
         st.info(
             "There is no index yet. Open **Knowledge base** in the sidebar to index the sample "
-            "notes or your own files, or run `python ingest.py`."
+            f"notes or your own files, or run `{command}`."
         )
         return
     except IndexStoreError as err:
