@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from config import ConfigError, load_settings
-from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
+from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError, kb_commands
 from index.check import IndexHealth, check_index, repair_index
 from index.embeddings import EmbeddingBackendError, build_embedder
 from index.store import IndexStoreError
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder = build_embedder(settings.embedding)
         if args.check or args.repair:
             health = check_index(settings, embedder)
-            print(format_health(health, settings.paths.index))
+            print(kb_commands(format_health(health, settings.paths.index), args.kb))
             if args.check or not health.repairable:
                 return 0 if health.healthy else 2
             _to_stderr("repairing: rebuilding the index from the documents, beside the old one")
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 on_message=_to_stderr,
             )
     except (ConfigError, KnowledgeBaseError, EmbeddingBackendError, IndexStoreError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {kb_commands(str(err), args.kb)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: the index on disk is unchanged", file=sys.stderr)

@@ -33,7 +33,7 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
 from history.store import HistoryError, HistoryStore
-from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog
+from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.embeddings import Embedder, build_embedder, serialized
 from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
 from index.updater import IngestReport, forget, ingest, source_path
@@ -337,8 +337,7 @@ class ServiceHub:
         except IndexStoreError as err:
             if kb == DEFAULT_KB:
                 raise
-            command = f"`python ingest.py --kb {kb}"
-            raise type(err)(str(err).replace("`python ingest.py", command)) from None
+            raise type(err)(kb_commands(str(err), kb)) from None
 
     def service(
         self, profile: str | None = None, with_model: bool = True, kb: str = DEFAULT_KB

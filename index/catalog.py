@@ -97,6 +97,14 @@ def check_name(name: str) -> str:
     return name
 
 
+def kb_commands(message: str, kb: str) -> str:
+    """`message` with its `python ingest.py` commands pointed at knowledge base `kb` (the index
+    layer names commands without knowing which knowledge base it serves)."""
+    if kb == DEFAULT_KB:
+        return message
+    return message.replace("`python ingest.py", f"`python ingest.py --kb {kb}")
+
+
 class KnowledgeBaseCatalog:
     """The knowledge bases of one configuration: list, create, rename, delete, and the
     `Settings` of each."""

@@ -220,6 +220,8 @@ def test_cli_manages_indexes_and_asks_one_knowledge_base(tmp_path):
     assert not_yet.returncode == 1 and "build it with `python ingest.py --kb physics`" in (
         not_yet.stderr
     )
+    checked = run_cli("ingest.py", "--kb", "physics", "--check", config=config)
+    assert checked.returncode == 2 and "`python ingest.py --kb physics`" in checked.stdout
     ingested = run_cli("ingest.py", "--kb", "physics", "--quiet", config=config)
     assert ingested.returncode == 0, ingested.stderr
     assert "2 added" in ingested.stdout
