@@ -132,10 +132,18 @@ def compact(text: str) -> str:
 def open_in_viewer(browser, wait, button) -> tuple[str, str]:
     """Click a viewer button; the highlighted sentence and the marked passage of its dialog,
     after checking the one lies in the other."""
+    from selenium.common.exceptions import ElementClickInterceptedException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
 
-    button.click()
+    def clicked(_driver) -> bool:
+        try:
+            button.click()
+        except ElementClickInterceptedException:  # the page still moves (an expander opening)
+            return False
+        return True
+
+    wait.until(clicked)
     mark = wait.until(
         ec.visibility_of_element_located(
             (By.CSS_SELECTOR, "[data-testid='stDialog'] mark.ragchat-sentence")
