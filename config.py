@@ -287,6 +287,32 @@ class FinetuneSettings(Section):
     """Where to train; `auto` picks CUDA when present, else CPU."""
 
 
+class StoreSettings(Section):
+    """Where the chunks and their vectors are kept (README, "Vector stores")."""
+
+    backend: Literal["faiss", "milvus"] = "faiss"
+    """`faiss`: a folder beside the documents (`paths.index`), nothing to start; `milvus`: a
+    Milvus collection through langchain-milvus (a server's URI, or a local `.db` file for
+    Milvus Lite). The manifest and the writers' lock stay in `paths.index` for both."""
+    uri: str = ".ragchat/milvus.db"
+    """milvus: `http://host:19530` for a Milvus server or cluster, or a file path ending in
+    `.db` for Milvus Lite (in-process; one process at a time may open the file)."""
+    collection: str = "ragchat"
+    """milvus: the default knowledge base's collection; a named one adds a suffix to it."""
+    token: SecretStr | None = None
+    """milvus: `user:password` or an API key for a server that asks for one. Never logged."""
+    db_name: str = ""
+    """milvus: the database on a server (empty: its default)."""
+    index_type: str = "FLAT"
+    """milvus: the vector index (`FLAT` is exact and what Milvus Lite offers; `HNSW` or
+    `IVF_FLAT` on a server for millions of chunks)."""
+    compact_dead_share: float = Field(0.3, gt=0.0, le=1.0)
+    """faiss: rewrite the segments as one when this share of their rows is deleted or
+    replaced (an update otherwise writes only the changed files' chunks)."""
+    max_segments: int = Field(16, gt=0)
+    """faiss: also rewrite them as one when there are more segments than this."""
+
+
 class IngestSettings(Section):
     """How `ingest.py`, the app and the API read files they are handed."""
 
@@ -333,6 +359,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+    store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     ui: UISettings = UISettings()
@@ -365,6 +392,8 @@ def load_settings(config_file: Path | None = None) -> Settings:
     paths.extra_documents = [base / folder for folder in paths.extra_documents]
     paths.knowledge_bases = base / paths.knowledge_bases
     paths.history = base / paths.history
+    if settings.store.uri.endswith(".db"):  # Milvus Lite's file, like every other path
+        settings.store.uri = str(base / settings.store.uri)
     for profile in settings.llm.profiles.values():
         profile.resolve_paths(base)
     finetune = settings.finetune

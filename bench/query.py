@@ -21,11 +21,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from langchain_community.vectorstores import FAISS  # noqa: E402
+from langchain_community.vectorstores.utils import DistanceStrategy  # noqa: E402
+
 from bench.ingest import pydocs_corpus  # noqa: E402
 from chains.retrieval import build_retriever  # noqa: E402
 from config import load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
-from index.store import load_index  # noqa: E402
+from index.store import KnowledgeBase, load_index  # noqa: E402
 from index.updater import ingest  # noqa: E402
 
 
@@ -43,7 +46,7 @@ def main() -> None:
     targets = random.sample(chunks, min(args.queries, len(chunks)))
     queries = [(d.id, d.page_content[:80]) for d in targets]
 
-    store = knowledge_base.vectorstore
+    store = _langchain_faiss(knowledge_base, chunks)
     paths = {
         "langchain FAISS.similarity_search": lambda q: store.similarity_search(q, k=5),
         "ragchat dense": build_retriever(
@@ -88,3 +91,15 @@ def _parse_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     main()
+
+
+def _langchain_faiss(knowledge_base: KnowledgeBase, chunks: list) -> FAISS:
+    """The same chunks and vectors in LangChain's own FAISS wrapper: the baseline."""
+    vectors = knowledge_base.vectors_by_id(knowledge_base.ids)
+    return FAISS.from_embeddings(
+        [(d.page_content, vectors[d.id].tolist()) for d in chunks],
+        knowledge_base.embeddings,
+        metadatas=[d.metadata for d in chunks],
+        ids=[d.id for d in chunks],
+        distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+    )

@@ -105,38 +105,29 @@ class HybridRetriever(BaseRetriever):
         return self.rerank([text for text, _ in variants], chosen) if self.rerank else chosen
 
     def _dense(self, query: str, allowed: ChunkFilter | None) -> list[str]:
-        store = self.knowledge_base.vectorstore
-        if self.knowledge_base.vector_count == 0:
+        knowledge_base = self.knowledge_base
+        if knowledge_base.vector_count == 0:
             return []
-        vector = store.embedding_function.embed_query(query)
-        if allowed is None:
-            hits = store.similarity_search_with_score_by_vector(vector, k=self.fetch_k)
-        else:  # filter every vector: a flat index scans them all anyway
-            hits = store.similarity_search_with_score_by_vector(
-                vector,
-                k=self.fetch_k,
-                filter=allowed.matches,
-                fetch_k=self.knowledge_base.vector_count,
-            )
-        return [document.id for document, _ in hits]
+        vector = knowledge_base.embeddings.embed_query(query)
+        chosen = None if allowed is None else _matching_ids(knowledge_base, allowed)
+        return knowledge_base.search(vector, self.fetch_k, chosen)
 
     def _bm25(self, query: str, allowed: ChunkFilter | None) -> list[str]:
         knowledge_base = self.knowledge_base
         mask = None
         if allowed is not None:
             mask = np.array([allowed.matches(d.metadata) for d in knowledge_base.documents()])
-        ids = knowledge_base.vectorstore.index_to_docstore_id
+        ids = knowledge_base.ids
         return [ids[row] for row, _ in knowledge_base.bm25.search(query, self.fetch_k, mask)]
 
     def _select(
         self, fused: list[tuple[str, float, dict[str, int]]], wanted: int
     ) -> list[Document]:
-        docstore = self.knowledge_base.vectorstore.docstore
         chosen: list[Document] = []
         for chunk_id, score, ranks in fused:
             if score < self.min_score or len(chosen) == wanted:
                 break
-            stored = docstore.search(chunk_id)
+            stored = self.knowledge_base.document(chunk_id)
             if self.dedupe_overlaps and any(_mostly_overlaps(stored, c) for c in chosen):
                 continue
             metadata = {**stored.metadata, "score": score, "ranks": ranks}
@@ -144,6 +135,11 @@ class HybridRetriever(BaseRetriever):
                 Document(id=chunk_id, page_content=stored.page_content, metadata=metadata)
             )
         return chosen
+
+
+def _matching_ids(knowledge_base: KnowledgeBase, allowed: ChunkFilter) -> set[str]:
+    """The chunks a filter lets through: the store searches only among them."""
+    return {d.id for d in knowledge_base.documents() if d.id and allowed.matches(d.metadata)}
 
 
 def _mostly_overlaps(candidate: Document, kept: Document) -> bool:
@@ -164,7 +160,7 @@ def build_retriever(
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
     rerank = None
     if settings.rerank_top > 1:
-        embeddings = knowledge_base.vectorstore.embedding_function
+        embeddings = knowledge_base.embeddings
         similarity = SentenceSimilarity(embeddings, settings.close_similarity)
         rerank = SentenceReranker(similarity, settings.rerank_top)
     return HybridRetriever(

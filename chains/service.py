@@ -330,7 +330,8 @@ class ServiceHub:
             with self._lock:
                 cached = self._knowledge_bases.get(kb)
                 if cached is None or cached[0] != version:
-                    loaded = load_index(folder, self.embedder_for(kb))
+                    settings = self.settings_for(kb)
+                    loaded = load_index(folder, self.embedder_for(kb), settings.store)
                     self._knowledge_bases[kb] = (version, loaded)
                     self._forget_services(kb)
                 return self._knowledge_bases[kb][1]

@@ -25,6 +25,7 @@ import numpy as np
 from config import Settings
 from index.embeddings import Embedder
 from index.store import (
+    MANIFEST_FILE,
     VECTORS_FILE,
     IndexCorruptError,
     IndexMismatchError,
@@ -34,11 +35,11 @@ from index.store import (
     current_version,
     damaged,
     load_index,
-    read_docstore,
     read_embedder_identity,
     read_manifest,
-    read_vectors,
 )
+from index.stores import store_type
+from index.stores.faiss_segments import segment_folders
 from index.updater import IngestReport, file_digest, ingest, source_path
 
 UNIT_LENGTH_TOLERANCE = 1e-3
@@ -70,9 +71,9 @@ def check_index(settings: Settings, embedder: Embedder) -> IndexHealth:
     folder = settings.paths.index
     try:
         version = current_version(folder)
-        knowledge_base = load_index(folder, embedder)
+        knowledge_base = load_index(folder, embedder, settings.store)
     except IndexCorruptError as err:
-        health = IndexHealth(_damaged_files(folder) or [str(err)], repairable=True)
+        health = IndexHealth(_damaged_files(settings) or [str(err)], repairable=True)
     except IndexMismatchError as err:
         health = IndexHealth([str(err)])
     except IndexStoreError as err:  # no index yet: --repair builds one
@@ -103,20 +104,27 @@ def repair_index(
     )
 
 
-def _damaged_files(folder: Path) -> list[str]:
-    """Every damaged file of the live version, each read on its own (opening stops at the
-    first); empty when each reads and only their agreement failed."""
+def _damaged_files(settings: Settings) -> list[str]:
+    """Every damaged file of the live version and its store, each read on its own (opening
+    stops at the first); empty when each reads and only their agreement failed."""
     try:
-        version = current_version(folder)
+        version = current_version(settings.paths.index)
     except IndexCorruptError as err:
         return [str(err)]
     problems = []
-    for read in (read_embedder_identity, read_manifest, read_vectors, read_docstore):
-        try:
-            read(version)
-        except IndexStoreError as err:
-            problems.append(str(err))
-    return problems
+    try:
+        read_embedder_identity(version)
+    except IndexStoreError as err:
+        problems.append(str(err))
+    manifest = None
+    try:
+        manifest = read_manifest(version)
+    except IndexStoreError as err:
+        problems.append(str(err))
+    backend = store_type(
+        manifest.store.get("backend", "faiss") if manifest else settings.store.backend
+    )
+    return problems + backend.damaged_files(version, manifest, settings.store)
 
 
 def _inspect(knowledge_base: KnowledgeBase, settings: Settings, version: Path) -> IndexHealth:
@@ -129,8 +137,8 @@ def _inspect(knowledge_base: KnowledgeBase, settings: Settings, version: Path) -
     off = _rows_off_unit_length(knowledge_base)
     if off.size:
         rows = ", ".join(str(row) for row in off[:5])
-        problem = f"{_count(off.size, 'vector')} not of unit length (rows {rows})"
-        health.problems.append(str(damaged(problem, version / VECTORS_FILE)))
+        problem = f"{_count(off.size, 'vector')} not of unit length (chunks {rows})"
+        health.problems.append(str(damaged(problem, *_vector_files(knowledge_base, version))))
         health.repairable = True
     changed = _changed_files(knowledge_base.manifest, settings.paths.documents)
     if changed:
@@ -154,10 +162,23 @@ def _count(number: int, noun: str) -> str:
 def _rows_off_unit_length(knowledge_base: KnowledgeBase) -> np.ndarray:
     if not knowledge_base.identity.normalized or knowledge_base.vector_count == 0:
         return np.array([], dtype=int)
-    vectors = knowledge_base.vectorstore.index.reconstruct_n(0, knowledge_base.vector_count)
+    ids = knowledge_base.ids
+    stored = knowledge_base.vectors_by_id(ids)
+    vectors = np.stack([stored[i] for i in ids])
     with np.errstate(invalid="ignore", over="ignore"):
         lengths = np.linalg.norm(vectors, axis=1)
-    return np.flatnonzero(~(np.abs(lengths - 1.0) <= UNIT_LENGTH_TOLERANCE))
+    return np.array(
+        [ids[row] for row in np.flatnonzero(~(np.abs(lengths - 1.0) <= UNIT_LENGTH_TOLERANCE))]
+    )
+
+
+def _vector_files(knowledge_base: KnowledgeBase, version: Path) -> list[Path]:
+    """Where the vectors are kept: the FAISS store's segment files (a Milvus collection has
+    none on this machine)."""
+    manifest = knowledge_base.manifest
+    if manifest.store.get("backend", "faiss") != "faiss":
+        return [version / MANIFEST_FILE]
+    return [folder / VECTORS_FILE for folder in segment_folders(version, manifest)]
 
 
 def _changed_files(manifest: Manifest, documents: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The index on disk: one folder, safe to open, replaced atomically.
+"""The index on disk: a version folder, safe to open, switched atomically, and its store.
 
 Layout::
 
@@ -6,15 +6,18 @@ Layout::
       CURRENT            name of the live version folder (replaced with os.replace)
       .lock              held by the one process that writes
       v-<time>-<pid>/
-        vectors.faiss    FAISS's own binary format (faiss.write_index)
-        docstore.jsonl   one chunk per line, in vector order: id, text, metadata, BM25 terms
-        manifest.json    file -> content hash -> chunk ids, and the chunking that made them
+        manifest.json    file -> content hash -> chunk ids, the chunking that made them, and
+                         where the store keeps them (FAISS segments, or a Milvus collection)
         embedder.json    identity of the embedding model that made the vectors
+      segments/          the `faiss` store's files (index/stores/faiss_segments.py)
+
+The chunks and their vectors live in a store chosen by `store.backend` (`index.stores`): FAISS
+segments in this folder, or a Milvus collection. `KnowledgeBase` is the same for both: the
+retriever, ingest, the app and the API never know which one holds their chunks.
 
 Nothing is pickled: LangChain's `FAISS.load_local` unpickles its docstore, so an index folder
-someone hands you could run code. Here we write and read the same FAISS wrapper's parts in
-plain formats instead. A new version is written beside the live one and switched in by
-replacing CURRENT, so a crash or Ctrl-C at any moment leaves the previous version whole.
+someone hands you could run code. A new version is written beside the live one and switched in
+by replacing CURRENT, so a crash or Ctrl-C at any moment leaves the previous version whole.
 
 Every file is read defensively: one that is missing, cut short, not JSON or of the wrong shape
 is an `IndexCorruptError` that names the file and the command that rebuilds it
@@ -28,26 +31,28 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import faiss
 import numpy as np
 from filelock import FileLock, Timeout
-from langchain_community.docstore.in_memory import InMemoryDocstore
-from langchain_community.vectorstores import FAISS
-from langchain_community.vectorstores.utils import DistanceStrategy
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
+from config import StoreSettings
 from index.bm25 import Bm25Index, term_counts
 from index.embeddings import Embedder, EmbedderIdentity
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)
+"""Format 2 kept its vectors and docstore in the version folder; it opens as one FAISS segment
+and the next save writes format 3."""
 CURRENT_FILE = "CURRENT"
 VECTORS_FILE = "vectors.faiss"
 DOCSTORE_FILE = "docstore.jsonl"
@@ -90,14 +95,19 @@ class FileRecord:
 
 @dataclass
 class Manifest:
-    """Which files are indexed, their content hashes and chunk ids, and how they were chunked."""
+    """Which files are indexed, their content hashes and chunk ids, how they were chunked, and
+    where the store keeps them (`store`: its backend's own description, e.g. segment names)."""
 
     chunking: dict
     files: dict[str, FileRecord] = field(default_factory=dict)
     updated_at: float = 0.0
+    store: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, **asdict(self)}
+
+    def chunk_ids(self) -> set[str]:
+        return {i for record in self.files.values() for i in record.chunk_ids}
 
 
 @with_config(ConfigDict(extra="allow"))
@@ -109,7 +119,7 @@ class ChunkMetadata(TypedDict):
 
 
 class ChunkRecord(TypedDict):
-    """One line of docstore.jsonl."""
+    """One chunk as a store keeps it (a line of a FAISS segment's docstore.jsonl)."""
 
     id: str
     text: str
@@ -122,97 +132,173 @@ _IDENTITY = TypeAdapter(EmbedderIdentity)
 _CHUNK = TypeAdapter(ChunkRecord)
 
 
+@runtime_checkable
+class VectorStore(Protocol):
+    """Where a knowledge base's chunks and vectors are kept and searched (`index.stores`).
+    Changes are made by `add` and `delete` and are durable once `save` returns."""
+
+    def add(self, records: list[ChunkRecord], vectors: np.ndarray) -> None: ...
+
+    def delete(self, ids: Collection[str]) -> None: ...
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
+        """Ids of the `k` chunks closest to `vector` (inner product), best first; `allowed`:
+        only these."""
+        ...
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of `ids` it holds."""
+        ...
+
+    def count(self) -> int: ...
+
+    def save(self, knowledge_base: KnowledgeBase, folder: Path) -> dict:
+        """Make every change durable, before the manifest that lists them is switched in;
+        returns the manifest's `store` entry."""
+        ...
+
+    def clean_up(self, folder: Path) -> None:
+        """After the switch: remove what the live version no longer refers to."""
+        ...
+
+
+def record_of(document: Document, terms: dict[str, int]) -> ChunkRecord:
+    return {
+        "id": str(document.id),
+        "text": document.page_content,
+        "metadata": document.metadata,  # type: ignore[typeddict-item]
+        "terms": terms,
+    }
+
+
 @dataclass
 class KnowledgeBase:
-    """The live index in memory: LangChain's FAISS vector store, the BM25 term counts of every
-    chunk, and the manifest. Change it only through `add` and `remove`, which keep them in step."""
+    """The live index in memory: its chunks, their BM25 term counts, the manifest, and the
+    store that keeps their vectors. Change it only through `add` and `remove`, which keep them
+    in step."""
 
-    vectorstore: FAISS
+    store: VectorStore
     manifest: Manifest
     identity: EmbedderIdentity
+    embeddings: Embeddings
+    chunks: dict[str, Document] = field(default_factory=dict)
+    """Every chunk by id; their order is the rows of the BM25 index."""
     terms: dict[str, dict[str, int]] = field(default_factory=dict)
     _bm25: Bm25Index | None = field(default=None, repr=False)
+    _ids: list[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def empty(cls, embedder: Embedder, chunking: dict) -> KnowledgeBase:
-        vectorstore = FAISS(
-            embedding_function=embedder.embeddings,
-            index=faiss.IndexFlatIP(embedder.identity.dimension),
-            docstore=InMemoryDocstore(),
-            index_to_docstore_id={},
-            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-        )
-        return cls(vectorstore, Manifest(chunking=chunking), embedder.identity)
+    def empty(
+        cls, embedder: Embedder, chunking: dict, store: StoreSettings | None = None
+    ) -> KnowledgeBase:
+        from index.stores import store_type  # the stores are built on this module
+
+        settings = store or StoreSettings()
+        vectors = store_type(settings.backend).create(embedder, settings)
+        return cls(vectors, Manifest(chunking=chunking), embedder.identity, embedder.embeddings)
+
+    @classmethod
+    def of_records(
+        cls,
+        store: VectorStore,
+        manifest: Manifest,
+        embedder: Embedder,
+        records: Iterable[ChunkRecord],
+    ) -> KnowledgeBase:
+        """A knowledge base over the chunks a store has read back."""
+        knowledge_base = cls(store, manifest, embedder.identity, embedder.embeddings)
+        for r in records:
+            knowledge_base.chunks[r["id"]] = Document(
+                id=r["id"], page_content=r["text"], metadata=dict(r["metadata"])
+            )
+            knowledge_base.terms[r["id"]] = r["terms"]
+        return knowledge_base
 
     def add(self, ids: list[str], chunks: list[Document], vectors: list[np.ndarray]) -> None:
         """Add chunks with their vectors; their BM25 terms are counted here, once per text."""
-        self.vectorstore.add_embeddings(
-            [(c.page_content, v.tolist()) for c, v in zip(chunks, vectors, strict=True)],
-            metadatas=[c.metadata for c in chunks],
-            ids=ids,
-        )
         counted: dict[str, dict[str, int]] = {}  # chunks with the same text share one count
+        records = []
         for chunk_id, chunk in zip(ids, chunks, strict=True):
             digest = chunk.metadata["hash"]
             if digest not in counted:
                 counted[digest] = term_counts(chunk.page_content)
+            document = Document(
+                id=chunk_id, page_content=chunk.page_content, metadata=chunk.metadata
+            )
+            self.chunks[chunk_id] = document
             self.terms[chunk_id] = counted[digest]
-        self._bm25 = None
+            records.append(record_of(document, counted[digest]))
+        if records:
+            dimension = self.identity.dimension
+            self.store.add(records, np.asarray(vectors, dtype=np.float32).reshape(-1, dimension))
+        self._changed()
 
     def remove(self, ids: list[str]) -> None:
         if ids:
-            self.vectorstore.delete(ids)
+            self.store.delete(ids)
             for chunk_id in ids:
+                del self.chunks[chunk_id]
                 del self.terms[chunk_id]
-            self._bm25 = None
+            self._changed()
+
+    def _changed(self) -> None:
+        self._bm25 = None
+        self._ids = None
+
+    @property
+    def ids(self) -> list[str]:
+        """Chunk ids in the row order of `bm25`."""
+        if self._ids is None:
+            self._ids = list(self.chunks)
+        return self._ids
 
     @property
     def bm25(self) -> Bm25Index:
-        """Keyword index over the chunks, rows in vector order; built when first needed."""
+        """Keyword index over the chunks, rows in `ids` order; built when first needed."""
         if self._bm25 is None:
-            ids = self.vectorstore.index_to_docstore_id
-            self._bm25 = Bm25Index([self.terms[ids[row]] for row in range(self.vector_count)])
+            self._bm25 = Bm25Index([self.terms[i] for i in self.ids])
         return self._bm25
 
-    def document_at(self, row: int) -> Document:
-        store = self.vectorstore
-        return store.docstore.search(store.index_to_docstore_id[row])
+    def document(self, chunk_id: str) -> Document:
+        return self.chunks[chunk_id]
 
     @property
     def vector_count(self) -> int:
-        return int(self.vectorstore.index.ntotal)
+        return len(self.chunks)
 
     def documents(self) -> Iterator[Document]:
-        """Every chunk, in vector order."""
-        for row in range(self.vector_count):
-            yield self.document_at(row)
+        """Every chunk, in row order."""
+        yield from self.chunks.values()
 
-    def vectors_by_id(self, ids: list[str]) -> dict[str, np.ndarray]:
+    def search(
+        self, vector: np.ndarray | list[float], k: int, allowed: Collection[str] | None = None
+    ) -> list[str]:
+        """The ids of the `k` chunks closest to `vector`; `allowed`: only among these."""
+        if not self.chunks or (allowed is not None and not allowed):
+            return []
+        return self.store.search(np.asarray(vector, dtype=np.float32), k, allowed)
+
+    def similarity_search(self, query: str, k: int = 4) -> list[Document]:
+        """The `k` chunks closest in meaning to `query` (dense search alone)."""
+        ids = self.search(self.embeddings.embed_query(query), k)
+        return [self.chunks[i] for i in ids]
+
+    def vectors_by_id(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of some chunks, to reuse them instead of embedding again."""
-        rows = {chunk_id: row for row, chunk_id in self.vectorstore.index_to_docstore_id.items()}
-        return {i: self.vectorstore.index.reconstruct(rows[i]) for i in ids if i in rows}
+        return self.store.vectors(ids)
 
-    def check_consistent(self, version: Path | None = None) -> None:
-        """Vectors, docstore and manifest must describe the same chunks. `version`: the folder
-        they were read from, whose files the error then names."""
-        store = self.vectorstore
-        manifest_ids = {i for record in self.manifest.files.values() for i in record.chunk_ids}
-        docstore_ids = set(store.index_to_docstore_id.values())
-        rows = len(store.index_to_docstore_id)
-        if self.vector_count != rows:
-            files = (VECTORS_FILE, DOCSTORE_FILE)
-            problem = f"{self.vector_count} vectors but {rows} chunks in the docstore"
-        elif rows != len(manifest_ids):
-            files = (DOCSTORE_FILE, MANIFEST_FILE)
-            problem = f"{rows} chunks in the docstore but {len(manifest_ids)} in the manifest"
-        elif manifest_ids != docstore_ids or set(self.terms) != docstore_ids:
-            files = (DOCSTORE_FILE, MANIFEST_FILE)
-            problem = "they list other chunks"
-        else:
-            return
-        if version is None:  # in memory: a bug, not damage on disk
+    def check_consistent(self) -> None:
+        """The store, the chunks and the manifest must describe the same chunks: in memory
+        this is a bug, not damage on disk (the stores check what they read)."""
+        problem = ""
+        if self.store.count() != len(self.chunks):
+            problem = f"{self.store.count()} vectors but {len(self.chunks)} chunks"
+        elif (
+            self.manifest.chunk_ids() != set(self.chunks) or self.terms.keys() != self.chunks.keys()
+        ):
+            problem = "the manifest lists other chunks"
+        if problem:
             raise IndexCorruptError(f"index is inconsistent: {problem}")
-        raise damaged(problem, *(version / name for name in files))
 
 
 def damaged(problem: str, *paths: Path) -> IndexCorruptError:
@@ -254,21 +340,25 @@ def read_manifest(version: Path) -> Manifest:
     path = version / MANIFEST_FILE
     data = _read_json(path)
     written = data.get("format") if isinstance(data, dict) else None
-    if isinstance(written, int) and written != FORMAT_VERSION:
+    if isinstance(written, int) and written not in READABLE_FORMATS:
         raise IndexMismatchError(
-            f"the index was written in format {written} but this ragchat reads "
-            f"format {FORMAT_VERSION}; rebuild it with `python ingest.py --rebuild`"
+            f"the index was written in format {written} but this ragchat reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}; rebuild it with "
+            "`python ingest.py --rebuild`"
         )
-    if written != FORMAT_VERSION:
+    if written not in READABLE_FORMATS:
         raise damaged("no format number: not a ragchat manifest", path)
+    assert isinstance(data, dict)
+    if written == 2:  # its chunks are in the version folder: one FAISS segment
+        data = {**data, "store": {"backend": "faiss", "segments": {}, "format2": True}}
     missing = [f.name for f in fields(Manifest) if f.name not in data]
     if missing:  # the dataclass has defaults for a new manifest; one on disk has every field
         raise damaged(f"wrong shape: {', '.join(missing)}: Field required", path)
     return _validated(_MANIFEST, data, path)
 
 
-def read_vectors(version: Path) -> faiss.Index:
-    path = version / VECTORS_FILE
+def read_vectors(folder: Path) -> faiss.Index:
+    path = folder / VECTORS_FILE
     if not path.is_file():
         raise damaged("missing", path)
     if path.stat().st_size == 0:
@@ -284,9 +374,9 @@ def read_vectors(version: Path) -> faiss.Index:
         raise damaged(f"FAISS cannot read it: {detail[:160]}", path) from None
 
 
-def read_docstore(version: Path) -> list[ChunkRecord]:
+def read_docstore(folder: Path) -> list[ChunkRecord]:
     """Every chunk record, in vector order; a line that is not one is named by its number."""
-    path = version / DOCSTORE_FILE
+    path = folder / DOCSTORE_FILE
     records: list[ChunkRecord] = []
     try:
         with open(path, "rb") as lines:
@@ -316,21 +406,26 @@ def _chunk_record(line: bytes, number: int, path: Path) -> ChunkRecord:
         raise damaged(f"line {number} is not a chunk: {_describe(err)}", path) from None
 
 
-def load_index(folder: Path, embedder: Embedder) -> KnowledgeBase:
-    """Open the live index for `embedder`, refusing one built by another model. A writer may
-    switch versions and remove the old one while we read it: then the new one is read."""
+def load_index(
+    folder: Path, embedder: Embedder, store: StoreSettings | None = None
+) -> KnowledgeBase:
+    """Open the live index for `embedder`, refusing one built by another model or kept by
+    another store than `store.backend`. A writer may switch versions and remove the old one
+    while we read it: then the new one is read."""
     version = current_version(folder)
     if version is None:
         raise IndexNotFoundError(f"no index in {folder}: build it with `python ingest.py`")
     try:
-        return _read_version(version, embedder)
+        return _read_version(version, embedder, store or StoreSettings())
     except IndexCorruptError:
         if current_version(folder) == version:
             raise
-        return load_index(folder, embedder)
+        return load_index(folder, embedder, store)
 
 
-def _read_version(version: Path, embedder: Embedder) -> KnowledgeBase:
+def _read_version(version: Path, embedder: Embedder, settings: StoreSettings) -> KnowledgeBase:
+    from index.stores import store_type  # the stores are built on this module
+
     stored = read_embedder_identity(version)
     if stored != embedder.identity:
         raise IndexMismatchError(
@@ -341,63 +436,39 @@ def _read_version(version: Path, embedder: Embedder) -> KnowledgeBase:
             "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
         )
     manifest = read_manifest(version)
-    index = read_vectors(version)
-    if index.d != stored.dimension:
-        raise damaged(
-            f"vectors of {index.d} dimensions, the embedder's have {stored.dimension}",
-            version / VECTORS_FILE,
-            version / EMBEDDER_FILE,
+    backend = manifest.store.get("backend", "faiss")
+    if backend != settings.backend:
+        raise IndexMismatchError(
+            f"the index in {version.parent} keeps its chunks in store {backend!r} but the "
+            f"configuration asks for store.backend = {settings.backend!r}; rebuild it with "
+            "`python ingest.py --rebuild`, or set store.backend back"
         )
-    records = read_docstore(version)
-    docstore = InMemoryDocstore(
-        {
-            r["id"]: Document(id=r["id"], page_content=r["text"], metadata=r["metadata"])
-            for r in records
-        }
-    )
-    vectorstore = FAISS(
-        embedding_function=embedder.embeddings,
-        index=index,
-        docstore=docstore,
-        index_to_docstore_id={row: r["id"] for row, r in enumerate(records)},
-        distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-    )
-    terms = {r["id"]: r["terms"] for r in records}
-    knowledge_base = KnowledgeBase(vectorstore, manifest, embedder.identity, terms)
-    knowledge_base.check_consistent(version)
-    return knowledge_base
+    return store_type(backend).load(version, manifest, embedder, settings)
 
 
 def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
-    """Write a new version beside the live one, then switch CURRENT to it in one rename."""
+    """Have the store make its changes durable, then write a new version beside the live one
+    and switch CURRENT to it in one rename."""
     knowledge_base.check_consistent()
     folder.mkdir(parents=True, exist_ok=True)
+    knowledge_base.manifest.store = knowledge_base.store.save(knowledge_base, folder)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
     staging = folder / f".staging-{name}"
     staging.mkdir()
-    faiss.write_index(knowledge_base.vectorstore.index, str(staging / VECTORS_FILE))
-    with open(staging / DOCSTORE_FILE, "w", encoding="utf-8") as out:
-        for document in knowledge_base.documents():
-            record = {
-                "id": document.id,
-                "text": document.page_content,
-                "metadata": document.metadata,
-                "terms": knowledge_base.terms[document.id],
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     knowledge_base.manifest.updated_at = time.time()
     _write_json(staging / MANIFEST_FILE, knowledge_base.manifest.to_dict())
     _write_json(staging / EMBEDDER_FILE, knowledge_base.identity.to_dict())
     for written in staging.iterdir():
-        _fsync(written)
+        fsync(written)
     version = folder / name
     staging.rename(version)
     pointer_staging = folder / f".{CURRENT_FILE}.staging"
     pointer_staging.write_text(name, encoding="utf-8")
-    _fsync(pointer_staging)
+    fsync(pointer_staging)
     os.replace(pointer_staging, folder / CURRENT_FILE)
-    _fsync(folder)
+    fsync(folder)
     _remove_stale_versions(folder, keep=name)
+    knowledge_base.store.clean_up(folder)
     return version
 
 
@@ -482,7 +553,7 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

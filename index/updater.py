@@ -122,7 +122,7 @@ def _locked_index(
     started = time.perf_counter()
     folder = settings.paths.index
     with index_lock(folder, lock_wait_seconds, on_message):
-        knowledge_base = _open(folder, embedder, settings.chunking, rebuild)
+        knowledge_base = _open(settings, embedder, rebuild)
         yield knowledge_base
         if report.saved:
             save_index(knowledge_base, folder)
@@ -210,13 +210,12 @@ def source_path(source: str, documents_root: Path) -> Path:
     return (documents_root / source).resolve()
 
 
-def _open(
-    folder: Path, embedder: Embedder, chunking: ChunkingSettings, rebuild: bool
-) -> KnowledgeBase:
-    wanted = chunking.model_dump()
+def _open(settings: Settings, embedder: Embedder, rebuild: bool) -> KnowledgeBase:
+    folder = settings.paths.index
+    wanted = settings.chunking.model_dump()
     if rebuild or current_version(folder) is None:
-        return KnowledgeBase.empty(embedder, wanted)
-    knowledge_base = load_index(folder, embedder)
+        return KnowledgeBase.empty(embedder, wanted, settings.store)
+    knowledge_base = load_index(folder, embedder, settings.store)
     if knowledge_base.manifest.chunking != wanted:
         raise IndexMismatchError(
             f"chunking settings changed since the index was built "
@@ -313,8 +312,7 @@ def _reusable_vectors(
     """Stored vectors of the old chunks of changed files, keyed by chunk text hash."""
     old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
     by_id = knowledge_base.vectors_by_id(old_ids)
-    docstore = knowledge_base.vectorstore.docstore
-    return {docstore.search(i).metadata["hash"]: vector for i, vector in by_id.items()}
+    return {knowledge_base.document(i).metadata["hash"]: v for i, v in by_id.items()}
 
 
 @dataclass

@@ -4,13 +4,14 @@ and the corpora the tests ingest."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings
+from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings, StoreSettings
 from index.embeddings import Embedder, build_embedder
+from index.stores.milvus import release
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO / "data" / "sample"
@@ -60,3 +61,20 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings(paths=paths, **sections)
 
     return make
+
+
+STORES = ["faiss", "milvus"]
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
+    """Each vector store in turn: FAISS segments, and Milvus Lite in a temporary file (released
+    at the end, so the next test's process may open its own)."""
+    settings = StoreSettings(backend=request.param, uri=str(tmp_path / "milvus.db"))
+    yield settings
+    release(settings)
+
+
+def store_config(store: StoreSettings) -> str:
+    """The `[store]` section of a config file for a subprocess."""
+    return f'[store]\nbackend = "{store.backend}"\nuri = "{store.uri}"\n'

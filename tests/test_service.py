@@ -66,7 +66,7 @@ def test_stream_yields_pieces_then_an_answer_with_checked_citations_and_cards():
     assert answer.text.startswith(PERPLEXITY_ANSWER) and answer.cited
     card = answer.sources[answer.cited[0] - 1]
     assert card.source == "ngram-language-models.md" and card.n == answer.cited[0]
-    chunk = rag.knowledge_base.vectorstore.docstore.search(card.id)
+    chunk = rag.knowledge_base.document(card.id)
     assert card.text == chunk.page_content and (card.start, card.end) == (
         chunk.metadata["start"],
         chunk.metadata["end"],

@@ -1,0 +1,233 @@
+"""The embedded store: FAISS vectors in memory, kept on disk as append-only segments.
+
+    INDEX/segments/<name>/
+      vectors.faiss     FAISS's own binary format (faiss.write_index), one row per chunk
+      docstore.jsonl    one chunk per line, in vector order: id, text, metadata, BM25 terms
+
+A segment is written once and never changed. Saving writes one new segment holding only the
+chunks added since the last save; the manifest lists the live chunk ids and the segments, so a
+chunk of an old segment that the manifest no longer lists is dead. An update therefore costs
+what changed, not the size of the index. When dead rows pass `store.compact_dead_share` of all
+rows, or segments pass `store.max_segments`, the save writes every live chunk into one new
+segment instead (compaction); segments no live version lists are removed after the switch.
+
+Written here rather than with LangChain's FAISS wrapper: its persistence pickles, and segments
+need the row bookkeeping (which chunk is in which row, which rows are unsaved) the wrapper hides.
+A filtered search is FAISS's own `IDSelectorBatch`, so it stays exact and scans only once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from config import StoreSettings
+from index.embeddings import Embedder, EmbedderIdentity
+from index.store import (
+    DOCSTORE_FILE,
+    EMBEDDER_FILE,
+    MANIFEST_FILE,
+    VECTORS_FILE,
+    ChunkRecord,
+    IndexStoreError,
+    KnowledgeBase,
+    Manifest,
+    damaged,
+    fsync,
+    read_docstore,
+    read_vectors,
+    record_of,
+)
+
+SEGMENTS = "segments"
+
+
+class FaissSegments:
+    """Vectors in one flat inner-product FAISS index, rows in step with `ids`."""
+
+    def __init__(self, dimension: int, settings: StoreSettings) -> None:
+        self.index = faiss.IndexFlatIP(dimension)
+        self.ids: list[str] = []
+        self.rows: dict[str, int] = {}
+        self.settings = settings
+        self.segments: dict[str, int] = {}
+        """Saved segments, oldest first, and the rows each holds (live or dead)."""
+        self.unsaved: set[str] = set()
+        """Chunks added since the last save: in no segment yet."""
+
+    @classmethod
+    def create(cls, identity: EmbedderIdentity, settings: StoreSettings) -> FaissSegments:
+        return cls(identity.dimension, settings)
+
+    # -- changes, in memory -------------------------------------------------------------
+
+    def add(self, records: list[ChunkRecord], vectors: np.ndarray) -> None:
+        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        for record in records:
+            self.rows[record["id"]] = len(self.ids)
+            self.ids.append(record["id"])
+            self.unsaved.add(record["id"])
+
+    def delete(self, ids: Collection[str]) -> None:
+        gone = set(ids)
+        self.index.remove_ids(np.fromiter((self.rows[i] for i in gone), dtype=np.int64))
+        self.ids = [i for i in self.ids if i not in gone]  # remove_ids keeps the others' order
+        self.rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        self.unsaved -= gone
+
+    # -- reading ------------------------------------------------------------------------
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
+        query = vector.reshape(1, -1)
+        if allowed is None:
+            _, rows = self.index.search(query, min(k, self.index.ntotal))
+        else:
+            selected = np.fromiter((self.rows[i] for i in allowed if i in self.rows), np.int64)
+            parameters = faiss.SearchParameters(sel=faiss.IDSelectorBatch(selected))
+            _, rows = self.index.search(query, min(k, len(selected)), params=parameters)
+        return [self.ids[row] for row in rows[0] if row >= 0]
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        held = [i for i in ids if i in self.rows]
+        if not held:
+            return {}
+        rows = np.fromiter((self.rows[i] for i in held), dtype=np.int64, count=len(held))
+        return dict(zip(held, self.index.reconstruct_batch(rows), strict=True))
+
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    # -- on disk ------------------------------------------------------------------------
+
+    def save(self, knowledge_base: KnowledgeBase, folder: Path) -> dict:
+        """Write the unsaved chunks as one new segment, or every chunk when it is time to
+        compact; the manifest switched in afterwards lists the segments returned."""
+        saved_rows = sum(self.segments.values())
+        dead = saved_rows - (len(self.ids) - len(self.unsaved))
+        compact = (
+            dead > self.settings.compact_dead_share * max(saved_rows, 1)
+            or len(self.segments) >= self.settings.max_segments
+        )
+        chosen = self.ids if compact else [i for i in self.ids if i in self.unsaved]
+        segments = {} if compact else dict(self.segments)
+        if chosen or not segments:  # an empty index is one empty segment
+            name = _write_segment(folder / SEGMENTS, chosen, self, knowledge_base)
+            segments[name] = len(chosen)
+        self.segments, self.unsaved = segments, set()
+        return {"backend": "faiss", "segments": segments}
+
+    def clean_up(self, folder: Path) -> None:
+        """Remove segments the live version does not list (replaced, compacted, or left by
+        an interrupted save); called by the writer, under the lock."""
+        root = folder / SEGMENTS
+        for entry in root.iterdir() if root.is_dir() else ():
+            if entry.name not in self.segments:
+                shutil.rmtree(entry, ignore_errors=True)
+
+    @classmethod
+    def load(
+        cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
+    ) -> KnowledgeBase:
+        """Read the segments the manifest lists, keeping the chunks it lists; a chunk found in
+        two segments (removed, then added again) is taken from the newer."""
+        store = cls(embedder.identity.dimension, settings)
+        folders = segment_folders(version, manifest)
+        live = manifest.chunk_ids()
+        kept: dict[str, tuple[ChunkRecord, np.ndarray]] = {}
+        for folder in folders:
+            vectors, records = _read_segment(folder, embedder.identity.dimension, version)
+            for row, record in enumerate(records):
+                if record["id"] in live:
+                    kept[record["id"]] = (record, vectors[row])
+        if len(kept) != len(live):
+            missing = len(live) - len(kept)
+            raise damaged(
+                f"{missing} of its chunks are in no segment",
+                version / MANIFEST_FILE,
+                *(folder / DOCSTORE_FILE for folder in folders),
+            )
+        records = [record for record, _ in kept.values()]
+        if records:
+            store.add(records, np.stack([vector for _, vector in kept.values()]))
+        if manifest.store.get("format2"):
+            store.segments = {}  # the next save writes them as a segment of its own
+        else:
+            store.segments = dict(manifest.store["segments"])
+            store.unsaved = set()
+        return KnowledgeBase.of_records(store, manifest, embedder, records)
+
+    @classmethod
+    def damaged_files(
+        cls, version: Path, manifest: Manifest | None, settings: StoreSettings
+    ) -> list[str]:
+        """Every segment the manifest lists, or every one there is when it cannot be read."""
+        if manifest is None:
+            root = version.parent / SEGMENTS
+            folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        else:
+            folders = segment_folders(version, manifest)
+        problems = []
+        for folder in folders:
+            for read in (read_vectors, read_docstore):
+                try:
+                    read(folder)
+                except IndexStoreError as err:
+                    problems.append(str(err))
+        return problems
+
+
+def segment_folders(version: Path, manifest: Manifest) -> list[Path]:
+    """The segments a manifest lists, oldest first (format 2: the version folder itself)."""
+    if manifest.store.get("format2"):
+        return [version]
+    return [version.parent / SEGMENTS / name for name in manifest.store.get("segments", {})]
+
+
+def _read_segment(
+    folder: Path, dimension: int, version: Path
+) -> tuple[np.ndarray, list[ChunkRecord]]:
+    index = read_vectors(folder)
+    if index.d != dimension:
+        raise damaged(
+            f"vectors of {index.d} dimensions, the embedder's have {dimension}",
+            folder / VECTORS_FILE,
+            version / EMBEDDER_FILE,
+        )
+    records = read_docstore(folder)
+    if index.ntotal != len(records):
+        raise damaged(
+            f"{index.ntotal} vectors but {len(records)} chunks in the docstore",
+            folder / VECTORS_FILE,
+            folder / DOCSTORE_FILE,
+        )
+    return index.reconstruct_n(0, index.ntotal), records
+
+
+def _write_segment(
+    root: Path, ids: list[str], store: FaissSegments, knowledge_base: KnowledgeBase
+) -> str:
+    """Write these chunks as a new segment (staged, fsynced, renamed into place)."""
+    name = f"s-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    staging = root / f".staging-{name}"
+    staging.mkdir(parents=True)
+    vectors = faiss.IndexFlatIP(store.index.d)
+    if ids:
+        rows = np.fromiter((store.rows[i] for i in ids), dtype=np.int64, count=len(ids))
+        vectors.add(store.index.reconstruct_batch(rows))
+    faiss.write_index(vectors, str(staging / VECTORS_FILE))
+    with open(staging / DOCSTORE_FILE, "w", encoding="utf-8") as out:
+        for chunk_id in ids:
+            record = record_of(knowledge_base.chunks[chunk_id], knowledge_base.terms[chunk_id])
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for written in staging.iterdir():
+        fsync(written)
+    staging.rename(root / name)
+    fsync(root)
+    return name

@@ -1,0 +1,295 @@
+"""The scale-out store: a Milvus collection, through langchain-milvus.
+
+`store.uri` names a Milvus server or cluster (`http://host:19530`), or a local `.db` file for
+Milvus Lite, the same engine in-process (one process at a time may open a file). Each chunk is
+one row: `id`, `text`, `vector` and `metadata` (JSON: the chunk's metadata, and its BM25 term
+counts under `_terms`, so keyword search works from the collection alone).
+
+What the FAISS store gets from its atomic folder switch, this one gets as follows:
+- **Identity**: the embedder's identity is a property of the collection, checked on open.
+- **Rebuilds** write a new collection, `<collection>__b<build>`, and the old one is dropped only
+  after the manifest naming the new one is switched in: an interrupted rebuild changes nothing.
+- **Updates** are buffered in memory and written when the ingest saves (deletes, then inserts),
+  just before the new manifest is switched in. A crash in between leaves rows the manifest does
+  not list (ignored by searches, deleted by the next save) or files whose rows are gone (taken
+  out of the manifest when opened, so the next ingest indexes them again): the next ingest
+  repairs the collection, and until then answers never come from rows the manifest does not list.
+- **One writer**: the lock in the index folder, as for FAISS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Collection, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from config import StoreSettings
+from index.embeddings import Embedder, EmbedderIdentity
+from index.store import (
+    REPAIR_COMMAND,
+    ChunkRecord,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexStoreError,
+    KnowledgeBase,
+    Manifest,
+)
+
+IDENTITY_PROPERTY = "ragchat.embedder"
+TERMS_KEY = "_terms"
+BATCH = 1000
+MAX_LIMIT = 16384
+"""Milvus's largest `limit` for one search."""
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class MilvusCollection:
+    """One collection: the rows it holds, and the changes not yet written."""
+
+    def __init__(self, vectorstore: Any, settings: StoreSettings) -> None:
+        self.vectorstore = vectorstore
+        """langchain_milvus.Milvus over the collection: it writes the rows."""
+        self.client = vectorstore.client
+        self.collection: str = vectorstore.collection_name
+        self.settings = settings
+        self.committed: set[str] = set()
+        """Rows in the collection that the knowledge base holds."""
+        self.orphans: set[str] = set()
+        """Rows in the collection that no manifest lists (left by a crash): never returned,
+        deleted by the next save."""
+        self.pending: dict[str, tuple[ChunkRecord, np.ndarray]] = {}
+        self.doomed: set[str] = set()
+
+    # -- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, embedder: Embedder, settings: StoreSettings) -> MilvusCollection:
+        """A new, empty collection for a first ingest or a rebuild."""
+        name = f"{settings.collection}__b{time.time_ns():x}"
+        _create_collection(connect(settings), name, embedder.identity, settings)
+        return cls(langchain_store(name, embedder, settings), settings)
+
+    @classmethod
+    def load(
+        cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
+    ) -> KnowledgeBase:
+        """Open the collection the manifest names, with the rows the manifest lists."""
+        name = manifest.store.get("collection", "")
+        client = connect(settings)
+        _check_collection(client, name, embedder.identity, settings)
+        store = cls(langchain_store(name, embedder, settings), settings)
+        live = manifest.chunk_ids()
+        found: dict[str, ChunkRecord] = {}
+        for record in store._rows():
+            if record["id"] in live:
+                found[record["id"]] = record
+            else:
+                store.orphans.add(record["id"])
+        for source, file in list(manifest.files.items()):
+            if not all(i in found for i in file.chunk_ids):  # indexed again by the next ingest
+                del manifest.files[source]
+                for chunk_id in file.chunk_ids:
+                    if chunk_id in found:
+                        store.orphans.add(chunk_id)
+                        del found[chunk_id]
+        store.committed = set(found)
+        return KnowledgeBase.of_records(store, manifest, embedder, found.values())
+
+    @classmethod
+    def damaged_files(
+        cls, version: Path, manifest: Manifest | None, settings: StoreSettings
+    ) -> list[str]:
+        if manifest is None:  # which collection it is cannot be known
+            return []
+        try:
+            client = connect(settings)
+            name = manifest.store.get("collection", "")
+            if not client.has_collection(name):
+                return [_missing(name, settings)]
+        except IndexStoreError as err:
+            return [str(err)]
+        return []
+
+    def _rows(self) -> Iterator[ChunkRecord]:
+        rows = self.client.query_iterator(
+            self.collection, batch_size=BATCH, output_fields=["id", "text", "metadata"]
+        )
+        try:
+            while batch := rows.next():
+                for row in batch:
+                    metadata = dict(row["metadata"])
+                    terms = metadata.pop(TERMS_KEY, {})
+                    yield {
+                        "id": row["id"],
+                        "text": row["text"],
+                        "metadata": metadata,
+                        "terms": terms,
+                    }  # type: ignore[typeddict-item]
+        finally:
+            rows.close()
+
+    # -- changes, in memory until saved -------------------------------------------------
+
+    def add(self, records: list[ChunkRecord], vectors: np.ndarray) -> None:
+        for record, vector in zip(records, vectors, strict=True):
+            self.pending[record["id"]] = (record, vector)
+
+    def delete(self, ids: Collection[str]) -> None:
+        for chunk_id in ids:
+            if self.pending.pop(chunk_id, None) is None:
+                self.doomed.add(chunk_id)
+        # a removed row that is added again is deleted, then inserted, by the save
+
+    # -- reading ------------------------------------------------------------------------
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
+        expression = "" if allowed is None else f"id in {json.dumps(sorted(allowed))}"
+        hits = self.client.search(
+            self.collection,
+            data=[vector.tolist()],
+            limit=min(k + len(self.orphans), MAX_LIMIT),
+            filter=expression,
+            search_params={"metric_type": "IP"},
+            output_fields=["id"],
+        )
+        return [hit["id"] for hit in hits[0] if hit["id"] in self.committed][:k]
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        wanted = list(ids)
+        found = {i: self.pending[i][1] for i in wanted if i in self.pending}
+        stored = [i for i in wanted if i in self.committed and i not in found]
+        for begin in range(0, len(stored), BATCH):
+            rows = self.client.get(
+                self.collection, ids=stored[begin : begin + BATCH], output_fields=["vector"]
+            )
+            for row in rows:
+                found[row["id"]] = np.asarray(row["vector"], dtype=np.float32)
+        return found
+
+    def count(self) -> int:
+        return len(self.committed - self.doomed) + len(self.pending)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def save(self, knowledge_base: KnowledgeBase, folder: Path) -> dict:
+        """Delete, then insert, in batches; flushed before the manifest is switched in."""
+        gone = sorted(self.doomed | self.orphans)
+        for begin in range(0, len(gone), BATCH):
+            self.vectorstore.delete(ids=gone[begin : begin + BATCH])
+        records = [record for record, _ in self.pending.values()]
+        if records:
+            self.vectorstore.add_embeddings(
+                texts=[r["text"] for r in records],
+                embeddings=[vector.tolist() for _, vector in self.pending.values()],
+                metadatas=[{**r["metadata"], TERMS_KEY: r["terms"]} for r in records],
+                ids=[r["id"] for r in records],
+                batch_size=BATCH,
+            )
+        self.client.flush(self.collection)
+        self.committed = (self.committed - self.doomed) | set(self.pending)
+        self.orphans, self.doomed, self.pending = set(), set(), {}
+        return {"backend": "milvus", "collection": self.collection}
+
+    def clean_up(self, folder: Path) -> None:
+        """Drop the builds of this knowledge base's collection that the live one replaced (a
+        rebuild, or one a crash interrupted)."""
+        prefix = f"{self.settings.collection}__b"
+        for name in self.client.list_collections():
+            if name.startswith(prefix) and name != self.collection:
+                self.client.drop_collection(name)
+
+
+def connect(settings: StoreSettings) -> Any:
+    """A client for `store.uri`, or an error saying why there is none."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    uri = settings.uri
+    token = settings.token.get_secret_value() if settings.token else ""
+    try:
+        return MilvusClient(uri=uri, token=token, db_name=settings.db_name, timeout=10)
+    except MilvusException as err:
+        if uri.endswith(".db") and "Open local milvus failed" in str(err):
+            raise IndexBusyError(
+                f"Milvus Lite cannot open {uri}: another process has it open (Milvus Lite "
+                "allows one process per file; stop it, or use a Milvus server's URI)"
+            ) from None
+        raise IndexStoreError(f"cannot reach Milvus at {uri}: {err.message}") from None
+
+
+def langchain_store(name: str, embedder: Embedder, settings: StoreSettings) -> Any:
+    """LangChain's Milvus vector store over collection `name`, with ragchat's field names."""
+    from langchain_milvus import Milvus
+
+    token = settings.token.get_secret_value() if settings.token else ""
+    return Milvus(
+        embedding_function=embedder.embeddings,
+        collection_name=name,
+        connection_args={"uri": settings.uri, "token": token, "db_name": settings.db_name},
+        consistency_level="Strong",
+        index_params={"index_type": settings.index_type, "metric_type": "IP"},
+        search_params={"metric_type": "IP"},
+        auto_id=False,
+        primary_field="id",
+        text_field="text",
+        vector_field="vector",
+        metadata_field="metadata",
+    )
+
+
+def release(settings: StoreSettings) -> None:
+    """Close Milvus Lite's file in this process, so that another process may open it."""
+    if settings.uri.endswith(".db"):
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(settings.uri)
+
+
+def _create_collection(
+    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
+) -> None:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("text", DataType.VARCHAR, max_length=65535)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=identity.dimension)
+    schema.add_field("metadata", DataType.JSON)
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type=settings.index_type, metric_type="IP")
+    client.create_collection(
+        name,
+        schema=schema,
+        index_params=index,
+        consistency_level="Strong",
+        properties={IDENTITY_PROPERTY: json.dumps(identity.to_dict())},
+    )
+
+
+def _check_collection(
+    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
+) -> None:
+    if not client.has_collection(name):
+        raise IndexCorruptError(_missing(name, settings))
+    properties = client.describe_collection(name).get("properties", {})
+    stored = json.loads(properties.get(IDENTITY_PROPERTY, "{}"))
+    if stored != identity.to_dict():
+        raise IndexMismatchError(
+            f"the Milvus collection {name} was built with embedder "
+            f"{stored.get('backend')}:{stored.get('model')} but the configuration asks for "
+            f"{identity.backend}:{identity.model}; vectors of two models cannot be mixed. "
+            "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
+        )
+
+
+def _missing(name: str, settings: StoreSettings) -> str:
+    return (
+        f"the Milvus collection {name or '(none named)'} at {settings.uri} is missing; "
+        f"run `{REPAIR_COMMAND}`"
+    )
