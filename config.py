@@ -8,6 +8,7 @@ so the defaults work from any working directory.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -306,6 +307,14 @@ class StoreSettings(Section):
     index_type: str = "FLAT"
     """milvus: the vector index (`FLAT` is exact and what Milvus Lite offers; `HNSW` or
     `IVF_FLAT` on a server for millions of chunks)."""
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,199}", name):
+            raise ValueError("a Milvus collection name: letters, digits and '_', not first a digit")
+        return name
+
     compact_dead_share: float = Field(0.3, gt=0.0, le=1.0)
     """faiss: rewrite the segments as one when this share of their rows is deleted or
     replaced (an update otherwise writes only the changed files' chunks)."""

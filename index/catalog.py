@@ -16,6 +16,7 @@ the check) keeps working on one `Settings`, unaware of the others.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import shutil
 import tempfile
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 
 from config import ChunkingSettings, EmbeddingSettings, Section, Settings
 from index.store import IndexStoreError, current_version, index_lock, read_manifest
+from index.stores import store_type
 
 DEFAULT_KB = "default"
 SETTINGS_FILE = "kb.json"
@@ -56,6 +59,9 @@ class KnowledgeBaseSpec(Section):
     chunking: ChunkingSettings
     embedding: EmbeddingSettings
     created_at: float = 0.0
+    store_key: str = ""
+    """Suffix of its Milvus collections' names, fixed at creation so that a rename keeps them
+    (empty in knowledge bases created before: a digest of the name stands in)."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +148,17 @@ class KnowledgeBaseCatalog:
                 "index": home / "index",
             }
         )
+        key = spec.store_key or f"kb_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+        store = self.settings.store.model_copy(
+            update={"collection": f"{self.settings.store.collection}_{key}"}
+        )
         return self.settings.model_copy(
-            update={"paths": paths, "chunking": spec.chunking, "embedding": spec.embedding}
+            update={
+                "paths": paths,
+                "chunking": spec.chunking,
+                "embedding": spec.embedding,
+                "store": store,
+            }
         )
 
     def create(
@@ -167,6 +182,7 @@ class KnowledgeBaseCatalog:
             chunking=chunking or self.settings.chunking,
             embedding=embedding or self.settings.embedding,
             created_at=time.time(),
+            store_key=f"kb_{uuid.uuid4().hex[:12]}",
         )
         home = self._home(name)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -198,7 +214,9 @@ class KnowledgeBaseCatalog:
         """Delete a knowledge base: its index, settings and own documents folder. Documents
         folders named at creation stay where they are."""
         self._named(name, "deleted")
+        store = self.settings_for(name).store
         with self._writers_lock(name):
+            store_type(store.backend).drop(store)
             home = self._home(name)
             trash = self.folder / f".deleted-{name}-{os.getpid()}"
             home.rename(trash)  # gone from the list at once, even if removal is slow
@@ -221,7 +239,7 @@ class KnowledgeBaseCatalog:
             documents=documents,
             files=len(manifest.files),
             chunks=sum(len(record.chunk_ids) for record in manifest.files.values()),
-            size_bytes=sum(f.stat().st_size for f in version.iterdir() if f.is_file()),
+            size_bytes=sum(f.stat().st_size for f in version.parent.rglob("*") if f.is_file()),
             updated_at=manifest.updated_at,
             embedder=embedder,
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from config import StoreSettings
-from index.embeddings import Embedder, EmbedderIdentity
+from index.embeddings import Embedder
 from index.store import KnowledgeBase, Manifest, VectorStore
 
 
@@ -26,12 +26,17 @@ class StoreBackendError(ValueError):
 
 class StoreType(Protocol):
     @classmethod
-    def create(cls, identity: EmbedderIdentity, settings: StoreSettings) -> VectorStore: ...
+    def create(cls, embedder: Embedder, settings: StoreSettings) -> VectorStore: ...
 
     @classmethod
     def load(
         cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
     ) -> KnowledgeBase: ...
+
+    @classmethod
+    def drop(cls, settings: StoreSettings) -> None:
+        """Delete what the store keeps outside the index folder (a deleted knowledge base)."""
+        ...
 
     @classmethod
     def damaged_files(

@@ -29,7 +29,7 @@ import faiss
 import numpy as np
 
 from config import StoreSettings
-from index.embeddings import Embedder, EmbedderIdentity
+from index.embeddings import Embedder
 from index.store import (
     DOCSTORE_FILE,
     EMBEDDER_FILE,
@@ -63,8 +63,8 @@ class FaissSegments:
         """Chunks added since the last save: in no segment yet."""
 
     @classmethod
-    def create(cls, identity: EmbedderIdentity, settings: StoreSettings) -> FaissSegments:
-        return cls(identity.dimension, settings)
+    def create(cls, embedder: Embedder, settings: StoreSettings) -> FaissSegments:
+        return cls(embedder.identity.dimension, settings)
 
     # -- changes, in memory -------------------------------------------------------------
 
@@ -162,6 +162,10 @@ class FaissSegments:
             store.segments = dict(manifest.store["segments"])
             store.unsaved = set()
         return KnowledgeBase.of_records(store, manifest, embedder, records)
+
+    @classmethod
+    def drop(cls, settings: StoreSettings) -> None:
+        """Nothing: its segments are inside the index folder."""
 
     @classmethod
     def damaged_files(

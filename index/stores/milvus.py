@@ -20,7 +20,6 @@ What the FAISS store gets from its atomic folder switch, this one gets as follow
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
@@ -46,7 +45,6 @@ TERMS_KEY = "_terms"
 BATCH = 1000
 MAX_LIMIT = 16384
 """Milvus's largest `limit` for one search."""
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class MilvusCollection:
@@ -100,6 +98,13 @@ class MilvusCollection:
                         del found[chunk_id]
         store.committed = set(found)
         return KnowledgeBase.of_records(store, manifest, embedder, found.values())
+
+    @classmethod
+    def drop(cls, settings: StoreSettings) -> None:
+        """Drop every build of the knowledge base's collection."""
+        client = connect(settings)
+        for name in _builds(client, settings):
+            client.drop_collection(name)
 
     @classmethod
     def damaged_files(
@@ -199,10 +204,15 @@ class MilvusCollection:
     def clean_up(self, folder: Path) -> None:
         """Drop the builds of this knowledge base's collection that the live one replaced (a
         rebuild, or one a crash interrupted)."""
-        prefix = f"{self.settings.collection}__b"
-        for name in self.client.list_collections():
-            if name.startswith(prefix) and name != self.collection:
+        for name in _builds(self.client, self.settings):
+            if name != self.collection:
                 self.client.drop_collection(name)
+
+
+def _builds(client: Any, settings: StoreSettings) -> list[str]:
+    """The collections written for `store.collection` (one per build)."""
+    prefix = f"{settings.collection}__b"
+    return [name for name in client.list_collections() if name.startswith(prefix)]
 
 
 def connect(settings: StoreSettings) -> Any:
