@@ -27,7 +27,7 @@ from pymilvus.exceptions import DataNotMatchException
 
 from config import StoreSettings
 from index.embeddings import Embedder, EmbedderIdentity
-from index.stores.milvus import _create_collection, connect, langchain_store, release
+from index.stores.milvus import connect, create_collection, langchain_store, release
 
 pytestmark = pytest.mark.filterwarnings(  # NO_AUTO_ID's tests: langchain-milvus says so itself
     "ignore:No ids provided and auto_id is False:UserWarning"
@@ -79,7 +79,7 @@ class TestMilvusConformance(VectorStoreIntegrationTests):
         identity = EmbedderIdentity("fake", "deterministic", EMBEDDING_SIZE, False)
         embedder = Embedder(self.get_embeddings(), identity, len)
         try:
-            _create_collection(connect(settings), settings.collection, identity, settings)
+            create_collection(connect(settings), settings.collection, identity, settings)
             yield langchain_store(settings.collection, embedder, settings)
         finally:
             release(settings)

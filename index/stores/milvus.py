@@ -20,6 +20,7 @@ What the FAISS store gets from its atomic folder switch, this one gets as follow
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
@@ -39,6 +40,9 @@ from index.store import (
     KnowledgeBase,
     Manifest,
 )
+
+logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
+"""Its traceback when a file is open elsewhere: `connect` says what happened and what to do."""
 
 IDENTITY_PROPERTY = "ragchat.embedder"
 TERMS_KEY = "_terms"
@@ -70,7 +74,7 @@ class MilvusCollection:
     def create(cls, embedder: Embedder, settings: StoreSettings) -> MilvusCollection:
         """A new, empty collection for a first ingest or a rebuild."""
         name = f"{settings.collection}__b{time.time_ns():x}"
-        _create_collection(connect(settings), name, embedder.identity, settings)
+        create_collection(connect(settings), name, embedder.identity, settings)
         return cls(langchain_store(name, embedder, settings), settings)
 
     @classmethod
@@ -186,7 +190,8 @@ class MilvusCollection:
         """Delete, then insert, in batches; flushed before the manifest is switched in."""
         gone = sorted(self.doomed | self.orphans)
         for begin in range(0, len(gone), BATCH):
-            self.vectorstore.delete(ids=gone[begin : begin + BATCH])
+            if not self.vectorstore.delete(ids=gone[begin : begin + BATCH]):  # it logs why
+                raise IndexStoreError(f"Milvus did not delete rows from {self.collection}")
         records = [record for record, _ in self.pending.values()]
         if records:
             self.vectorstore.add_embeddings(
@@ -261,7 +266,7 @@ def release(settings: StoreSettings) -> None:
         server_manager_instance.release_server(settings.uri)
 
 
-def _create_collection(
+def create_collection(
     client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
 ) -> None:
     from pymilvus import DataType
