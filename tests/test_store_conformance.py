@@ -160,27 +160,6 @@ class TestKnowledgeBaseMilvus(VectorStoreIntegrationTests):
             release(settings)
 
 
-UNSAVED_UNSEEN = KnownFailure(
-    "ragchat's Milvus store keeps adds and deletes in memory until the index is saved, and "
-    "MilvusCollection.search reads only the collection: before save_index a search sees no "
-    "added chunk and may return a removed one (the FAISS store's search sees both changes)",
-    AssertionError,
-)
-_mark_known_failures(
-    TestKnowledgeBaseMilvus,
-    dict.fromkeys(
-        [
-            "test_add_documents",
-            "test_deleting_documents",
-            "test_deleting_bulk_documents",
-            "test_add_documents_with_ids_is_idempotent",
-            "test_add_documents_by_id_with_mutation",
-        ],
-        UNSAVED_UNSEEN,
-    ),
-)
-
-
 @pytest.mark.parametrize("backend", ["faiss", "milvus"])
 def test_saved_and_loaded_like_an_ingest(tmp_path: Path, backend: str) -> None:
     """What is added through the vector store is in the manifest, saved, and read back as it

@@ -158,16 +158,28 @@ class MilvusCollection:
     # -- reading ------------------------------------------------------------------------
 
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
+        """The collection's live rows and the changes not yet saved, merged by inner product:
+        a search sees what was added or removed since the last save, as in the FAISS store."""
         expression = "" if allowed is None else f"id in {json.dumps(sorted(allowed))}"
         hits = self.client.search(
             self.collection,
             data=[vector.tolist()],
-            limit=min(k + len(self.orphans), MAX_LIMIT),
+            limit=min(k + len(self.orphans) + len(self.doomed), MAX_LIMIT),
             filter=expression,
             search_params={"metric_type": "IP"},
             output_fields=["id"],
         )
-        return [hit["id"] for hit in hits[0] if hit["id"] in self.committed][:k]
+        scored = [
+            (hit["distance"], hit["id"])
+            for hit in hits[0]
+            if hit["id"] in self.committed and hit["id"] not in self.doomed
+        ]
+        pending = [i for i in self.pending if allowed is None or i in allowed]
+        if pending:
+            vectors = np.stack([self.pending[i][1] for i in pending])
+            scored.extend(zip((vectors @ vector).tolist(), pending, strict=True))
+        scored.sort(key=lambda hit: -hit[0])
+        return [chunk_id for _, chunk_id in scored[:k]]
 
     def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         wanted = list(ids)
