@@ -18,7 +18,8 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from index.store import current_version
+from index.store import current_version, read_manifest
+from index.stores.faiss_segments import segment_folders
 from llms.local_server import free_port, wait_until_serving
 from tests.conftest import REPO, SAMPLE_DIR
 
@@ -99,9 +100,13 @@ def ask(base_url: str, question: str, **extra) -> openai.types.chat.ChatCompleti
 
 
 def indexed_chunks(folder: Path) -> dict[str, dict]:
+    """The chunks as the index files hold them (the FAISS store's segments)."""
     version = current_version(folder / "index")
-    lines = (version / "docstore.jsonl").read_text(encoding="utf-8").splitlines()
-    return {record["id"]: record for record in map(json.loads, lines)}
+    records = {}
+    for segment in segment_folders(version, read_manifest(version)):
+        lines = (segment / "docstore.jsonl").read_text(encoding="utf-8").splitlines()
+        records.update({record["id"]: record for record in map(json.loads, lines)})
+    return records
 
 
 def test_models_health_and_keys(api):
