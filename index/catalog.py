@@ -31,7 +31,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from config import ChunkingSettings, EmbeddingSettings, Section, Settings
-from index.store import IndexStoreError, current_version, index_lock, read_manifest
+from index.store import (
+    IndexStoreError,
+    current_version,
+    index_lock,
+    index_size,
+    read_manifest,
+)
 from index.stores import store_type
 
 DEFAULT_KB = "default"
@@ -239,7 +245,7 @@ class KnowledgeBaseCatalog:
             documents=documents,
             files=len(manifest.files),
             chunks=sum(len(record.chunk_ids) for record in manifest.files.values()),
-            size_bytes=sum(f.stat().st_size for f in version.parent.rglob("*") if f.is_file()),
+            size_bytes=index_size(version.parent),
             updated_at=manifest.updated_at,
             embedder=embedder,
         )

@@ -301,6 +301,11 @@ class KnowledgeBase:
             raise IndexCorruptError(f"index is inconsistent: {problem}")
 
 
+def index_size(folder: Path) -> int:
+    """Bytes the index folder takes on disk (with Milvus, only what is kept here)."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
 def damaged(problem: str, *paths: Path) -> IndexCorruptError:
     """The error for damaged index files: which, how, and the command that rebuilds them."""
     if len(paths) == 1:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from chains.service import ServiceHub
 from index.catalog import DEFAULT_KB
-from index.store import IndexStoreError, current_version, read_manifest
+from index.store import IndexStoreError, current_version, index_size, read_manifest
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import UploadError, safe_upload_name, save_upload
@@ -63,7 +63,7 @@ def _unusable(hub: ServiceHub, kb: str, err: IndexStoreError) -> None:
 def _stats(hub: ServiceHub, kb: str, version: Path) -> None:
     manifest = read_manifest(version)
     identity = hub.embedder_for(kb).identity
-    size = sum(f.stat().st_size for f in version.iterdir())
+    size = index_size(version.parent)
     chunks = sum(len(record.chunk_ids) for record in manifest.files.values())
     columns = st.columns(4)
     columns[0].metric("Files", len(manifest.files))
@@ -72,7 +72,13 @@ def _stats(hub: ServiceHub, kb: str, version: Path) -> None:
     columns[3].metric(
         "Last ingest", time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.updated_at))
     )
-    st.caption(f"Embedder: {identity.backend} · {identity.model} · {identity.dimension} dimensions")
+    store = " · ".join(
+        str(manifest.store[key]) for key in ("backend", "collection") if key in manifest.store
+    )
+    st.caption(
+        f"Embedder: {identity.backend} · {identity.model} · {identity.dimension} dimensions"
+        f" · store: {store}"
+    )
     st.dataframe(
         [
             {"file": source, "chunks": len(record.chunk_ids)}
