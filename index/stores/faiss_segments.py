@@ -77,9 +77,14 @@ class FaissSegments:
 
     def delete(self, ids: Collection[str]) -> None:
         gone = set(ids)
-        self.index.remove_ids(np.fromiter((self.rows[i] for i in gone), dtype=np.int64))
-        self.ids = [i for i in self.ids if i not in gone]  # remove_ids keeps the others' order
-        self.rows = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        if not gone:
+            return
+        rows = np.fromiter((self.rows.pop(i) for i in gone), dtype=np.int64, count=len(gone))
+        self.index.remove_ids(rows)  # the rows after each removed one move up, in order
+        first = int(rows.min())
+        self.ids[first:] = [i for i in self.ids[first:] if i not in gone]
+        for row in range(first, len(self.ids)):
+            self.rows[self.ids[row]] = row
         self.unsaved -= gone
 
     # -- reading ------------------------------------------------------------------------
