@@ -54,12 +54,17 @@ MAX_LIMIT = 16384
 class MilvusCollection:
     """One collection: the rows it holds, and the changes not yet written."""
 
-    def __init__(self, vectorstore: Any, settings: StoreSettings) -> None:
-        self.vectorstore = vectorstore
-        """langchain_milvus.Milvus over the collection: it writes the rows."""
-        self.client = vectorstore.client
-        self.collection: str = vectorstore.collection_name
+    def __init__(
+        self, client: Any, collection: str, embedder: Embedder, settings: StoreSettings
+    ) -> None:
+        self.client = client
+        self.collection = collection
+        self.embedder = embedder
         self.settings = settings
+        self.vectorstore: Any = None
+        """langchain_milvus.Milvus over the collection, which writes the rows; None until the
+        collection exists (a new one is created by the first save, so a dry run or a failed
+        first ingest leaves nothing behind)."""
         self.committed: set[str] = set()
         """Rows in the collection that the knowledge base holds."""
         self.orphans: set[str] = set()
@@ -74,8 +79,7 @@ class MilvusCollection:
     def create(cls, embedder: Embedder, settings: StoreSettings) -> MilvusCollection:
         """A new, empty collection for a first ingest or a rebuild."""
         name = f"{settings.collection}__b{time.time_ns():x}"
-        create_collection(connect(settings), name, embedder.identity, settings)
-        return cls(langchain_store(name, embedder, settings), settings)
+        return cls(connect(settings), name, embedder, settings)
 
     @classmethod
     def load(
@@ -85,7 +89,8 @@ class MilvusCollection:
         name = manifest.store.get("collection", "")
         client = connect(settings)
         _check_collection(client, name, embedder.identity, settings)
-        store = cls(langchain_store(name, embedder, settings), settings)
+        store = cls(client, name, embedder, settings)
+        store.vectorstore = langchain_store(name, embedder, settings)
         live = manifest.chunk_ids()
         found: dict[str, ChunkRecord] = {}
         for record in store._rows():
@@ -160,20 +165,22 @@ class MilvusCollection:
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
         """The collection's live rows and the changes not yet saved, merged by inner product:
         a search sees what was added or removed since the last save, as in the FAISS store."""
-        expression = "" if allowed is None else f"id in {json.dumps(sorted(allowed))}"
-        hits = self.client.search(
-            self.collection,
-            data=[vector.tolist()],
-            limit=min(k + len(self.orphans) + len(self.doomed), MAX_LIMIT),
-            filter=expression,
-            search_params={"metric_type": "IP"},
-            output_fields=["id"],
-        )
-        scored = [
-            (hit["distance"], hit["id"])
-            for hit in hits[0]
-            if hit["id"] in self.committed and hit["id"] not in self.doomed
-        ]
+        scored = []
+        if self.vectorstore is not None:
+            expression = "" if allowed is None else f"id in {json.dumps(sorted(allowed))}"
+            hits = self.client.search(
+                self.collection,
+                data=[vector.tolist()],
+                limit=min(k + len(self.orphans) + len(self.doomed), MAX_LIMIT),
+                filter=expression,
+                search_params={"metric_type": "IP"},
+                output_fields=["id"],
+            )
+            scored = [
+                (hit["distance"], hit["id"])
+                for hit in hits[0]
+                if hit["id"] in self.committed and hit["id"] not in self.doomed
+            ]
         pending = [i for i in self.pending if allowed is None or i in allowed]
         if pending:
             vectors = np.stack([self.pending[i][1] for i in pending])
@@ -200,6 +207,9 @@ class MilvusCollection:
 
     def save(self, knowledge_base: KnowledgeBase, folder: Path) -> dict:
         """Delete, then insert, in batches; flushed before the manifest is switched in."""
+        if self.vectorstore is None:
+            create_collection(self.client, self.collection, self.embedder.identity, self.settings)
+            self.vectorstore = langchain_store(self.collection, self.embedder, self.settings)
         gone = sorted(self.doomed | self.orphans)
         for begin in range(0, len(gone), BATCH):
             if not self.vectorstore.delete(ids=gone[begin : begin + BATCH]):  # it logs why
