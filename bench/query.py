@@ -89,10 +89,6 @@ def _parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _langchain_faiss(knowledge_base: KnowledgeBase, chunks: list) -> FAISS:
     """The same chunks and vectors in LangChain's own FAISS wrapper: the baseline."""
     vectors = knowledge_base.vectors_by_id(knowledge_base.ids)
@@ -103,3 +99,7 @@ def _langchain_faiss(knowledge_base: KnowledgeBase, chunks: list) -> FAISS:
         ids=[d.id for d in chunks],
         distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
     )
+
+
+if __name__ == "__main__":
+    main()
