@@ -141,8 +141,8 @@ _IDENTITY = TypeAdapter(EmbedderIdentity)
 _CHUNK = TypeAdapter(ChunkRecord)
 
 
-@runtime_checkable
-class VectorStore(Protocol):
+@runtime_checkable  # the retriever (pydantic) checks its knowledge base's fields by isinstance
+class ChunkStore(Protocol):
     """Where a knowledge base's chunks and vectors are kept and searched (`index.stores`).
     Changes are made by `add` and `delete` and are durable once `save` returns."""
 
@@ -186,7 +186,7 @@ class KnowledgeBase:
     store that keeps their vectors. Change it only through `add` and `remove`, which keep them
     in step."""
 
-    store: VectorStore
+    store: ChunkStore
     manifest: Manifest
     identity: EmbedderIdentity
     embeddings: Embeddings
@@ -209,7 +209,7 @@ class KnowledgeBase:
     @classmethod
     def of_records(
         cls,
-        store: VectorStore,
+        store: ChunkStore,
         manifest: Manifest,
         embedder: Embedder,
         records: Iterable[ChunkRecord],

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from config import StoreSettings
 from index.embeddings import Embedder
-from index.store import KnowledgeBase, Manifest, VectorStore
+from index.store import ChunkStore, KnowledgeBase, Manifest
 
 
 class StoreBackendError(ValueError):
@@ -26,7 +26,7 @@ class StoreBackendError(ValueError):
 
 class StoreType(Protocol):
     @classmethod
-    def create(cls, embedder: Embedder, settings: StoreSettings) -> VectorStore: ...
+    def create(cls, embedder: Embedder, settings: StoreSettings) -> ChunkStore: ...
 
     @classmethod
     def load(
