@@ -92,32 +92,30 @@ class HybridRetriever(BaseRetriever):
         variants = (
             self.expand_query(question, translate) if self.expand_query else [(question, 1.0)]
         )
-        ranked_lists: list[RankedList] = []
+        matching = None if allowed is None else _matching_ids(self.knowledge_base, allowed)
+        ranked_lists: list[RankedList] = []  # the filter is applied once, for every list
         for variant, scale in variants:
             if mode in ("hybrid", "dense"):
-                dense = self._dense(variant, allowed)
+                dense = self._dense(variant, matching)
                 ranked_lists.append(("dense", scale * self.dense_weight, dense))
             if mode in ("hybrid", "bm25"):
                 ranked_lists.append(
-                    ("bm25", scale * self.bm25_weight, self._bm25(variant, allowed))
+                    ("bm25", scale * self.bm25_weight, self._bm25(variant, matching))
                 )
         chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
         return self.rerank([text for text, _ in variants], chosen) if self.rerank else chosen
 
-    def _dense(self, query: str, allowed: ChunkFilter | None) -> list[str]:
+    def _dense(self, query: str, matching: set[str] | None) -> list[str]:
         knowledge_base = self.knowledge_base
         if knowledge_base.vector_count == 0:
             return []
         vector = knowledge_base.embeddings.embed_query(query)
-        chosen = None if allowed is None else _matching_ids(knowledge_base, allowed)
-        return knowledge_base.search(vector, self.fetch_k, chosen)
+        return knowledge_base.search(vector, self.fetch_k, matching)
 
-    def _bm25(self, query: str, allowed: ChunkFilter | None) -> list[str]:
+    def _bm25(self, query: str, matching: set[str] | None) -> list[str]:
         knowledge_base = self.knowledge_base
-        mask = None
-        if allowed is not None:
-            mask = np.array([allowed.matches(d.metadata) for d in knowledge_base.documents()])
         ids = knowledge_base.ids
+        mask = None if matching is None else np.array([i in matching for i in ids], dtype=bool)
         return [ids[row] for row, _ in knowledge_base.bm25.search(query, self.fetch_k, mask)]
 
     def _select(
