@@ -112,9 +112,13 @@ class RetrievalSettings(Section):
     """Skip a passage that mostly overlaps a better one from the same file."""
     translate_query: TranslateQuery = "auto"
     """Also search the question translated (by the chat model) into the documents' other
-    language, Chinese <-> English: `auto` only when the documents are not written in the
-    question's language (English questions over Chinese notes), `always` for mixed-language
-    notes too, `off` never. Costs one short generation per translated question."""
+    language, Chinese <-> English: `auto` when at least `translate_share` of the chunks are
+    in that language (English questions over Chinese notes, and both ways over notes that mix
+    the two), `always` whenever the notes use it at all, `off` never. Costs one short
+    generation per translated question."""
+    translate_share: float = Field(0.2, ge=0.0, le=1.0)
+    """The share of a knowledge base's chunks in a language from which `auto` translates
+    questions into it (counted at ingest)."""
 
     @field_validator("translate_query", mode="before")
     @classmethod

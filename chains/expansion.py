@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Mapping
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chains.language import main_language, question_language
+from chains.language import question_language
 from chains.retrieval import WeightedQuery
 from config import TranslateQuery
 
@@ -33,27 +33,31 @@ TRANSLATE_PROMPT = {
 the text: with it in a system prompt, the small local model answers the question instead."""
 
 
-def document_languages(texts: Iterable[str], share: float = 0.2) -> frozenset[str]:
-    """The languages (`zh`, `en`) that at least `share` of the chunks are written in: a
-    question is translated only into a language the documents use."""
-    counts = Counter(main_language(text) for text in texts)
-    total = sum(counts.values()) or 1
-    return frozenset(language for language, n in counts.items() if n / total >= share)
+MIXED = {"zh": 0.5, "en": 0.5}
+"""Language shares of notes written half in each language."""
 
 
 class QueryTranslator:
     """`HybridRetriever.expand_query`: (question, policy of the call) -> [(question, weight),
-    (translation, 1)]."""
+    (translation, 1)].
+
+    `language_shares` is the knowledge base's share of chunks per language (`zh`, `en`),
+    counted at ingest. A language holds a substantial part of the notes at `substantial` of
+    them: `auto` translates a question into every other such language, so Chinese questions
+    over a Chinese manual that keeps whole sections in English search those too; `always`
+    into any other language the notes use at all."""
 
     def __init__(
         self,
         llm: BaseChatModel,
-        document_languages: frozenset[str] = frozenset({"zh", "en"}),
+        language_shares: Mapping[str, float] = MIXED,
         original_weight: float = 0.5,
         cache_size: int = 512,
         policy: TranslateQuery = "always",
+        substantial: float = 0.2,
     ) -> None:
-        self.document_languages = document_languages
+        self.language_shares = dict(language_shares)
+        self.substantial = substantial
         self.original_weight = original_weight
         self.policy = policy
         """When to translate unless a call says otherwise (`retrieval.translate_query`)."""
@@ -72,19 +76,19 @@ class QueryTranslator:
         one. When the documents do not use the question's own language, its translation leads
         and the question counts less."""
         translations = self.translations(question, policy or self.policy)
-        asked = question_language(question) in self.document_languages
+        asked = self.language_shares.get(question_language(question), 0.0) >= self.substantial
         own = 1.0 if asked or not translations else self.original_weight
         return [(question, own)] + [(text, 1.0) for text in translations]
 
     def translations(self, question: str, policy: TranslateQuery = "always") -> list[str]:
-        """[the translation] into the documents' other language, cached; [] when there is
-        nothing to translate into, `policy` says not to, or the model failed."""
-        asked = question_language(question)
-        target = "zh" if asked == "en" else "en"
-        if policy == "off" or target not in self.document_languages:
-            return []  # the question is already in the documents' language
-        if policy == "auto" and asked in self.document_languages:
-            return []  # the documents use both languages: search the question as asked
+        """[the translation] into the documents' other language, cached; [] when `policy`
+        says not to, the notes hold too little of that language (see the class), or the
+        model failed."""
+        target = "zh" if question_language(question) == "en" else "en"
+        share = self.language_shares.get(target, 0.0)
+        needed = {"off": float("inf"), "auto": self.substantial, "always": 1e-9}[policy]
+        if share < needed:
+            return []
         with self._cache_lock:
             if question in self._cache:
                 self._cache.move_to_end(question)

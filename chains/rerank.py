@@ -5,20 +5,21 @@ question's topic as a whole can outrank the window holding the one sentence that
 the bundled model reads only the first passage that fits the context budget, so that order
 decides the answer. Scoring each of the first few windows by its closest sentence (same
 embedder, question and translation alike) put the answer's window first for 48 of the 60 seeds
-questions instead of 42 (README, "Answer quality"). Sentences are embedded when first needed
-and kept in a cache: windows recur across questions about the same notes.
+questions instead of 42 (README, "Answer quality"). Sentences are embedded once, at ingest,
+with their window (`index.updater`), so reranking is a lookup and a dot product.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from loaders.chunking import sentences
+from loaders.chunking import sentence_units
 
 RANK_STEP = 0.005
 """How much closer (in cosine similarity) a window's best sentence must be to move it above a
@@ -27,35 +28,55 @@ keywords (best of 0, 0.005, 0.01, 0.02 on the seeds: 47, 48, 47, 43 of 60)."""
 
 
 class SentenceSimilarity:
-    """Cosine similarity between texts' sentences and questions, with the index's embedder.
-    `close` is the similarity at which a sentence counts as a close match."""
+    """Cosine similarity between the sentences of chunks and other texts (questions, answer
+    sentences), with the index's embedder. A chunk's sentence vectors are computed at ingest
+    and read from the index (`stored(chunk id)`); chunks without them (an index from before)
+    are embedded when first needed and cached. `close` is the similarity at which a sentence
+    counts as a close match."""
 
-    def __init__(self, embeddings: Embeddings, close: float, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        close: float,
+        stored: Callable[[str], np.ndarray | None] = lambda _id: None,
+        cache_size: int = 4096,
+    ) -> None:
         self.embeddings = embeddings
         self.close = close
+        self.stored = stored
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
 
-    def closest(self, text: str, query_vectors: np.ndarray) -> float:
-        """Highest similarity between a sentence of `text` and one of the (unit) vectors."""
-        vectors = self._sentence_vectors(sentences(text) or [text])
-        return float((vectors @ query_vectors.T).max())
+    @staticmethod
+    def sentence_texts(document: Document) -> list[str]:
+        """The pieces of a chunk that have a vector each (`loaders.chunking.sentence_units`)."""
+        return sentence_units(document.page_content)
+
+    def sentence_vectors(self, document: Document) -> np.ndarray:
+        """Unit vectors (float32) of the chunk's `sentence_texts`, one row each."""
+        stored = self.stored(document.id) if document.id else None
+        if stored is not None:
+            return stored.astype(np.float32)
+        with self._cache_lock:
+            return self._cached_vectors(self.sentence_texts(document))
+
+    def closest(self, document: Document, vectors: np.ndarray) -> float:
+        """Highest similarity between a sentence of the chunk and one of the (unit) vectors."""
+        return float((self.sentence_vectors(document) @ vectors.T).max())
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of questions (the embedder's query side)."""
         return _unit(np.array([self.embeddings.embed_query(text) for text in texts]))
 
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        with self._cache_lock:
-            return self._cached_vectors(texts)
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of texts on the passage side (as chunks' sentences are embedded)."""
+        return _unit(np.array(self.embeddings.embed_documents(texts)))
 
     def _cached_vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            for text, vector in zip(
-                missing, _unit(np.array(self.embeddings.embed_documents(missing))), strict=True
-            ):
+            for text, vector in zip(missing, self.passages(missing), strict=True):
                 self._cache[text] = vector
         vectors = np.array([self._cache[text] for text in texts])
         for text in texts:
@@ -82,7 +103,7 @@ class SentenceReranker:
         if len(head) < 2 or not queries:
             return documents
         query_vectors = self.similarity.queries(queries)
-        scores = [self.similarity.closest(d.page_content, query_vectors) for d in head]
+        scores = [self.similarity.closest(d, query_vectors) for d in head]
 
         def key(i: int) -> tuple[int, float]:
             if scores[i] < self.similarity.close:

@@ -80,10 +80,12 @@ class HybridRetriever(BaseRetriever):
         filter: ChunkFilter | None = None,
         mode: Mode | None = None,
         translate: TranslateQuery | None = None,
+        rerank: bool | None = None,
         **_: Any,
     ) -> list[Document]:
-        """Per call, `k`, `filter`, `mode` and the `translate` policy replace the retriever's
-        own settings: one retriever serves every request."""
+        """Per call, `k`, `filter`, `mode`, the `translate` policy and `rerank` (False: keep
+        the fused order) replace the retriever's own settings: one retriever serves every
+        request."""
         wanted = k or self.k
         chosen_filter = filter if filter is not None else self.filter
         allowed = None if chosen_filter is None or chosen_filter.is_empty else chosen_filter
@@ -103,7 +105,9 @@ class HybridRetriever(BaseRetriever):
                     ("bm25", scale * self.bm25_weight, self._bm25(variant, matching))
                 )
         chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
-        return self.rerank([text for text, _ in variants], chosen) if self.rerank else chosen
+        if self.rerank is None or rerank is False:
+            return chosen
+        return self.rerank([text for text, _ in variants], chosen)
 
     def _dense(self, query: str, matching: set[str] | None) -> list[str]:
         knowledge_base = self.knowledge_base

@@ -25,7 +25,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from chains.citations import CitationStream, cited_numbers, fit_to_budget, source_label
-from chains.expansion import QueryTranslator, document_languages
+from chains.expansion import QueryTranslator
 from chains.filters import ChunkFilter
 from chains.injection import screen
 from chains.language import REFUSALS
@@ -56,6 +56,9 @@ class AnswerOptions:
     """When to also search the question's translation."""
     filter: ChunkFilter | None = None
     """Only search the chunks it matches: files, folders, types, languages, tags, dates."""
+    rerank: bool | None = None
+    """Reorder the first passages by their sentence closest to the question (`chains.rerank`);
+    False keeps the fused order (benchmarks compare the two)."""
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,12 @@ class RagService:
         retrieval = settings.retrieval
         translator = None
         if ready and retrieval.translate_query != "off":
-            languages = document_languages(d.page_content for d in knowledge_base.documents())
             translator = QueryTranslator(
                 models.helper,
-                languages,
+                knowledge_base.language_shares,
                 retrieval.original_query_weight,
                 policy=retrieval.translate_query,
+                substantial=retrieval.translate_share,
             )
         self.retriever: HybridRetriever = build_retriever(knowledge_base, retrieval, translator)
         self.instruction_policy = retrieval.instruction_passages
@@ -171,7 +174,12 @@ class RagService:
         k = options.k or self.retriever.k
         fetch = 2 * k if self.instruction_policy == "drop" else k
         found = self.retriever.invoke(
-            question, k=fetch, mode=options.mode, translate=translate, filter=options.filter
+            question,
+            k=fetch,
+            mode=options.mode,
+            translate=translate,
+            filter=options.filter,
+            rerank=options.rerank,
         )
         return screen(found, self.instruction_policy)[:k]
 

@@ -31,7 +31,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
+from chains.language import main_language
 from config import StoreSettings
 from index.bm25 import Bm25Index, term_counts
 from index.embeddings import Embedder, EmbedderIdentity
@@ -171,6 +173,12 @@ class ChunkStore(Protocol):
         ...
 
 
+def chunk_language(metadata: Mapping, text: str) -> str:
+    """The language a chunk was given at ingest (chunks of indexes older than that: measured
+    now)."""
+    return metadata.get("language") or main_language(text)
+
+
 def record_of(document: Document, terms: dict[str, int]) -> ChunkRecord:
     return {
         "id": str(document.id),
@@ -193,6 +201,9 @@ class KnowledgeBase:
     chunks: dict[str, Document] = field(default_factory=dict)
     """Every chunk by id; their order is the rows of the BM25 index."""
     terms: dict[str, dict[str, int]] = field(default_factory=dict)
+    language_counts: Counter[str] = field(default_factory=Counter)
+    """Chunks per language (`zh`, `en`), from the `language` each chunk got at ingest: what the
+    translation policy reads (`language_shares`), kept up to date by `add` and `remove`."""
     _bm25: Bm25Index | None = field(default=None, repr=False)
     _ids: list[str] | None = field(default=None, repr=False)
 
@@ -221,6 +232,7 @@ class KnowledgeBase:
                 id=r["id"], page_content=r["text"], metadata=dict(r["metadata"])
             )
             knowledge_base.terms[r["id"]] = r["terms"]
+            knowledge_base.language_counts[chunk_language(r["metadata"], r["text"])] += 1
         return knowledge_base
 
     def add(self, ids: list[str], chunks: list[Document], vectors: list[np.ndarray]) -> None:
@@ -236,6 +248,7 @@ class KnowledgeBase:
             )
             self.chunks[chunk_id] = document
             self.terms[chunk_id] = counted[digest]
+            self.language_counts[chunk_language(chunk.metadata, chunk.page_content)] += 1
             records.append(record_of(document, counted[digest]))
         if records:
             dimension = self.identity.dimension
@@ -246,13 +259,20 @@ class KnowledgeBase:
         if ids:
             self.store.delete(ids)
             for chunk_id in ids:
-                del self.chunks[chunk_id]
+                removed = self.chunks.pop(chunk_id)
                 del self.terms[chunk_id]
+                self.language_counts[chunk_language(removed.metadata, removed.page_content)] -= 1
             self._changed()
 
     def _changed(self) -> None:
         self._bm25 = None
         self._ids = None
+
+    @property
+    def language_shares(self) -> dict[str, float]:
+        """The share of chunks written in each language."""
+        total = sum(self.language_counts.values()) or 1
+        return {language: n / total for language, n in self.language_counts.items() if n > 0}
 
     @property
     def ids(self) -> list[str]:

@@ -38,6 +38,22 @@ def sentences(text: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
+MAX_SENTENCE_UNITS = 32
+"""Most sentence vectors kept per window: prose windows of 500 characters hold 5-20 sentences;
+a window of short lines (a table, code) is cut into this many runs of lines instead, which keeps
+every chunk's vectors within a Milvus JSON field (64 KiB)."""
+
+
+def sentence_units(text: str) -> list[str]:
+    """The pieces of a window that get a vector each: its sentences (the text itself when it
+    has none), or `MAX_SENTENCE_UNITS` runs of consecutive sentences when it has more."""
+    pieces = sentences(text) or [text]
+    if len(pieces) <= MAX_SENTENCE_UNITS:
+        return pieces
+    bounds = [round(i * len(pieces) / MAX_SENTENCE_UNITS) for i in range(MAX_SENTENCE_UNITS + 1)]
+    return [" ".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 def content_hash(text: str) -> str:
     """A short, stable fingerprint of a text (chunk identity and embedding reuse)."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

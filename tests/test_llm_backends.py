@@ -225,13 +225,15 @@ def test_query_translation_finds_chinese_notes_for_an_english_question(local_pro
     assert translations and any("\u4e00" <= ch <= "\u9fff" for ch in translations[0])
     assert translator.translations(question) is translations  # cached per question
     assert translator(question) == [(question, 1.0), (translations[0], 1.0)]  # both languages used
-    zh_only = QueryTranslator(build_chat_model(local_profile), frozenset({"zh"}), 0.5)
+    zh_only = QueryTranslator(build_chat_model(local_profile), {"zh": 1.0}, 0.5)
     assert zh_only(question)[0] == (question, 0.5)  # the translation leads
     llm = build_chat_model(local_profile)
-    auto_mixed = QueryTranslator(llm, policy="auto")  # translate_query = "auto"
-    assert auto_mixed(question) == [(question, 1.0)]  # the notes use English too
-    assert len(auto_mixed(question, "always")) == 2  # a request may ask for it anyway
-    auto_zh = QueryTranslator(llm, frozenset({"zh"}), policy="auto")
+    mostly_english = QueryTranslator(llm, {"en": 0.9, "zh": 0.1}, policy="auto")
+    assert mostly_english(question) == [(question, 1.0)]  # too few Chinese notes to search
+    assert len(mostly_english(question, "always")) == 2  # a request may ask for it anyway
+    auto_mixed = QueryTranslator(llm, {"en": 0.7, "zh": 0.3}, policy="auto")
+    assert auto_mixed(question) == [(question, 1.0), (translations[0], 1.0)]  # both searched
+    auto_zh = QueryTranslator(llm, {"zh": 1.0}, policy="auto")
     assert len(auto_zh(question)) == 2  # Chinese notes only: translated
     assert auto_zh(question, "off") == [(question, 1.0)]
     retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode="bm25"), translator)
@@ -245,7 +247,7 @@ def test_query_translation_degrades_to_no_variant_when_the_model_is_down():
 
     broken = build_chat_model(server_profile(f"http://127.0.0.1:{free_port()}/v1", timeout=2))
     question = "What is perplexity?"
-    assert QueryTranslator(broken, frozenset({"zh"}))(question) == [(question, 1.0)]
+    assert QueryTranslator(broken, {"zh": 1.0})(question) == [(question, 1.0)]
 
 
 def test_in_process_model_answers_like_the_server_on_a_long_rag_prompt(server, local_profile):
