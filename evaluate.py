@@ -1,8 +1,13 @@
 """`python evaluate.py --qa FILE.jsonl`: how well retrieval finds the passages that hold answers.
 
-Builds (or incrementally updates) the index for `--docs`, asks every question in each mode and
-prints a table per mode; the last stdout line is one JSON object (a list with `--mode all`).
-Exit status 1 on a bad QA file or config, 4 when a `--min-*` threshold is not reached.
+Builds (or incrementally updates) the index for `--docs`, asks every question of `--split` in
+each mode and prints a table per mode: hit@1/3/5, MRR@10, p50/p95 latency, overall and per
+question language, and the same without sentence reranking (same run, so the latencies compare).
+The last stdout line is one JSON object (a list with `--mode all`); its `by_language` holds the
+per-language measures, `no_rerank` the mode without reranking. Translated modes exclude the
+translation from the latency: every question is translated (and cached) before timing, and the
+translation's own p50/p95 is reported beside. Exit status 1 on a bad QA file or config, 4 when a
+`--min-*` threshold is not reached in some question language.
 """
 
 from __future__ import annotations
@@ -11,10 +16,20 @@ import argparse
 import functools
 import hashlib
 import json
+import statistics
 import sys
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chains.evaluation import ModeResult, QAFormatError, evaluate_retrieval, read_qa
+from chains.evaluation import (
+    SPLITS,
+    ModeResult,
+    QAFormatError,
+    QAItem,
+    evaluate_retrieval,
+    read_qa,
+)
 from chains.filters import FILTER_HELP, parse_filters
 from chains.service import AnswerOptions, RagService, ServiceHub
 from config import ConfigError, Settings, load_settings
@@ -22,14 +37,36 @@ from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
 from index.embeddings import EmbeddingBackendError
 from index.store import IndexStoreError
 from llms import LLMError
+from loaders.normalize import normalize_text
 
 MODES = ("dense", "bm25", "hybrid")
+
+
+@dataclass
+class Row:
+    """One mode's results: as configured, and without sentence reranking (None when the
+    retriever does not rerank); `translation_ms` per question when the mode translates."""
+
+    result: ModeResult
+    no_rerank: ModeResult | None
+    translation_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        summary = self.result.summary()
+        if self.no_rerank is not None:
+            summary["no_rerank"] = self.no_rerank.summary()
+        if self.translation_ms:
+            summary["translation_p50_ms"] = round(statistics.median(self.translation_ms), 2)
+            summary["translation_p95_ms"] = round(_p95(self.translation_ms), 2)
+        return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        items = read_qa(args.qa)
+        items = read_qa(args.qa, split=args.split)
+        if not items:
+            raise QAFormatError(f"{args.qa}: no questions in the {args.split} split")
         hub = ServiceHub(_settings_for(args))
         hub.ingest(rebuild=args.rebuild, on_message=_to_stderr)
         service = _service(hub, translate=args.translate)
@@ -42,15 +79,49 @@ def main(argv: list[str] | None = None) -> int:
     ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    results = []
-    for name, options in _runs(args, hub.settings, service):
-        search = functools.partial(service.retrieve, options=options)
-        results.append(evaluate_retrieval(search, items, name, args.match_file))
-    for result in results:
-        print(_table(result, args.k))
-    summaries = [result.summary() for result in results]
+    rows = [_row(service, items, name, options, args) for name, options in _runs(args, service)]
+    for row in rows:
+        print(_table(row, args.k))
+    summaries = [row.summary() for row in rows]
     print(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False))
-    return 4 if _below_thresholds(results, args) else 0
+    return 4 if _below_thresholds([row.result for row in rows], args) else 0
+
+
+def _row(
+    service: RagService,
+    items: list[QAItem],
+    name: str,
+    options: AnswerOptions,
+    args: argparse.Namespace,
+) -> Row:
+    """A mode's results with and without reranking; a translating mode's questions are
+    translated first, so that neither is timed with the chat model's translation."""
+    translating = options.translate == "always" and service.retriever.expand_query is not None
+    translation_ms = _translate_all(service, items) if translating else []
+
+    def run(label: str, rerank: bool | None) -> ModeResult:
+        search = functools.partial(service.retrieve, options=replace(options, rerank=rerank))
+        return evaluate_retrieval(search, items, label, args.match_file)
+
+    reranked = run(name, None)
+    plain = run(f"{name} (no rerank)", False) if service.retriever.rerank else None
+    return Row(reranked, plain, translation_ms)
+
+
+def _translate_all(service: RagService, items: list[QAItem]) -> list[float]:
+    """Translate every question once (the translator caches it under the normalized question,
+    as the retriever asks it) and time each translation."""
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        service.retriever.expand_query(normalize_text(item.question), "always")
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def _service(hub: ServiceHub, translate: bool) -> RagService:
@@ -62,9 +133,7 @@ def _service(hub: ServiceHub, translate: bool) -> RagService:
     return service
 
 
-def _runs(
-    args: argparse.Namespace, settings: Settings, service: RagService
-) -> list[tuple[str, AnswerOptions]]:
+def _runs(args: argparse.Namespace, service: RagService) -> list[tuple[str, AnswerOptions]]:
     """(name, retrieval options) for each row of the report. With --translate (or
     `translate_query = "always"`), every question is translated: `all` adds hybrid+translate
     beside the plain modes; a single mode runs translated only."""
@@ -75,7 +144,7 @@ def _runs(
         runs = [(mode, AnswerOptions(mode=mode, **plain)) for mode in MODES]
         extra = ("hybrid+translate", AnswerOptions(mode="hybrid", **translated))
         return runs + ([extra] if translating else [])
-    mode = args.mode or settings.retrieval.mode
+    mode = args.mode or service.retriever.mode
     if translating:
         return [(f"{mode}+translate", AnswerOptions(mode=mode, **translated))]
     return [(mode, AnswerOptions(mode=mode, **plain))]
@@ -95,14 +164,23 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _table(result: ModeResult, k: int) -> str:
-    summary = result.summary()
-    lines = [
-        f"mode {result.mode}: {summary['n']} questions",
-        f"  hit@1 {summary['hit_at_1']:.3f}  hit@3 {summary['hit_at_3']:.3f}  "
-        f"hit@5 {summary['hit_at_5']:.3f}  MRR@10 {summary['mrr_at_10']:.3f}  "
-        f"p50 {summary['p50_ms']:.1f} ms  p95 {summary['p95_ms']:.1f} ms",
-    ]
+def _table(row: Row, k: int) -> str:
+    result = row.result
+    lines = [f"mode {result.mode}: {len(result.ranks)} questions"]
+    for plain in (False, True):
+        shown = row.no_rerank if plain else result
+        if shown is None:
+            continue
+        suffix = " (no rerank)" if plain else ""
+        lines.append(f"  {'all' + suffix:<16} {_measures(shown)}")
+        for language, part in shown.by_language().items():
+            lines.append(f"  {language + suffix:<16} {_measures(part)}")
+    if row.translation_ms:
+        lines.append(
+            f"  translation (done before timing, not in p50/p95): "
+            f"p50 {statistics.median(row.translation_ms):.1f} ms  "
+            f"p95 {_p95(row.translation_ms):.1f} ms"
+        )
     failures = result.failures()
     if failures:
         shown = ", ".join(f"{q} ({rank if rank else f'>{k}'})" for q, rank in failures.items())
@@ -110,16 +188,31 @@ def _table(result: ModeResult, k: int) -> str:
     return "\n".join(lines)
 
 
+def _measures(result: ModeResult) -> str:
+    m = result.measures()
+    return (
+        f"n {m['n']:<3} hit@1 {m['hit_at_1']:.3f}  hit@3 {m['hit_at_3']:.3f}  "
+        f"hit@5 {m['hit_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}  "
+        f"p50 {m['p50_ms']:.1f} ms  p95 {m['p95_ms']:.1f} ms"
+    )
+
+
 def _below_thresholds(results: list[ModeResult], args: argparse.Namespace) -> bool:
+    """Whether some question language of some mode is under a `--min-*` threshold (each named
+    on stderr)."""
     below = False
     for result in results:
-        for name, value, minimum in (
-            ("hit@5", result.hit_at(5), args.min_hit_at_5),
-            ("MRR@10", result.mrr_at(10), args.min_mrr),
-        ):
-            if minimum is not None and value < minimum:
-                print(f"{result.mode}: {name} {value:.3f} is below {minimum}", file=sys.stderr)
-                below = True
+        for language, part in result.by_language().items():
+            for name, value, minimum in (
+                ("hit@5", part.hit_at(5), args.min_hit_at_5),
+                ("MRR@10", part.mrr_at(10), args.min_mrr),
+            ):
+                if minimum is not None and value < minimum:
+                    print(
+                        f"{result.mode} [{language}]: {name} {value:.3f} is below {minimum}",
+                        file=sys.stderr,
+                    )
+                    below = True
     return below
 
 
@@ -138,13 +231,23 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--docs", type=Path, help="documents folder (default: configured one)")
     parser.add_argument("--index", type=Path, help="index folder (default: one per --docs)")
     parser.add_argument("--mode", choices=[*MODES, "all"], help="default: retrieval.mode")
+    parser.add_argument(
+        "--split",
+        choices=[*SPLITS, "all"],
+        default="all",
+        help="QA items to ask: tune (knobs may be tuned on it), report, or all (default)",
+    )
     parser.add_argument("--k", type=int, default=10, help="passages retrieved per question")
     parser.add_argument("--match-file", action="store_true", help="hit must come from `file`")
     parser.add_argument(
         "--filter", action="append", default=[], metavar="KEY=VALUE", help=FILTER_HELP
     )
-    parser.add_argument("--min-hit-at-5", type=float, help="exit 4 if hit@5 is lower")
-    parser.add_argument("--min-mrr", type=float, help="exit 4 if MRR@10 is lower")
+    parser.add_argument(
+        "--min-hit-at-5", type=float, help="exit 4 if hit@5 is lower in any question language"
+    )
+    parser.add_argument(
+        "--min-mrr", type=float, help="exit 4 if MRR@10 is lower in any question language"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the index first")
     parser.add_argument(
         "--translate",
