@@ -1,28 +1,32 @@
 """Answer benchmark: the whole RAG chain on a QA set, per chat-model backend, in one run.
 
     python bench/answer.py                                  # seeds QA (zh + en), local model
+    python bench/answer.py --pydocs                         # python3-doc QA over the CI pages
     python bench/answer.py --server                         # + openai backend on a local server
     python bench/answer.py --transformers                   # + transformers backend (float32)
     python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
     python bench/answer.py --oracle                         # the answer's window put first
 
-For each question: time to first answer token (from the question, retrieval included), tokens/s
-while streaming, whether the model itself wrote a valid [n], whether the answer carries a
-citation after ragchat's attribution, and containment: the expected answer string (NFKC, no
-whitespace) appears in the answer or in a passage it cites. Questions with `"answer": null`
-(tests/data/absent_qa.jsonl, asked by default) have no answer in the notes: there the measure
-is whether the answer refuses. Medians and rates are printed per backend, overall and per
-question language; JSON goes to bench/results/answer.json. Embedding and generation never
-overlap: each question is retrieved, then answered. `--oracle` moves the best-ranked window that
-holds the expected answer (among the first 30) to the front of every answerable question's
-passages, showing what the model does when retrieval puts the right window first (JSON:
-bench/results/answer-oracle.json).
+Only the `report` split of each QA file is asked unless `--split` says otherwise (knobs are
+tuned on `tune`). Each answer is scored as the service finally gives it (`Answer`: its text with
+checked citations, the refusal where nothing was supported): time to first answer token (from
+the question, retrieval included), tokens/s while streaming, whether the answer cites a passage,
+containment (the expected answer string, NFKC and without whitespace, is in the answer or in a
+passage it cites), and false refusals (an answerable question refused). Questions with
+`"answer": null` (tests/data/absent_qa.jsonl, asked by default) have no answer in the notes:
+there the measure is whether the answer refuses. Rates are printed per backend, overall and per
+question language; JSON goes to bench/results/answer.json (answer-pydocs.json with `--pydocs`).
+Embedding and generation never overlap: each question is retrieved, then answered. `--oracle`
+moves the best-ranked window that holds the expected answer (among the first 30) to the front of
+every answerable question's passages, showing what the model does when retrieval puts the right
+window first (JSON: answer-oracle.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -33,10 +37,10 @@ from langchain_core.documents import Document
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from chains.evaluation import QAItem, rate, read_qa, score_answer, squeeze  # noqa: E402
-from chains.language import question_language  # noqa: E402
+from bench.ingest import CORPORA, PYDOCS_HTML  # noqa: E402
+from chains.evaluation import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
 from chains.retrieval import HybridRetriever  # noqa: E402
-from chains.service import Answer, ServiceHub  # noqa: E402
+from chains.service import Answer, RagService, ServiceHub  # noqa: E402
 from config import OpenAIProfile, load_settings  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
 from loaders.normalize import normalize_text  # noqa: E402
@@ -48,6 +52,22 @@ QA_FILES = [
 ]
 ABSENT = REPO / "tests" / "data" / "absent_qa.jsonl"
 """Questions no notes answer: refusing them is right (answer null)."""
+PYDOCS_QA = [
+    REPO / "tests" / "data" / "pydocs_qa.jsonl",
+    REPO / "tests" / "data" / "pydocs_absent_qa.jsonl",
+]
+PYDOCS_PAGES = REPO / "tests" / "data" / "pydocs_pages.txt"
+"""The python3-doc library pages CI indexes, one file name a line."""
+
+
+def pydocs_pages(target: Path = CORPORA / "pydocs-pages") -> Path:
+    """A folder holding a copy of the python3-doc library pages CI indexes (ragchat reads the
+    HTML; links would lead outside the folder, which ingest refuses to follow)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PYDOCS_PAGES.read_text(encoding="utf-8").split():
+        if not (target / name).is_file():
+            shutil.copyfile(PYDOCS_HTML / "library" / name, target / name)
+    return target
 
 
 def main() -> None:
@@ -59,7 +79,7 @@ def main() -> None:
     settings.paths.index = REPO / ".ragchat" / name  # one per window size: switch freely
     hub = ServiceHub(settings)
     hub.ingest(on_message=lambda _: None)
-    items = [item for path in args.qa for item in read_qa(path, allow_absent=True)[: args.limit]]
+    items = [item for path in args.qa for item in _questions(path, args.split, args.limit)]
     results = {"local": _run(hub, "local", items, args.oracle)}
     if args.server:
         with llama_server(settings.llm.profiles["local"].model_path) as base_url:
@@ -76,47 +96,69 @@ def main() -> None:
         results["transformers (float32)"] = _run(hub, "transformers", items, args.oracle)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    name = "answer-oracle.json" if args.oracle else "answer.json"
+    stem = "answer-pydocs" if args.pydocs else "answer"
+    name = f"{stem}-oracle.json" if args.oracle else f"{stem}.json"
     (out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     for backend, result in results.items():
-        print(f"{backend}: {json.dumps(result['summary'])}")
+        print(f"{backend}: {json.dumps(result['summary'], ensure_ascii=False)}")
 
 
-def _run(hub: ServiceHub, profile: str, items, oracle: bool) -> dict:
-    service = hub.service(profile)
-    if oracle:
-        _put_answer_window_first(service.retriever, items)
+def _questions(path: Path, split: str, limit: int | None) -> list[QAItem]:
+    """The file's questions of `split`, at most `limit` per question language."""
+    items = read_qa(path, allow_absent=True, split=split)
+    languages = dict.fromkeys(item.language for item in items)
+    return [
+        item
+        for language in languages
+        for item in [i for i in items if i.language == language][:limit]
+    ]
+
+
+def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
+    """Ask every question and score the service's final answer: one row per question."""
     rows = []
     for item in items:
         started = time.perf_counter()
         first = None
-        text, pieces = "", 0
+        pieces = 0
         for event in service.stream(item.question):
             if isinstance(event, Answer):
                 answer = event
             elif isinstance(event, str):
                 first = first or time.perf_counter()
-                text += event
                 pieces += 1
         finished = time.perf_counter()
         if answer.error:
-            raise SystemExit(f"{profile}: {answer.error}")
-        passages = [Document(page_content=card.text) for card in answer.sources]
-        score = score_answer(text, passages, item.answer)
+            raise SystemExit(f"{service.profile}: {answer.error}")
+        passages = [card.text for card in answer.sources]
+        score = score_checked(answer.text, answer.cited, passages, item.answer)
         rows.append(
             {
                 "qid": item.qid,
-                "language": question_language(item.question),
+                "language": item.language,
                 "ttft_s": (first or finished) - started,
                 "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
                 **score.row(),
             }
         )
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    """`_summarize` overall, and per question language under `by_language`."""
     by_language = {
         language: _summarize([r for r in rows if r["language"] == language])
         for language in sorted({r["language"] for r in rows})
     }
-    return {"summary": {**_summarize(rows), "by_language": by_language}, "rows": rows}
+    return {**_summarize(rows), "by_language": by_language}
+
+
+def _run(hub: ServiceHub, profile: str, items: list[QAItem], oracle: bool) -> dict:
+    service = hub.service(profile)
+    if oracle:
+        _put_answer_window_first(service.retriever, items)
+    rows = answer_rows(service, items)
+    return {"summary": summarize(rows), "rows": rows}
 
 
 def _put_answer_window_first(retriever: HybridRetriever, items: list[QAItem]) -> None:
@@ -136,15 +178,14 @@ def _put_answer_window_first(retriever: HybridRetriever, items: list[QAItem]) ->
 
 
 def _summarize(rows: list[dict]) -> dict:
-    """Answer rates over the answerable questions, refusals over the absent ones, speed over
-    all of them."""
+    """Answer rates over the answerable questions (false refusals: those refused), refusals
+    over the absent ones, speed over all of them."""
     answerable = [r for r in rows if r["answerable"]]
     return {
         "n": len(answerable),
         "containment": rate(answerable, "contained"),
         "citations_present": rate(answerable, "cited"),
-        "model_wrote_citations": rate(answerable, "model_cited"),
-        "refusals": rate(answerable, "refused"),
+        "false_refusals": rate(answerable, "refused"),
         "citations_in_non_refusals": rate([r for r in answerable if not r["refused"]], "cited"),
         "absent_n": len(rows) - len(answerable),
         "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
@@ -156,11 +197,17 @@ def _summarize(rows: list[dict]) -> dict:
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", type=Path, nargs="+", help="null answer: absent")
+    parser.add_argument("--docs", type=Path)
     parser.add_argument(
-        "--qa", type=Path, nargs="+", default=[*QA_FILES, ABSENT], help="null answer: absent"
+        "--pydocs",
+        action="store_true",
+        help="python3-doc QA (and its absent questions) over the CI pages, unless --qa/--docs",
     )
-    parser.add_argument("--docs", type=Path, default=SEEDS)
-    parser.add_argument("--limit", type=int, default=15, help="questions per QA file")
+    parser.add_argument(
+        "--split", choices=[*SPLITS, "all"], default="report", help="default: report"
+    )
+    parser.add_argument("--limit", type=int, help="questions per QA file and language")
     parser.add_argument("--server", action="store_true", help="also the openai backend")
     parser.add_argument(
         "--oracle", action="store_true", help="put the window holding the answer first"
@@ -168,7 +215,12 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--transformers", action="store_true", help="also the transformers backend (profile)"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.pydocs and not PYDOCS_HTML.is_dir():
+        parser.error(f"--pydocs: Debian's python3-doc is not installed ({PYDOCS_HTML})")
+    args.qa = args.qa or (PYDOCS_QA if args.pydocs else [*QA_FILES, ABSENT])
+    args.docs = args.docs or (pydocs_pages() if args.pydocs else SEEDS)
+    return args
 
 
 if __name__ == "__main__":

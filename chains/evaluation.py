@@ -16,7 +16,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -197,8 +197,8 @@ class AnswerScore:
 
     answer: str
     """The answer with ragchat's checked citations."""
-    model_cited: bool
-    """The model itself wrote a [n] naming an existing passage."""
+    model_cited: bool | None
+    """The model itself wrote a [n] naming an existing passage (None: not known)."""
     cited: bool
     """The answer cites a passage after checking."""
     contained: bool
@@ -223,16 +223,27 @@ def rate(rows: list[dict], key: str) -> float | None:
 
 
 def score_answer(answer: str, sources: list[Document], expected: str | None) -> AnswerScore:
-    """Score `answer` to a question whose passages were `sources` and whose right answer is
-    `expected` (None: the passages lack it, so refusing is right)."""
+    """Score a model's raw `answer` to a question whose passages were `sources` and whose right
+    answer is `expected` (None: the passages lack it, so refusing is right): its citations are
+    checked here."""
     annotated = attribute_citations(answer, sources)
     cited = cited_numbers(annotated, len(sources))
-    evidence = answer + "".join(sources[n - 1].page_content for n in cited)
+    score = score_checked(answer, cited, [d.page_content for d in sources], expected)
+    return replace(score, answer=annotated, model_cited=bool(cited_numbers(answer, len(sources))))
+
+
+def score_checked(
+    text: str, cited: Sequence[int], passages: Sequence[str], expected: str | None
+) -> AnswerScore:
+    """Score an answer whose citations ragchat already checked, as the service's final `Answer`
+    gives it (`text`, `cited`, the sources' texts): containment counts the answer and the
+    passages it cites. Whether the model wrote the markers itself is not known (None)."""
+    evidence = text + "".join(passages[n - 1] for n in cited)
     return AnswerScore(
-        answer=annotated,
-        model_cited=bool(cited_numbers(answer, len(sources))),
+        answer=text,
+        model_cited=None,
         cited=bool(cited),
         contained=expected is not None and squeeze(expected) in squeeze(evidence),
-        refused=is_refusal(answer),
+        refused=is_refusal(text),
         answerable=expected is not None,
     )
