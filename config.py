@@ -135,6 +135,18 @@ class RetrievalSettings(Section):
     close_similarity: float = Field(0.86, ge=-1.0, le=1.0)
     """Cosine similarity at which a sentence counts as a close match to the question (depends
     on the embedder): only such a sentence moves its passage up in reranking."""
+    support_similarity: float = Field(0.91, ge=-1.0, le=1.0)
+    """Cosine similarity (depends on the embedder) from which a passage's sentence supports an
+    answer sentence in the same language that shares too few words with every passage to be
+    placed by them (a paraphrase): below it, and below `support_similarity_across`, the
+    sentence is cited nowhere and shown as unsupported (`chains.citations`). Measured for the
+    bundled e5 on the tune split of the seeds QA (`bench/support.py`): 0.88-0.92 kept every
+    answer found, 0.93 lost one, higher refuses more invented answers."""
+    support_similarity_across: float = Field(0.83, ge=-1.0, le=1.0)
+    """The same, between an answer sentence and a passage's sentence in the other language (an
+    English answer translating a Chinese note): texts in one language score higher whatever
+    they say, so this floor is lower (translations 0.84-0.88, invented claims 0.74-0.89 on
+    the same tune split: 0.80-0.84 kept every answer found, 0.85 lost one)."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
     instruction_passages: Literal["flag", "drop", "keep"] = "flag"
@@ -161,6 +173,10 @@ class LlamaCppProfile(Section):
     """Longest answer, in tokens."""
     repeat_penalty: float = Field(1.0, ge=1.0)
     """Above 1 discourages repeating recent tokens, which also discourages quoting passages."""
+    refuse_unsupported: bool = True
+    """Replace an answer none of whose sentences a passage supports (`retrieval.
+    support_similarity`) by the refusal in the question's language: a small local model
+    invents answers and cites them. Its answer is shown once a first sentence is supported."""
     refusal_margin: float = Field(2.0, ge=0.0)
     """How much more likely (in logits: 2 is about 7 times) the model must find "the documents
     do not contain the answer" than its best other opening before it says so; 0 leaves the
@@ -188,6 +204,10 @@ class OpenAIProfile(Section):
     """Sampling temperature."""
     max_tokens: int = Field(512, gt=0)
     """Longest answer, in tokens."""
+    refuse_unsupported: bool = False
+    """Replace an answer none of whose sentences a passage supports (`retrieval.
+    support_similarity`) by the refusal in the question's language: off by default for
+    servers, whose larger models may answer in words no passage holds."""
     timeout: float = Field(60.0, gt=0)
     """Seconds to wait for the server."""
     max_retries: int = Field(1, ge=0)
@@ -216,6 +236,10 @@ class TransformersProfile(Section):
     """Sampling temperature; 0 is greedy."""
     max_tokens: int = Field(256, gt=0)
     """Longest answer, in tokens."""
+    refuse_unsupported: bool = True
+    """Replace an answer none of whose sentences a passage supports (`retrieval.
+    support_similarity`) by the refusal in the question's language: a small local model
+    invents answers and cites them."""
 
     def resolve_paths(self, base: Path) -> None:
         """A model folder relative to `base` if one is there (else a hub name), and the

@@ -138,11 +138,12 @@ class Completion:
 
 
 def _extras(answer: Answer) -> dict:
-    """ragchat's additions: the passages, and the answer with checked citations (a streamed
-    answer's pieces are the model's raw text)."""
+    """ragchat's additions: the passages, the answer with checked citations (a streamed
+    answer's pieces are the model's raw text), and its sentences no passage supports."""
     return {
         "sources": sources_field(answer),
         "answer": answer.text,
         "cited": answer.cited,
+        "unsupported": answer.unsupported,
         "timings": {name: round(value, 3) for name, value in answer.timings.items()},
     }

@@ -1,21 +1,28 @@
 """Numbered sources in, cited answers out.
 
 Small local models often leave out `[n]` or cite the wrong passage (the bundled 0.5B model favours
-`[2]`), so citations are checked here: an answer sentence gets the number of the passage it shares
-most content with (Chinese character bigrams, English content words), when it shares at least half
-of its own (all of it, for a sentence of a few words), unless the markers it already has point at a
-passage that supports it that well. A marker naming no passage (`[2]` when one was given) is
-dropped: the reader could not follow it.
+`[2]`), and sometimes invent an answer and cite it anyway, so citations are checked here. A passage
+supports an answer sentence when it holds at least half of the sentence's content (Chinese
+character bigrams, English content words; all of it, for a sentence of a few words), or, when no
+passage does, when the embedder finds a sentence of it similar enough to the answer sentence
+(`embedder_support`): an English answer translating a Chinese note shares no words with it. A
+sentence gets the number of the passage that supports it best, unless the markers it already has
+point at one that supports it; a sentence no passage supports gets no citation and is reported
+unsupported. A marker naming no passage (`[2]` when one was given) is dropped: the reader could
+not follow it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
 from chains.injection import neutralize, passage_for_model
+from chains.language import is_refusal, main_language
+from chains.rerank import SentenceSimilarity
 from index.bm25 import STOP_WORDS
 from loaders.normalize import normalize_text
 
@@ -73,26 +80,120 @@ def cited_numbers(answer: str, source_count: int) -> list[int]:
     return list(dict.fromkeys(n for n in numbers if 1 <= n <= source_count))
 
 
-def attribute_citations(answer: str, sources: Sequence[Document]) -> str:
-    """The answer with each sentence citing the passage it comes from: `[n]` is added where a
-    sentence has no marker, and replaces the sentence's markers when none of the passages they
-    name supports it but passage n does. Sentences no passage supports keep their markers. A
+Similar = Callable[[str, Sequence[Document]], list[float]]
+"""(answer sentence, passages) -> per passage, how far the similarity of its closest sentence to
+the answer sentence clears the floor (at least 0: the passage supports the sentence)."""
+
+
+@dataclass(frozen=True)
+class Support:
+    """What counts as a passage supporting an answer sentence: sharing at least half of its
+    content, or, with `similar`, a sentence of the passage similar enough to it (tried only
+    when no passage shares enough, so sentences placed by shared words are cited as before)."""
+
+    similar: Similar | None = None
+
+
+def embedder_support(similarity: SentenceSimilarity, same: float, across: float) -> Support:
+    """Support by the knowledge base's embedder: a passage's sentence supports an answer
+    sentence from similarity `same` when both are in one language, `across` when not (texts
+    in one language score higher whatever they say). Each answer sentence is embedded once, on
+    the query side (it separated right from wrong better than the passage side); the
+    passages' sentence vectors come from the index."""
+
+    def similar(claim: str, sources: Sequence[Document]) -> list[float]:
+        vector = similarity.queries([claim])[0]
+        language = main_language(claim)
+        margins = []
+        for document in sources:
+            floors = [
+                same if main_language(text) == language else across
+                for text in similarity.sentence_texts(document)
+            ]
+            margins.append(float((similarity.sentence_vectors(document) @ vector - floors).max()))
+        return margins
+
+    return Support(similar)
+
+
+@dataclass
+class Checked:
+    """An answer with checked citations, and its sentences (markers removed) that a passage
+    supports and that none does. Sentences without content, and refusals, are neither."""
+
+    text: str
+    supported: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    withheld: str = ""
+    """The answer `text` replaced, when it is a refusal because nothing else was supported
+    (`CitationStream`)."""
+
+
+def check_citations(
+    answer: str, sources: Sequence[Document], support: Support = Support()
+) -> Checked:
+    """The answer with each sentence citing the passage that supports it (see module): `[n]`
+    is added where a sentence has no marker, and replaces the sentence's markers when none of
+    the passages they name supports it; a sentence no passage supports loses its markers. A
     marker naming no passage is dropped everywhere."""
-    passages = [_units(normalize_text(d.page_content)) for d in sources]
-    pieces = []
-    for sentence in _SENTENCE_END.split(answer):
-        stripped = sentence.rstrip()
-        tail = sentence[len(stripped) :]
-        body = _SPACED_MARKER.sub(
-            lambda m: m.group() if 1 <= int(m.group(1)) <= len(passages) else "", stripped
-        )
-        shares = _shares(_MARKER.sub("", body), passages)
-        best = _best_supported(shares)
-        cited = [int(n) - 1 for n in _MARKER.findall(body)]
-        if best is not None and not any(shares[n] >= _MIN_SHARED for n in cited):
-            body = _cite(body, best + 1)
-        pieces.append(body + tail)
-    return "".join(pieces)
+    return _Checker(sources, support).check(answer)
+
+
+def attribute_citations(
+    answer: str, sources: Sequence[Document], support: Support = Support()
+) -> str:
+    """The text of `check_citations`."""
+    return check_citations(answer, sources, support).text
+
+
+class _Checker:
+    """Checks answers over one list of passages; an answer sentence's similarities are computed
+    once (a streamed answer is checked again as it grows)."""
+
+    def __init__(self, sources: Sequence[Document], support: Support) -> None:
+        self.sources = sources
+        self.support = support
+        self.passages = [_units(normalize_text(d.page_content)) for d in sources]
+        self._similar: dict[str, list[float]] = {}
+
+    def check(self, answer: str) -> Checked:
+        checked = Checked("")
+        pieces = []
+        for sentence in _SENTENCE_END.split(answer):
+            stripped = sentence.rstrip()
+            tail = sentence[len(stripped) :]
+            body = _SPACED_MARKER.sub(
+                lambda m: m.group() if 1 <= int(m.group(1)) <= len(self.passages) else "",
+                stripped,
+            )
+            claim = _SPACED_MARKER.sub("", body).strip()
+            supporting = self._supporting(claim)
+            cited = [int(n) - 1 for n in _MARKER.findall(body)]
+            if not supporting:
+                body = _SPACED_MARKER.sub("", body)
+                if supporting is not None:
+                    checked.unsupported.append(claim)
+            else:
+                checked.supported.append(claim)
+                if not any(n in supporting for n in cited):
+                    body = _cite(body, supporting[0] + 1)
+            pieces.append(body + tail)
+        checked.text = "".join(pieces)
+        return checked
+
+    def _supporting(self, claim: str) -> list[int] | None:
+        """The passages supporting the claim, best first; None when it is no claim (no
+        content, or a refusal)."""
+        shares = _shares(claim, self.passages)
+        if not shares or is_refusal(claim):
+            return None
+        lexical = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED]
+        if lexical or self.support.similar is None or not self.sources:
+            return lexical
+        if claim not in self._similar:
+            self._similar[claim] = self.support.similar(claim, self.sources)
+        margins = self._similar[claim]
+        return [i for i in _best_first(margins) if margins[i] >= 0]
 
 
 _HELD_BACK = re.compile(r"\s*\[|\s+$")
@@ -104,17 +205,27 @@ before trailing whitespace."""
 class CitationStream:
     """An answer streamed with its citations already checked: `feed` takes the model's pieces
     and returns what can be shown now, `finish` the rest; all of it together is exactly
-    `attribute_citations(answer, sources)`. Finished sentences are checked as a whole (each
-    sentence's check depends on it alone); of the sentence being written, only the part before
-    its first `[` (and before trailing whitespace) is shown, since checking changes nothing
-    before that. So a wrong marker never flashes on screen, and every face streams the text it
-    ends with."""
+    `text`. Finished sentences are checked as a whole (each sentence's check depends on it
+    alone); of the sentence being written, only the part before its first `[` (and before
+    trailing whitespace) is shown, since checking changes nothing before that. So a wrong
+    marker never flashes on screen, and every face streams the text it ends with.
 
-    def __init__(self, sources: Sequence[Document]) -> None:
+    With a `refusal`, an answer of which no sentence is supported (and that is not a refusal
+    already) ends as that refusal instead: nothing is shown until a finished sentence is
+    supported, so no text is shown that the answer then takes back."""
+
+    def __init__(
+        self,
+        sources: Sequence[Document],
+        support: Support = Support(),
+        refusal: str | None = None,
+    ) -> None:
         self.sources = sources
+        self.refusal = refusal
         self.raw = ""
         self.shown = ""
-        self._checked = ""
+        self._checker = _Checker(sources, support)
+        self._checked = Checked("")
         self._checked_raw_length = 0
 
     def feed(self, piece: str) -> str:
@@ -122,20 +233,32 @@ class CitationStream:
         pieces = _SENTENCE_END.split(self.raw)
         done = "".join(pieces[:-1])
         if len(done) != self._checked_raw_length:
-            self._checked = attribute_citations(done, self.sources)
+            self._checked = self._checker.check(done)
             self._checked_raw_length = len(done)
+        if self.refusal is not None and not self._checked.supported:
+            return ""
         writing = pieces[-1]
         held = _HELD_BACK.search(writing)
-        return self._show(self._checked + (writing[: held.start()] if held else writing))
+        return self._show(self._checked.text + (writing[: held.start()] if held else writing))
 
-    def finish(self) -> str:
-        """The rest of the answer, once the model is done."""
+    def finish(self, complete: bool = True) -> str:
+        """The rest of the answer, once the model is done; `complete=False` (cancelled, or the
+        model failed) never turns what it wrote into the refusal."""
+        if not complete:
+            self.refusal = None
         return self._show(self.text)
 
     @property
+    def checked(self) -> Checked:
+        """The whole answer so far, checked; the refusal when it replaces the answer."""
+        checked = self._checker.check(self.raw)
+        if self.refusal is None or checked.supported or is_refusal(self.raw) or not checked.text:
+            return checked
+        return Checked(self.refusal, withheld=checked.text)
+
+    @property
     def text(self) -> str:
-        """The whole answer so far with its citations checked."""
-        return attribute_citations(self.raw, self.sources)
+        return self.checked.text
 
     def _show(self, target: str) -> str:
         new = target[len(self.shown) :] if target.startswith(self.shown) else ""
@@ -188,6 +311,11 @@ def _best_supported(shares: list[float]) -> int | None:
     """Index of the text holding most of the claim, if it holds at least half of it."""
     best = max(range(len(shares)), key=shares.__getitem__) if shares else None
     return best if best is not None and shares[best] >= _MIN_SHARED else None
+
+
+def _best_first(scores: list[float]) -> list[int]:
+    """Indexes of `scores`, highest first (ties: lower index first)."""
+    return sorted(range(len(scores)), key=lambda i: -scores[i])
 
 
 def _cite(sentence: str, number: int) -> str:

@@ -24,12 +24,20 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from chains.citations import CitationStream, cited_numbers, fit_to_budget, source_label
+from chains.citations import (
+    CitationStream,
+    Support,
+    cited_numbers,
+    embedder_support,
+    fit_to_budget,
+    source_label,
+)
 from chains.expansion import QueryTranslator
 from chains.filters import ChunkFilter
 from chains.injection import screen
-from chains.language import REFUSALS
+from chains.language import REFUSALS, question_language
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
+from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
 from history.store import HistoryError, HistoryStore
@@ -120,6 +128,12 @@ class Answer:
     error_code: str = ""
     """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
     `cancelled`."""
+    unsupported: list[str] = field(default_factory=list)
+    """Sentences of `text` (markers removed) that no passage supports: shown as such, cited
+    nowhere (`chains.citations`)."""
+    withheld: str = ""
+    """The model's answer when no passage supported any of it and `text` is the refusal
+    instead (the profile's `refuse_unsupported`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -158,6 +172,17 @@ class RagService:
             )
         self.retriever: HybridRetriever = build_retriever(knowledge_base, retrieval, translator)
         self.instruction_policy = retrieval.instruction_passages
+        rerank = self.retriever.rerank
+        similarity = (
+            rerank.similarity
+            if isinstance(rerank, SentenceReranker)
+            else SentenceSimilarity(knowledge_base.embeddings, retrieval.close_similarity)
+        )
+        self.support: Support = embedder_support(
+            similarity, retrieval.support_similarity, retrieval.support_similarity_across
+        )
+        """When a passage supports an answer sentence (`chains.citations`)."""
+        self.refuse_unsupported = settings.llm.profiles[profile].refuse_unsupported
         self.count_tokens = models.count_tokens if ready else estimate_tokens
         self.context_budget = context_budget(settings, profile)
         self.chain = (
@@ -203,7 +228,8 @@ class RagService:
         started = time.perf_counter()
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
-        checked = CitationStream(sources)
+        refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
+        checked = CitationStream(sources, self.support, refusal)
         ticket = self.queue.join() if self.queue is not None else None
         try:
             if ticket is not None:
@@ -227,7 +253,7 @@ class RagService:
                     answer.standalone_question = chunk["standalone_question"]
                 if "sources" in chunk:
                     sources = chunk["sources"]
-                    checked = CitationStream(sources)
+                    checked = CitationStream(sources, self.support, refusal)
                     answer.timings["retrieval_s"] = time.perf_counter() - started
                 shown = checked.feed(chunk.get("answer", ""))
                 if shown:
@@ -239,14 +265,17 @@ class RagService:
             answer.error = str(explain(err))
             if not sources:  # retrieval needs no chat model: still show the passages
                 sources = self.passages(question, replace(options, translate="off"))
-                checked = CitationStream(sources)
+                checked = CitationStream(sources, self.support)
         finally:
             if ticket is not None:
                 self.queue.leave(ticket)
-        rest = checked.finish()
+        rest = checked.finish(complete=not answer.error)
         if rest and not answer.error:
             yield rest
-        answer.text = checked.text
+        final = checked.checked
+        answer.text = final.text
+        answer.unsupported = final.unsupported
+        answer.withheld = final.withheld
         answer.cited = cited_numbers(answer.text, len(sources))
         answer.sources = [SourceCard.of(n, d) for n, d in enumerate(sources, start=1)]
         answer.timings["total_s"] = time.perf_counter() - started

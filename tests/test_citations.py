@@ -5,6 +5,7 @@ from langchain_core.documents import Document
 from chains.citations import (
     CitationStream,
     attribute_citations,
+    check_citations,
     cited_numbers,
     fit_to_budget,
     format_context,
@@ -43,13 +44,23 @@ def test_sentences_get_the_passage_they_come_from():
     assert cited_numbers(annotated, 2) == [1, 2]
 
 
-def test_existing_markers_are_kept_and_markers_naming_no_passage_dropped():
-    answer = "注意力要除以维度的平方根 [2]。另见 [7]。"
-    assert attribute_citations(answer, SOURCES) == "注意力要除以维度的平方根 [2]。另见。"
+def test_supported_markers_are_kept_and_markers_naming_no_passage_dropped():
+    answer = "Scores are divided by the square root of the key size [2]。另见 [7]。"
+    assert attribute_citations(answer, SOURCES) == (
+        "Scores are divided by the square root of the key size [2]。另见。"
+    )
     assert cited_numbers(answer, 2) == [2]
     assert attribute_citations("It uses a loss function [3].", SOURCES[:1]) == (
         "It uses a loss function."
     )
+
+
+def test_a_sentence_no_passage_supports_loses_its_markers_and_is_reported():
+    """Without the embedder (`tests/test_support.py`), support is shared content alone."""
+    checked = check_citations("注意力要除以维度的平方根 [2]。BPE 不断合并相邻符号对 [2]。", SOURCES)
+    assert checked.text == "注意力要除以维度的平方根。BPE 不断合并相邻符号对 [1]。"
+    assert checked.unsupported == ["注意力要除以维度的平方根。"]
+    assert checked.supported == ["BPE 不断合并相邻符号对。"]
 
 
 def test_unrelated_answer_gets_no_citation():
@@ -104,13 +115,17 @@ def test_a_short_answer_is_cited_only_where_all_of_it_appears():
         max_size=8,
     ),
     cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=12),
+    refuse=st.booleans(),
 )
-def test_a_streamed_answer_shows_exactly_its_checked_text(sentences, cuts):
+def test_a_streamed_answer_shows_exactly_its_checked_text(sentences, cuts, refuse):
     """Whatever pieces the model's text arrives in, the shown pieces add up to the checked
-    answer, and nothing shown is ever taken back."""
+    answer (or to the refusal, when nothing in it is supported and unsupported answers are
+    refused), and nothing shown is ever taken back."""
     answer = "".join(sentences)
     bounds = sorted({min(c, len(answer)) for c in cuts} | {0, len(answer)})
-    stream = CitationStream(SOURCES)
+    stream = CitationStream(SOURCES, refusal="REFUSED" if refuse else None)
     shown = "".join(stream.feed(answer[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
     shown += stream.finish()
-    assert shown == attribute_citations(answer, SOURCES) == stream.text
+    checked = check_citations(answer, SOURCES)
+    refused = refuse and checked.text and not checked.supported
+    assert shown == stream.text == ("REFUSED" if refused else checked.text)

@@ -108,7 +108,7 @@ def test_a_request_waits_its_turn_and_says_how_many_are_ahead():
 
 def test_cancelling_while_waiting_or_closing_mid_answer_frees_the_seat():
     queue = ModelQueue()
-    rag = service(fake_models(["一 二 三 四 五 六 七 八"]), queue)
+    rag = service(fake_models([PERPLEXITY_ANSWER + " 一 二 三 四 五 六 七 八"]), queue)
     busy = queue.join()
     cancel = threading.Event()
     waiting = rag.stream("什么是困惑度？", cancel=cancel)

@@ -102,6 +102,7 @@ def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:
             st.error(turn["error"])
         else:
             st.markdown(turn["answer"])
+            _unsupported(turn)
             opener.citations(turn)
         open_card = partial(opener.card, turn)
         render_sources(turn["question"], turn["sources"], turn["cited"], show_scores, open_card)
@@ -137,12 +138,23 @@ def _ask(
             "sources": [asdict(card) for card in answer.sources],
             "cited": answer.cited,
             "error": answer.error,
+            "unsupported": answer.unsupported,
         }
         if not answer.error:
+            _unsupported(turn)
             opener.citations(turn)
         open_card = partial(opener.card, turn)
         render_sources(question, turn["sources"], answer.cited, show_scores, open_card)
     return turn
+
+
+def _unsupported(turn: dict) -> None:
+    """The answer's sentences no passage supports, under it: they carry no citation, and the
+    reader should know why (`chains.citations`). Stored conversations do not keep them."""
+    sentences = turn.get("unsupported") or []
+    if sentences:
+        quoted = " · ".join(f"“{escape_markdown(s)}”" for s in sentences)
+        st.caption(f"⚠️ Not found in the sources: {quoted}")
 
 
 def _pieces(
