@@ -18,6 +18,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
+from chains.language import is_refusal
 from index.store import current_version, read_manifest
 from index.stores.faiss_segments import segment_folders
 from llms.local_server import free_port, wait_until_serving
@@ -134,6 +135,17 @@ def test_answer_carries_sources_that_are_real_chunks(api):
         chunk = chunks[(source["source"], source["start"])]
         assert source["text"] == chunk["text"] and source["end"] == chunk["metadata"]["end"]
     assert reply.model_extra["cited"] and f"[{reply.model_extra['cited'][0]}]" in text
+
+
+def test_an_invented_answer_is_refused_and_unsupported_sentences_are_named(api):
+    """Nothing in the notes says how tall Everest is: the local profile answers with the
+    refusal (the model's own, or in place of an answer no passage supports), and the response
+    lists whatever sentences of it no passage supports."""
+    base_url, _, _ = api
+    reply = ask(base_url, "How tall is Mount Everest?")
+    text = reply.choices[0].message.content
+    assert is_refusal(text) and not reply.model_extra["cited"]
+    assert all(sentence in text for sentence in reply.model_extra["unsupported"])
 
 
 def test_streaming_with_the_openai_client(api):
