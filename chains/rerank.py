@@ -19,7 +19,8 @@ import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from loaders.chunking import sentence_units
+from index.embeddings import unit_rows
+from loaders.chunking import MAX_SENTENCE_UNITS, sentence_units
 
 RANK_STEP = 0.005
 """How much closer (in cosine similarity) a window's best sentence must be to move it above a
@@ -39,19 +40,21 @@ class SentenceSimilarity:
         embeddings: Embeddings,
         close: float,
         stored: Callable[[str], np.ndarray | None] = lambda _id: None,
+        unit_limit: int = MAX_SENTENCE_UNITS,
         cache_size: int = 4096,
     ) -> None:
         self.embeddings = embeddings
         self.close = close
         self.stored = stored
+        self.unit_limit = unit_limit
+        """At most this many units per chunk (`index.store.sentence_unit_limit`)."""
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
 
-    @staticmethod
-    def sentence_texts(document: Document) -> list[str]:
+    def sentence_texts(self, document: Document) -> list[str]:
         """The pieces of a chunk that have a vector each (`loaders.chunking.sentence_units`)."""
-        return sentence_units(document.page_content)
+        return sentence_units(document.page_content, self.unit_limit)
 
     def sentence_vectors(self, document: Document) -> np.ndarray:
         """Unit vectors (float32) of the chunk's `sentence_texts`, one row each."""
@@ -67,11 +70,11 @@ class SentenceSimilarity:
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of questions (the embedder's query side)."""
-        return _unit(np.array([self.embeddings.embed_query(text) for text in texts]))
+        return unit_rows(np.array([self.embeddings.embed_query(text) for text in texts]))
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of texts on the passage side (as chunks' sentences are embedded)."""
-        return _unit(np.array(self.embeddings.embed_documents(texts)))
+        return unit_rows(np.array(self.embeddings.embed_documents(texts)))
 
     def _cached_vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -87,22 +90,22 @@ class SentenceSimilarity:
 
 
 class SentenceReranker:
-    """`HybridRetriever.rerank`: (query texts, passages best first) -> the first `top`
-    passages reordered by their closest sentence to any of the query texts, the rest as they
-    were. Only a close match moves: passages whose closest sentence is not `similarity.close`
-    keep their fused order, after the close ones (a loose match to a question the notes do not
-    answer must not win). Each of the first `top` passages gets `sentence_score` in its
-    metadata."""
+    """`HybridRetriever.rerank`: (vectors of the phrasings searched, passages best first) ->
+    the first `top` passages reordered by their closest sentence to any of the phrasings, the
+    rest as they were. Only a close match moves: passages whose closest sentence is not
+    `similarity.close` keep their fused order, after the close ones (a loose match to a
+    question the notes do not answer must not win). Each of the first `top` passages gets
+    `sentence_score` in its metadata."""
 
     def __init__(self, similarity: SentenceSimilarity, top: int = 4) -> None:
         self.similarity = similarity
         self.top = top
 
-    def __call__(self, queries: list[str], documents: list[Document]) -> list[Document]:
+    def __call__(self, query_vectors: np.ndarray, documents: list[Document]) -> list[Document]:
         head, tail = documents[: self.top], documents[self.top :]
-        if len(head) < 2 or not queries:
+        if len(head) < 2 or not len(query_vectors):
             return documents
-        query_vectors = self.similarity.queries(queries)
+        query_vectors = unit_rows(np.asarray(query_vectors, dtype=np.float32))
         scores = [self.similarity.closest(d, query_vectors) for d in head]
 
         def key(i: int) -> tuple[int, float]:
@@ -119,9 +122,3 @@ class SentenceReranker:
             for i in sorted(range(len(head)), key=key)
         ]
         return reordered + tail
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (not every embedder normalizes)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)

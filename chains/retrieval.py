@@ -20,7 +20,7 @@ from pydantic import ConfigDict
 from chains.filters import ChunkFilter
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
-from index.store import KnowledgeBase
+from index.store import KnowledgeBase, sentence_unit_limit
 from loaders.normalize import normalize_text
 
 RankedList = tuple[str, float, list[str]]
@@ -67,9 +67,9 @@ class HybridRetriever(BaseRetriever):
     """(question, translation policy of the call) -> the phrasings to search, with the weight
     of each (the question itself among them): e.g. the question and its translation
     (`chains.expansion.QueryTranslator`). None searches the question alone."""
-    rerank: Callable[[list[str], list[Document]], list[Document]] | None = None
-    """Reorders the fused results given the phrasings searched (`chains.rerank`); None keeps
-    the fused order."""
+    rerank: Callable[[np.ndarray, list[Document]], list[Document]] | None = None
+    """Reorders the fused results given the query vectors of the phrasings searched
+    (`chains.rerank`); None keeps the fused order."""
 
     def _get_relevant_documents(
         self,
@@ -95,25 +95,31 @@ class HybridRetriever(BaseRetriever):
             self.expand_query(question, translate) if self.expand_query else [(question, 1.0)]
         )
         matching = None if allowed is None else _matching_ids(self.knowledge_base, allowed)
+        reranking = self.rerank is not None and rerank is not False
+        embedded = mode != "bm25" or reranking
+        vectors = [self._embed(text) for text, _ in variants] if embedded else []
         ranked_lists: list[RankedList] = []  # the filter is applied once, for every list
-        for variant, scale in variants:
+        for number, (variant, scale) in enumerate(variants):
             if mode in ("hybrid", "dense"):
-                dense = self._dense(variant, matching)
+                dense = self._dense(vectors[number], matching)
                 ranked_lists.append(("dense", scale * self.dense_weight, dense))
             if mode in ("hybrid", "bm25"):
                 ranked_lists.append(
                     ("bm25", scale * self.bm25_weight, self._bm25(variant, matching))
                 )
         chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
-        if self.rerank is None or rerank is False:
+        if not reranking or self.rerank is None:
             return chosen
-        return self.rerank([text for text, _ in variants], chosen)
+        return self.rerank(np.array(vectors), chosen)
 
-    def _dense(self, query: str, matching: set[str] | None) -> list[str]:
+    def _embed(self, query: str) -> np.ndarray:
+        """A phrasing's query vector, computed once for dense search and reranking."""
+        return np.asarray(self.knowledge_base.embeddings.embed_query(query), dtype=np.float32)
+
+    def _dense(self, vector: np.ndarray, matching: set[str] | None) -> list[str]:
         knowledge_base = self.knowledge_base
         if knowledge_base.vector_count == 0:
             return []
-        vector = knowledge_base.embeddings.embed_query(query)
         return knowledge_base.search(vector, self.fetch_k, matching)
 
     def _bm25(self, query: str, matching: set[str] | None) -> list[str]:
@@ -163,7 +169,12 @@ def build_retriever(
     rerank = None
     if settings.rerank_top > 1:
         embeddings = knowledge_base.embeddings
-        similarity = SentenceSimilarity(embeddings, settings.close_similarity)
+        similarity = SentenceSimilarity(
+            embeddings,
+            settings.close_similarity,
+            knowledge_base.sentence_vectors_of,
+            sentence_unit_limit(knowledge_base.identity.dimension),
+        )
         rerank = SentenceReranker(similarity, settings.rerank_top)
     return HybridRetriever(
         knowledge_base=knowledge_base,

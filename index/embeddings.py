@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from config import EmbeddingSettings
@@ -159,3 +160,9 @@ def serialized(embedder: Embedder) -> Embedder:
     return Embedder(
         SerializedEmbeddings(embedder.embeddings), embedder.identity, embedder.count_tokens
     )
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (not every embedder normalizes): similarities are dot products."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)

@@ -26,17 +26,20 @@ is an `IndexCorruptError` that names the file and the command that rebuilds it
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import logging
 import os
 import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import NotRequired, Protocol, TypeVar, runtime_checkable
 
 import faiss
 import numpy as np
@@ -50,6 +53,9 @@ from chains.language import main_language
 from config import StoreSettings
 from index.bm25 import Bm25Index, term_counts
 from index.embeddings import Embedder, EmbedderIdentity
+from loaders.chunking import MAX_SENTENCE_UNITS
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)
@@ -136,6 +142,9 @@ class ChunkRecord(TypedDict):
     text: str
     metadata: ChunkMetadata
     terms: dict[str, int]
+    sentences: NotRequired[str]
+    """The vectors of its sentence units (`encode_sentence_vectors`); absent in indexes from
+    before they were kept."""
 
 
 _MANIFEST = TypeAdapter(Manifest)
@@ -179,13 +188,43 @@ def chunk_language(metadata: Mapping, text: str) -> str:
     return metadata.get("language") or main_language(text)
 
 
-def record_of(document: Document, terms: dict[str, int]) -> ChunkRecord:
-    return {
+SENTENCE_VECTOR_BYTES = 36_000
+"""The most bytes of sentence vectors a chunk keeps: base64 and the chunk's other metadata
+stay within a Milvus JSON field (64 KiB)."""
+
+
+def sentence_unit_limit(dimension: int) -> int:
+    """The most sentence units (`loaders.chunking.sentence_units`) a chunk of an embedder of
+    this dimension keeps a vector for: 23 at 768 dimensions, 32 (`MAX_SENTENCE_UNITS`) below."""
+    return max(1, min(MAX_SENTENCE_UNITS, SENTENCE_VECTOR_BYTES // (2 * dimension)))
+
+
+def encode_sentence_vectors(vectors: np.ndarray) -> bytes:
+    """A chunk's sentence vectors (unit rows) as float16: half of float32's size, and reranking
+    by them orders passages as float32 does (int8 swapped near-ties: errors of 6e-4)."""
+    return np.asarray(vectors, dtype="<f2").tobytes()
+
+
+def decode_sentence_vectors(data: bytes, dimension: int) -> np.ndarray:
+    """The float32 rows `encode_sentence_vectors` encoded; ValueError when `data` is not
+    that."""
+    if not data or len(data) % (2 * dimension):
+        raise ValueError(f"{len(data)} bytes are not rows of {dimension} float16 numbers")
+    return np.frombuffer(data, dtype="<f2").reshape(-1, dimension).astype(np.float32)
+
+
+def record_of(
+    document: Document, terms: dict[str, int], sentence_vectors: bytes | None = None
+) -> ChunkRecord:
+    record: ChunkRecord = {
         "id": str(document.id),
         "text": document.page_content,
         "metadata": document.metadata,  # type: ignore[typeddict-item]
         "terms": terms,
     }
+    if sentence_vectors is not None:
+        record["sentences"] = base64.b64encode(sentence_vectors).decode("ascii")
+    return record
 
 
 @dataclass
@@ -201,6 +240,9 @@ class KnowledgeBase:
     chunks: dict[str, Document] = field(default_factory=dict)
     """Every chunk by id; their order is the rows of the BM25 index."""
     terms: dict[str, dict[str, int]] = field(default_factory=dict)
+    sentence_vectors: dict[str, bytes] = field(default_factory=dict)
+    """Each chunk's sentence vectors, encoded (`encode_sentence_vectors`): computed at ingest
+    with the chunk's own vector, read by reranking and citation support."""
     language_counts: Counter[str] = field(default_factory=Counter)
     """Chunks per language (`zh`, `en`), from the `language` each chunk got at ingest: what the
     translation policy reads (`language_shares`), kept up to date by `add` and `remove`."""
@@ -233,13 +275,34 @@ class KnowledgeBase:
             )
             knowledge_base.terms[r["id"]] = r["terms"]
             knowledge_base.language_counts[chunk_language(r["metadata"], r["text"])] += 1
+            if "sentences" in r:
+                knowledge_base._keep_sentence_vectors(r["id"], r["sentences"])
         return knowledge_base
 
-    def add(self, ids: list[str], chunks: list[Document], vectors: list[np.ndarray]) -> None:
-        """Add chunks with their vectors; their BM25 terms are counted here, once per text."""
+    def _keep_sentence_vectors(self, chunk_id: str, encoded: str) -> None:
+        """Keep a record's sentence vectors; damaged ones are left out (and embedded again when
+        needed), since they are a cache of what the chunk's text gives."""
+        try:
+            data = base64.b64decode(encoded, validate=True)
+            decode_sentence_vectors(data, self.identity.dimension)
+        except (binascii.Error, ValueError) as err:
+            log.warning("chunk %s: sentence vectors unreadable (%s), left out", chunk_id, err)
+            return
+        self.sentence_vectors[chunk_id] = data
+
+    def add(
+        self,
+        ids: list[str],
+        chunks: list[Document],
+        vectors: list[np.ndarray],
+        sentence_vectors: Sequence[bytes | None] | None = None,
+    ) -> None:
+        """Add chunks with their vectors and encoded sentence vectors (None: none kept); their
+        BM25 terms are counted here, once per text."""
         counted: dict[str, dict[str, int]] = {}  # chunks with the same text share one count
         records = []
-        for chunk_id, chunk in zip(ids, chunks, strict=True):
+        sentences = sentence_vectors or [None] * len(ids)
+        for chunk_id, chunk, encoded in zip(ids, chunks, sentences, strict=True):
             digest = chunk.metadata["hash"]
             if digest not in counted:
                 counted[digest] = term_counts(chunk.page_content)
@@ -249,7 +312,9 @@ class KnowledgeBase:
             self.chunks[chunk_id] = document
             self.terms[chunk_id] = counted[digest]
             self.language_counts[chunk_language(chunk.metadata, chunk.page_content)] += 1
-            records.append(record_of(document, counted[digest]))
+            if encoded is not None:
+                self.sentence_vectors[chunk_id] = encoded
+            records.append(self.record(chunk_id))
         if records:
             dimension = self.identity.dimension
             self.store.add(records, np.asarray(vectors, dtype=np.float32).reshape(-1, dimension))
@@ -261,8 +326,19 @@ class KnowledgeBase:
             for chunk_id in ids:
                 removed = self.chunks.pop(chunk_id)
                 del self.terms[chunk_id]
+                self.sentence_vectors.pop(chunk_id, None)
                 self.language_counts[chunk_language(removed.metadata, removed.page_content)] -= 1
             self._changed()
+
+    def record(self, chunk_id: str) -> ChunkRecord:
+        """The chunk as the stores keep it."""
+        chunk = self.chunks[chunk_id]
+        return record_of(chunk, self.terms[chunk_id], self.sentence_vectors.get(chunk_id))
+
+    def sentence_vectors_of(self, chunk_id: str) -> np.ndarray | None:
+        """The unit vectors of the chunk's sentence units, if the index keeps them."""
+        data = self.sentence_vectors.get(chunk_id)
+        return None if data is None else decode_sentence_vectors(data, self.identity.dimension)
 
     def _changed(self) -> None:
         self._bm25 = None

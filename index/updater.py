@@ -22,18 +22,20 @@ from langchain_core.documents import Document
 from tqdm import tqdm
 
 from config import ChunkingSettings, Settings
-from index.embeddings import Embedder
+from index.embeddings import Embedder, unit_rows
 from index.store import (
     FileRecord,
     IndexMismatchError,
     KnowledgeBase,
     current_version,
+    encode_sentence_vectors,
     index_lock,
     load_index,
     save_index,
+    sentence_unit_limit,
 )
 from loaders import SUPPORTED_SUFFIXES, LoaderError
-from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
+from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler, sentence_units
 from loaders.isolation import IsolatedLoader
 from loaders.metadata import add_languages, sidecar_bytes
 
@@ -300,19 +302,34 @@ def _apply(
         if item.previous is not None:
             knowledge_base.remove(item.previous.chunk_ids)
         ids = [_chunk_id(item.source, chunk) for chunk in chunks]
-        knowledge_base.add(ids, chunks, [vectors[c.metadata["hash"]] for c in chunks])
+        found = [vectors[c.metadata["hash"]] for c in chunks]
+        knowledge_base.add(ids, chunks, [v.window for v in found], [v.sentences for v in found])
         manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
         report.outcomes.append(FileOutcome(item.source, _status_of(item), len(chunks)))
     return bool(removed or chunked)
 
 
+@dataclass(frozen=True)
+class _ChunkVectors:
+    """What embedding a chunk's text gives: its vector and its sentence units' vectors
+    (encoded as the index keeps them)."""
+
+    window: np.ndarray
+    sentences: bytes
+
+
 def _reusable_vectors(
     knowledge_base: KnowledgeBase, items: list[_PendingFile]
-) -> dict[str, np.ndarray]:
-    """Stored vectors of the old chunks of changed files, keyed by chunk text hash."""
+) -> dict[str, _ChunkVectors]:
+    """Stored vectors of the old chunks of changed files, keyed by chunk text hash (chunks
+    of an index from before sentence vectors were kept are embedded again)."""
     old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
     by_id = knowledge_base.vectors_by_id(old_ids)
-    return {knowledge_base.document(i).metadata["hash"]: v for i, v in by_id.items()}
+    return {
+        knowledge_base.document(i).metadata["hash"]: _ChunkVectors(vector, sentences)
+        for i, vector in by_id.items()
+        if (sentences := knowledge_base.sentence_vectors.get(i)) is not None
+    }
 
 
 @dataclass
@@ -322,22 +339,36 @@ class _Progress:
 
 
 def _embed_into(
-    vectors: dict[str, np.ndarray],
+    vectors: dict[str, _ChunkVectors],
     to_embed: list[tuple[str, str]],
     embedder: Embedder,
     batch_size: int,
     progress: _Progress,
 ) -> None:
+    """Embed each chunk and its sentence units (`loaders.chunking.sentence_units`), a batch of
+    chunks at a time; a sentence shared by overlapping windows of a batch is embedded once."""
     total = len(to_embed)
+    most = sentence_unit_limit(embedder.identity.dimension)
     with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress.show_bar) as bar:
         for begin in range(0, total, batch_size):
             batch = to_embed[begin : begin + batch_size]
             embedded = embedder.embeddings.embed_documents([text for _, text in batch])
-            for (digest, _), vector in zip(batch, embedded, strict=True):
-                vectors[digest] = np.asarray(vector, dtype=np.float32)
+            units = [sentence_units(text, most) for _, text in batch]
+            sentence_vectors = _embedded_once(embedder, [u for found in units for u in found])
+            for (digest, _), vector, found in zip(batch, embedded, units, strict=True):
+                rows = unit_rows(np.array([sentence_vectors[u] for u in found]))
+                window = np.asarray(vector, dtype=np.float32)
+                vectors[digest] = _ChunkVectors(window, encode_sentence_vectors(rows))
             bar.update(len(batch))
             if progress.callback:
                 progress.callback(begin + len(batch), total)
+
+
+def _embedded_once(embedder: Embedder, texts: list[str]) -> dict[str, list[float]]:
+    """Each distinct text's vector. Sorted by length, so the embedder's batches (it makes its
+    own, `embedding.batch_size`) pad short sentences to short ones."""
+    distinct = sorted(set(texts), key=len)
+    return dict(zip(distinct, embedder.embeddings.embed_documents(distinct), strict=True))
 
 
 def file_digest(path: Path, data: bytes | None = None) -> str:

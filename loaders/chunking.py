@@ -39,18 +39,18 @@ def sentences(text: str) -> list[str]:
 
 
 MAX_SENTENCE_UNITS = 32
-"""Most sentence vectors kept per window: prose windows of 500 characters hold 5-20 sentences;
-a window of short lines (a table, code) is cut into this many runs of lines instead, which keeps
-every chunk's vectors within a Milvus JSON field (64 KiB)."""
+"""Most sentence vectors kept per window (fewer for large embedders:
+`index.store.sentence_unit_limit`): prose windows of 500 characters hold 5-20 sentences; a
+window of short lines (a table, code) is cut into runs of lines instead."""
 
 
-def sentence_units(text: str) -> list[str]:
+def sentence_units(text: str, most: int = MAX_SENTENCE_UNITS) -> list[str]:
     """The pieces of a window that get a vector each: its sentences (the text itself when it
-    has none), or `MAX_SENTENCE_UNITS` runs of consecutive sentences when it has more."""
+    has none), or `most` runs of consecutive sentences when it has more."""
     pieces = sentences(text) or [text]
-    if len(pieces) <= MAX_SENTENCE_UNITS:
+    if len(pieces) <= most:
         return pieces
-    bounds = [round(i * len(pieces) / MAX_SENTENCE_UNITS) for i in range(MAX_SENTENCE_UNITS + 1)]
+    bounds = [round(i * len(pieces) / most) for i in range(most + 1)]
     return [" ".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 

