@@ -14,7 +14,7 @@ AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
   $(if $(call has_flags,avx_vnni),-DGGML_AVX_VNNI=ON) $(strip $(AVX512_ARGS))
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test lint bench browser pydocs clean
 
 install: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ run: install
 	@echo "ragchat: open http://localhost:8501 (Ctrl-C stops it)"
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
-test: install browser
+test: install browser pydocs
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -40,6 +40,13 @@ browser:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      chromium chromium-driver fonts-noto-cjk) \
 	  || echo "chromium not installable here: the browser test will be skipped"
+
+# Debian's Python documentation: the real manual of the python3-doc quality gates (skipped when
+# not installable).
+pydocs:
+	@test -d /usr/share/doc/python3/html/library \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-doc) \
+	  || echo "python3-doc not installable here: its quality gates will be skipped"
 
 lint: install
 	$(PY) -m ruff check .
