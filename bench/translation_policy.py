@@ -1,0 +1,295 @@
+"""Translation policy benchmark: from which share of a knowledge base's chunks in the other
+language translating a question pays (`retrieval.translate_share`), measured, not guessed.
+
+    nice -n 10 python bench/translation_policy.py            # tune split (the default)
+    nice -n 10 python bench/translation_policy.py --split report
+
+One index holds the seed notes (Chinese) and the 31 python3-doc CI pages (English), ingested
+once. Mixed knowledge bases are simulated without re-ingesting: each mix is a
+`ChunkFilter(sources=...)` (the search sees only its files) and its language shares are counted
+over its chunks. Mixes: the seeds with 1, 2, 4, 8, 16 and 31 pages, and the 31 pages with 1, 2
+and 5 seed files (smallest first, pages with questions of the split first).
+
+In each mix, only the questions whose answer file is in the mix are asked, in two groups per
+question language: cross-language (English questions over the seeds, Chinese questions over the
+pages) and same-language (Chinese over the seeds, English over the pages). Each is searched as
+the product searches (hybrid, sentence reranking, k=10) without translation (`off`) and with it
+(`always`), the question itself weighted 1 or 0.5 beside its translation (the weight `auto`
+gives it when its own language holds less than the threshold). The *target share* of a question
+is the share of chunks in the language it would be translated into: what `auto` compares with
+the threshold. From the rows, `auto` at each candidate threshold is replayed (translate when the
+target share reaches it; own weight 0.5 when the own share does not) over all mixes.
+
+Each question is translated once by the configured local model (cached by the translator) and
+timed; `--timing-runs` more rounds with fresh translators give the median of medians.
+Limits of the simulation: BM25's term statistics are those of the whole index, not of the mix.
+Results: bench/results/translation_policy-SPLIT.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.answer import PYDOCS_PAGES  # noqa: E402
+from bench.ingest import CORPORA, PYDOCS_HTML, RESULTS, SEEDS  # noqa: E402
+from chains.evaluation import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
+from chains.expansion import QueryTranslator  # noqa: E402
+from chains.filters import ChunkFilter  # noqa: E402
+from chains.injection import screen  # noqa: E402
+from chains.retrieval import WeightedQuery  # noqa: E402
+from chains.service import RagService, ServiceHub  # noqa: E402
+from config import load_settings  # noqa: E402
+from index.store import chunk_language  # noqa: E402
+from loaders.normalize import normalize_text  # noqa: E402
+
+DATA = REPO / "tests" / "data"
+K = 10
+"""Passages retrieved per question, as `evaluate.py` (hit@5, MRR@10)."""
+PAGE_COUNTS = (1, 2, 4, 8, 16, 31)
+SEED_COUNTS = (1, 2, 5)
+VARIANTS = {"off": None, "always_w1": 1.0, "always_w05": 0.5}
+"""Searches per question: no translation, or the translation beside the question weighted so."""
+THRESHOLDS = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+@dataclass(frozen=True)
+class Mix:
+    name: str
+    sources: frozenset[str]
+
+
+def main() -> None:
+    args = _parse_args()
+    settings = load_settings()
+    settings.paths.documents = _corpus(CORPORA / "translation-policy")
+    settings.paths.index = REPO / ".ragchat" / "bench-translation-policy"
+    hub = ServiceHub(settings)
+    hub.ingest(on_message=lambda _: None)
+    service = hub.service()
+    translator = service.retriever.expand_query
+    if not isinstance(translator, QueryTranslator):
+        sys.exit(f"no translator: the chat model is not available ({service.models})")
+    counts = _language_counts(service)
+    items = _items(args.split)
+    translation_ms = _translate(service, translator, items, args.timing_runs)
+    rows = []
+    for mix in _mixes(counts, items):
+        shares = _shares(counts, mix.sources)
+        asked = [item for item in items if item.file in mix.sources]
+        for language in ("en", "zh"):
+            group = [item for item in asked if item.language == language]
+            rows.append(_row(service, translator, mix, shares, language, group))
+            print(_line(rows[-1]), flush=True)
+    result = {
+        "split": args.split,
+        "translation_ms": translation_ms,
+        "rows": rows,
+        "thresholds": [_replay(rows, threshold) for threshold in THRESHOLDS],
+    }
+    print(_replay_table(result["thresholds"]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"translation_policy-{args.split}.json"
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    print(f"translation: {translation_ms}\n-> {out}")
+
+
+def _corpus(target: Path) -> Path:
+    """One flat folder holding the seed notes and the CI pages (file names as sources)."""
+    target.mkdir(parents=True, exist_ok=True)
+    pages = [PYDOCS_HTML / "library" / name for name in PYDOCS_PAGES.read_text().split()]
+    for path in [*sorted(SEEDS.iterdir()), *pages]:
+        if not (target / path.name).is_file():
+            shutil.copyfile(path, target / path.name)
+    return target
+
+
+def _language_counts(service: RagService) -> dict[str, Counter[str]]:
+    """Chunks per language of each file, from the language each chunk got at ingest."""
+    counts: dict[str, Counter[str]] = {}
+    for document in service.knowledge_base.documents():
+        source = document.metadata["source"]
+        language = chunk_language(document.metadata, document.page_content)
+        counts.setdefault(source, Counter())[language] += 1
+    return counts
+
+
+def _shares(counts: dict[str, Counter[str]], sources: frozenset[str]) -> dict[str, float]:
+    """The language shares a knowledge base of these files would have."""
+    total = sum((counts[source] for source in sources), Counter())
+    return {language: n / total.total() for language, n in total.items()}
+
+
+def _items(split: str) -> list[QAItem]:
+    files = ("seeds_qa_en.jsonl", "seeds_qa_zh.jsonl", "pydocs_qa.jsonl")
+    return [item for name in files for item in read_qa(DATA / name, split=split)]
+
+
+def _mixes(counts: dict[str, Counter[str]], items: list[QAItem]) -> list[Mix]:
+    """Seeds + pages and pages + seed files, each list smallest first, files with questions of
+    the split before the others (so small mixes still ask about their pages)."""
+    asked = {item.file for item in items}
+
+    def order(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda n: (n not in asked, counts[n].total(), n))
+
+    seeds = order([n for n in counts if n.endswith(".txt")])
+    pages = order([n for n in counts if n.endswith(".html")])
+    mixes = [Mix(f"seeds+{n}p", frozenset(seeds + pages[:n])) for n in PAGE_COUNTS]
+    return mixes + [Mix(f"{len(pages)}p+{n}s", frozenset(pages + seeds[:n])) for n in SEED_COUNTS]
+
+
+def _translate(
+    service: RagService, translator: QueryTranslator, items: list[QAItem], runs: int
+) -> dict:
+    """Translate every question (cached for the searches), timed; `runs` - 1 more rounds with
+    fresh translators of the same model. The median over questions, per round."""
+    rounds = [_timed(translator, items)]
+    for _ in range(runs - 1):
+        rounds.append(_timed(QueryTranslator(service.models.helper), items))
+    medians = [round(statistics.median(times), 1) for times in rounds]
+    return {"median_ms_per_run": medians, "median_ms": statistics.median(medians)}
+
+
+def _timed(translator: QueryTranslator, items: list[QAItem]) -> list[float]:
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        translator.translations(normalize_text(item.question), "always")
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _row(
+    service: RagService,
+    translator: QueryTranslator,
+    mix: Mix,
+    shares: dict[str, float],
+    language: str,
+    items: list[QAItem],
+) -> dict:
+    """One mix's questions in one language: hit@5 and MRR@10 per variant, cross and same."""
+    target = "zh" if language == "en" else "en"
+    row = {
+        "mix": mix.name,
+        "language": language,
+        "target_share": round(shares.get(target, 0.0), 4),
+        "own_share": round(shares.get(language, 0.0), 4),
+    }
+    allowed = ChunkFilter(sources=mix.sources)
+    for group in ("cross", "same"):
+        chosen = [item for item in items if _is_cross(item) == (group == "cross")]
+        row[group] = {"n": len(chosen)}
+        for name, weight in VARIANTS.items():
+            if not chosen:
+                continue
+            search = _search(service, _expansion(translator, weight), allowed)
+            result = evaluate_retrieval(search, chosen, name)
+            row[group][name] = _measures(result)
+            row[group][name]["ranks"] = result.ranks
+    return row
+
+
+def _is_cross(item: QAItem) -> bool:
+    """The answer is in a file of the other language (seed notes are Chinese, pages English)."""
+    return (item.file or "").endswith(".txt") != (item.language == "zh")
+
+
+def _expansion(
+    translator: QueryTranslator, weight: float | None
+) -> Callable[[str, object], list[WeightedQuery]] | None:
+    """The phrasings to search: the question alone (None), or beside its cached translation
+    with this weight."""
+    if weight is None:
+        return None
+    return lambda question, _policy: (
+        [(question, weight)] + [(text, 1.0) for text in translator.translations(question, "always")]
+    )
+
+
+def _search(
+    service: RagService,
+    expansion: Callable[[str, object], list[WeightedQuery]] | None,
+    allowed: ChunkFilter,
+) -> Callable[[str], list]:
+    """`RagService.retrieve` with this expansion, restricted to the mix's files."""
+    retriever = service.retriever.model_copy(update={"expand_query": expansion})
+    return lambda question: screen(
+        retriever.invoke(question, k=K, filter=allowed), service.instruction_policy
+    )[:K]
+
+
+def _measures(result: ModeResult) -> dict:
+    return {"hit_at_5": round(result.hit_at(5), 4), "mrr_at_10": round(result.mrr_at(10), 4)}
+
+
+def _replay(rows: list[dict], threshold: float) -> dict:
+    """`auto` at this threshold over every row: translate when the target share reaches it,
+    the question weighted 0.5 when its own share does not; hits and MRR summed over questions."""
+    totals = {group: {"n": 0, "hits": 0, "rr": 0.0} for group in ("cross", "same")}
+    for row in rows:
+        own = "always_w1" if row["own_share"] >= threshold else "always_w05"
+        variant = own if row["target_share"] >= threshold else "off"
+        for group, total in totals.items():
+            ranks = row[group].get(variant, {}).get("ranks", {})
+            total["n"] += len(ranks)
+            total["hits"] += sum(1 for r in ranks.values() if r is not None and r <= 5)
+            total["rr"] += sum(1 / r for r in ranks.values() if r is not None and r <= K)
+    return {
+        "threshold": threshold,
+        **{
+            f"{group}_{name}": round(value / max(total["n"], 1), 4)
+            for group, total in totals.items()
+            for name, value in (("hit_at_5", total["hits"]), ("mrr_at_10", total["rr"]))
+        },
+        "n": {group: total["n"] for group, total in totals.items()},
+    }
+
+
+def _line(row: dict) -> str:
+    """A row of the table: shares, then hit@5 / MRR per group off -> always (w 1, w 0.5)."""
+    cells = [f"{row['mix']:<10} {row['language']} target {row['target_share']:.3f}"]
+    for group in ("cross", "same"):
+        part = row[group]
+        if part["n"] == 0:
+            cells.append(f"{group} n 0")
+            continue
+        numbers = " / ".join(
+            f"{part[v]['hit_at_5']:.2f} {part[v]['mrr_at_10']:.2f}" for v in VARIANTS
+        )
+        cells.append(f"{group} n {part['n']:>2}: {numbers}")
+    return "  |  ".join(cells)
+
+
+def _replay_table(replays: list[dict]) -> str:
+    lines = ["auto at threshold t (all mixes): cross hit@5 MRR | same hit@5 MRR"]
+    for r in replays:
+        lines.append(
+            f"  t {r['threshold']:.2f}: {r['cross_hit_at_5']:.3f} {r['cross_mrr_at_10']:.3f} | "
+            f"{r['same_hit_at_5']:.3f} {r['same_mrr_at_10']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["tune", "report"], default="tune")
+    parser.add_argument(
+        "--timing-runs", type=int, default=3, help="rounds of translation timing (default 3)"
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
