@@ -106,6 +106,11 @@ def ingest(
         else:
             progress = _Progress(show_progress, on_progress)
             changed = _apply(kb, pending, embedder, settings, report, progress)
+            batch_size = settings.embedding.batch_size
+            upgraded = _complete_sentence_vectors(kb, embedder, batch_size, progress)
+            if upgraded:
+                on_message(f"{upgraded} chunks of the older index got their sentence vectors")
+            changed = changed or upgraded > 0
             report.saved = changed or rebuild or current_version(settings.paths.index) is None
     return report
 
@@ -345,23 +350,51 @@ def _embed_into(
     batch_size: int,
     progress: _Progress,
 ) -> None:
-    """Embed each chunk and its sentence units (`loaders.chunking.sentence_units`), a batch of
-    chunks at a time; a sentence shared by overlapping windows of a batch is embedded once."""
+    """Embed each chunk and its sentence units, a batch of chunks at a time."""
     total = len(to_embed)
-    most = sentence_unit_limit(embedder.identity.dimension)
     with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress.show_bar) as bar:
         for begin in range(0, total, batch_size):
             batch = to_embed[begin : begin + batch_size]
-            embedded = embedder.embeddings.embed_documents([text for _, text in batch])
-            units = [sentence_units(text, most) for _, text in batch]
-            sentence_vectors = _embedded_once(embedder, [u for found in units for u in found])
-            for (digest, _), vector, found in zip(batch, embedded, units, strict=True):
-                rows = unit_rows(np.array([sentence_vectors[u] for u in found]))
-                window = np.asarray(vector, dtype=np.float32)
-                vectors[digest] = _ChunkVectors(window, encode_sentence_vectors(rows))
+            texts = [text for _, text in batch]
+            embedded = embedder.embeddings.embed_documents(texts)
+            sentences = _encoded_sentence_vectors(texts, embedder)
+            for (digest, _), vector, encoded in zip(batch, embedded, sentences, strict=True):
+                vectors[digest] = _ChunkVectors(np.asarray(vector, dtype=np.float32), encoded)
             bar.update(len(batch))
             if progress.callback:
                 progress.callback(begin + len(batch), total)
+
+
+def _complete_sentence_vectors(
+    knowledge_base: KnowledgeBase, embedder: Embedder, batch_size: int, progress: _Progress
+) -> int:
+    """Give the chunks of an index written before sentence vectors were kept their sentence
+    vectors (their window vectors are reused): the first ingest after the upgrade embeds the
+    sentences of every chunk once. Returns how many chunks got them."""
+    missing = [i for i in knowledge_base.ids if i not in knowledge_base.sentence_vectors]
+    hidden = not (progress.show_bar and missing)
+    with tqdm(total=len(missing), unit="chunk", desc="sentence vectors", disable=hidden) as bar:
+        for begin in range(0, len(missing), batch_size):
+            ids = missing[begin : begin + batch_size]
+            chunks = [knowledge_base.document(i) for i in ids]
+            windows = knowledge_base.vectors_by_id(ids)
+            sentences = _encoded_sentence_vectors([c.page_content for c in chunks], embedder)
+            knowledge_base.remove(ids)
+            knowledge_base.add(ids, chunks, [windows[i] for i in ids], sentences)
+            bar.update(len(ids))
+    return len(missing)
+
+
+def _encoded_sentence_vectors(texts: list[str], embedder: Embedder) -> list[bytes]:
+    """Each text's sentence unit vectors (`loaders.chunking.sentence_units`), encoded as the
+    index keeps them; a sentence shared by overlapping windows is embedded once."""
+    most = sentence_unit_limit(embedder.identity.dimension)
+    units = [sentence_units(text, most) for text in texts]
+    vectors = _embedded_once(embedder, [unit for found in units for unit in found])
+    return [
+        encode_sentence_vectors(unit_rows(np.array([vectors[unit] for unit in found])))
+        for found in units
+    ]
 
 
 def _embedded_once(embedder: Embedder, texts: list[str]) -> dict[str, list[float]]:

