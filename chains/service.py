@@ -176,7 +176,11 @@ class RagService:
         similarity = (
             rerank.similarity
             if isinstance(rerank, SentenceReranker)
-            else SentenceSimilarity(knowledge_base.embeddings, retrieval.close_similarity)
+            else SentenceSimilarity(
+                knowledge_base.embeddings,
+                retrieval.close_similarity,
+                knowledge_base.sentence_vectors_of,
+            )
         )
         self.support: Support = embedder_support(
             similarity, retrieval.support_similarity, retrieval.support_similarity_across

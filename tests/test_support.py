@@ -93,11 +93,23 @@ def test_a_cancelled_answer_is_not_turned_into_the_refusal(passages, support):
 INVENTED = "Mount Everest is 2488 kilometers [1]."
 
 
-def _service(profile: str = "local", exclusive: bool = True) -> RagService:
-    settings = Settings(retrieval=RetrievalSettings(translate_query="off"))
+def _service(
+    profile: str = "local", exclusive: bool = True, reply: str = INVENTED, rerank_top: int = 4
+) -> RagService:
+    settings = Settings(retrieval=RetrievalSettings(translate_query="off", rerank_top=rerank_top))
     return RagService(
-        settings, sample_knowledge_base(), profile, fake_models([INVENTED], exclusive), ModelQueue()
+        settings, sample_knowledge_base(), profile, fake_models([reply], exclusive), ModelQueue()
     )
+
+
+@pytest.mark.parametrize("rerank_top", [4, 0])
+def test_a_translated_answer_is_cited_with_or_without_reranking(rerank_top):
+    """The service's support reads the passages' sentence vectors from the index, also when
+    reranking (which shares them otherwise) is off."""
+    reply = "A model with a perplexity of 100 chooses among 100 equally likely words."
+    streamed, answer = _streamed(_service(reply=reply, rerank_top=rerank_top), "什么是困惑度？")
+    assert streamed == answer.text and not answer.unsupported and answer.cited
+    assert answer.sources[answer.cited[0] - 1].source == "ngram-language-models.md"
 
 
 def _streamed(rag: RagService, question: str) -> tuple[str, Answer]:
