@@ -9,17 +9,17 @@
 
 Only the `report` split of each QA file is asked unless `--split` says otherwise (knobs are
 tuned on `tune`). Each answer is scored as the service finally gives it (`Answer`: its text with
-checked citations, the refusal where nothing was supported): time to first answer token (from
-the question, retrieval included), tokens/s while streaming, whether the answer cites a passage,
-containment (the expected answer string, NFKC and without whitespace, is in the answer or in a
-passage it cites), and false refusals (an answerable question refused). Questions with
-`"answer": null` (tests/data/absent_qa.jsonl, asked by default) have no answer in the notes:
-there the measure is whether the answer refuses. Rates are printed per backend, overall and per
-question language; JSON goes to bench/results/answer.json (answer-pydocs.json with `--pydocs`).
-Embedding and generation never overlap: each question is retrieved, then answered. `--oracle`
-moves the best-ranked window that holds the expected answer (among the first 30) to the front of
-every answerable question's passages, showing what the model does when retrieval puts the right
-window first (JSON: answer-oracle.json).
+checked citations, the refusal where nothing was supported): time to the first piece of answer
+shown and to the whole answer (from the question, retrieval included), whether the answer cites
+a passage, containment (the expected answer string, NFKC and without whitespace, is in the
+answer or in a passage it cites), and false refusals (an answerable question refused).
+Questions with `"answer": null` (tests/data/absent_qa.jsonl, asked by default) have no answer in
+the notes: there the measure is whether the answer refuses. Rates are printed per backend,
+overall and per question language; JSON goes to bench/results/answer.json (answer-pydocs.json
+with `--pydocs`). Embedding and generation never overlap: each question is retrieved, then
+answered. `--oracle` moves the best-ranked window that holds the expected answer (among the
+first 30) to the front of every answerable question's passages, showing what the model does when
+retrieval puts the right window first (JSON: answer-oracle.json).
 """
 
 from __future__ import annotations
@@ -120,13 +120,11 @@ def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
     for item in items:
         started = time.perf_counter()
         first = None
-        pieces = 0
         for event in service.stream(item.question):
             if isinstance(event, Answer):
                 answer = event
             elif isinstance(event, str):
                 first = first or time.perf_counter()
-                pieces += 1
         finished = time.perf_counter()
         if answer.error:
             raise SystemExit(f"{service.profile}: {answer.error}")
@@ -137,7 +135,7 @@ def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
                 "qid": item.qid,
                 "language": item.language,
                 "ttft_s": (first or finished) - started,
-                "tokens_per_s": (pieces - 1) / (finished - first) if first and pieces > 1 else 0.0,
+                "answer_s": finished - started,
                 **score.row(),
             }
         )
@@ -191,7 +189,7 @@ def _summarize(rows: list[dict]) -> dict:
         "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
-        "tokens_per_s_p50": round(statistics.median(r["tokens_per_s"] for r in rows), 1),
+        "answer_s_p50": round(statistics.median(r["answer_s"] for r in rows), 2),
     }
 
 
