@@ -8,17 +8,17 @@ One index holds the seed notes (Chinese) and the 31 python3-doc CI pages (Englis
 once. Mixed knowledge bases are simulated without re-ingesting: each mix is a
 `ChunkFilter(sources=...)` (the search sees only its files) and its language shares are counted
 over its chunks. Mixes: the seeds with 1, 2, 4, 8, 16 and 31 pages, and the 31 pages with 1, 2
-and 5 seed files (smallest first, pages with questions of the split first).
+and 3 seed files (all 5: seeds+31p) (smallest first, pages with questions of the split first).
 
 In each mix, only the questions whose answer file is in the mix are asked, in two groups per
 question language: cross-language (English questions over the seeds, Chinese questions over the
 pages) and same-language (Chinese over the seeds, English over the pages). Each is searched as
 the product searches (hybrid, sentence reranking, k=10) without translation (`off`) and with it
-(`always`), the question itself weighted 1 or 0.5 beside its translation (the weight `auto`
-gives it when its own language holds less than the threshold). The *target share* of a question
-is the share of chunks in the language it would be translated into: what `auto` compares with
-the threshold. From the rows, `auto` at each candidate threshold is replayed (translate when the
-target share reaches it; own weight 0.5 when the own share does not) over all mixes.
+(`always`) under several weightings (`VARIANTS`): the question weighted 1 or 0.5 beside its
+translation (the weight `auto` gives it when its own language holds less than the threshold),
+or the translation counting less. The *target share* of a question is the share of chunks in the
+language it would be translated into: what `auto` compares with the threshold. From the rows,
+`auto` at each candidate threshold is replayed over all mixes (`_replay`).
 
 Each question is translated once by the configured local model (cached by the translator) and
 timed; `--timing-runs` more rounds with fresh translators give the median of medians.
@@ -58,9 +58,19 @@ DATA = REPO / "tests" / "data"
 K = 10
 """Passages retrieved per question, as `evaluate.py` (hit@5, MRR@10)."""
 PAGE_COUNTS = (1, 2, 4, 8, 16, 31)
-SEED_COUNTS = (1, 2, 5)
-VARIANTS = {"off": None, "always_w1": 1.0, "always_w05": 0.5}
-"""Searches per question: no translation, or the translation beside the question weighted so."""
+SEED_COUNTS = (1, 2, 3)
+"""(5 seed files with the 31 pages is the mix seeds+31p.)"""
+VARIANTS = {
+    "off": None,
+    "always_w1": (1.0, 1.0),
+    "always_w05": (0.5, 1.0),
+    "always_t05": (1.0, 0.5),
+    "always_t025": (1.0, 0.25),
+}
+"""Searches per question: no translation, or (weight of the question, weight of its
+translation): the product's two weightings, and the translation counting less."""
+BOTH = ("always_w1", "always_t05", "always_t025")
+"""Weightings replayed for questions whose own language is substantial too."""
 THRESHOLDS = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
@@ -96,7 +106,7 @@ def main() -> None:
         "split": args.split,
         "translation_ms": translation_ms,
         "rows": rows,
-        "thresholds": [_replay(rows, threshold) for threshold in THRESHOLDS],
+        "thresholds": [_replay(rows, threshold, both) for both in BOTH for threshold in THRESHOLDS],
     }
     print(_replay_table(result["thresholds"]))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -191,10 +201,10 @@ def _row(
     for group in ("cross", "same"):
         chosen = [item for item in items if _is_cross(item) == (group == "cross")]
         row[group] = {"n": len(chosen)}
-        for name, weight in VARIANTS.items():
+        for name, weights in VARIANTS.items():
             if not chosen:
                 continue
-            search = _search(service, _expansion(translator, weight), allowed)
+            search = _search(service, _expansion(translator, weights), allowed)
             result = evaluate_retrieval(search, chosen, name)
             row[group][name] = _measures(result)
             row[group][name]["ranks"] = result.ranks
@@ -207,14 +217,16 @@ def _is_cross(item: QAItem) -> bool:
 
 
 def _expansion(
-    translator: QueryTranslator, weight: float | None
+    translator: QueryTranslator, weights: tuple[float, float] | None
 ) -> Callable[[str, object], list[WeightedQuery]] | None:
-    """The phrasings to search: the question alone (None), or beside its cached translation
-    with this weight."""
-    if weight is None:
+    """The phrasings to search: the question alone (None), or the question and its cached
+    translation with these weights."""
+    if weights is None:
         return None
+    own, translated = weights
     return lambda question, _policy: (
-        [(question, weight)] + [(text, 1.0) for text in translator.translations(question, "always")]
+        [(question, own)]
+        + [(text, translated) for text in translator.translations(question, "always")]
     )
 
 
@@ -234,12 +246,13 @@ def _measures(result: ModeResult) -> dict:
     return {"hit_at_5": round(result.hit_at(5), 4), "mrr_at_10": round(result.mrr_at(10), 4)}
 
 
-def _replay(rows: list[dict], threshold: float) -> dict:
-    """`auto` at this threshold over every row: translate when the target share reaches it,
-    the question weighted 0.5 when its own share does not; hits and MRR summed over questions."""
+def _replay(rows: list[dict], threshold: float, both: str) -> dict:
+    """`auto` at this threshold over every row: no translation below it (target share), and
+    above it the `both` variant when the question's own language is substantial too, else the
+    question weighted 0.5; hits and MRR summed over the questions of all rows."""
     totals = {group: {"n": 0, "hits": 0, "rr": 0.0} for group in ("cross", "same")}
     for row in rows:
-        own = "always_w1" if row["own_share"] >= threshold else "always_w05"
+        own = both if row["own_share"] >= threshold else "always_w05"
         variant = own if row["target_share"] >= threshold else "off"
         for group, total in totals.items():
             ranks = row[group].get(variant, {}).get("ranks", {})
@@ -248,6 +261,7 @@ def _replay(rows: list[dict], threshold: float) -> dict:
             total["rr"] += sum(1 / r for r in ranks.values() if r is not None and r <= K)
     return {
         "threshold": threshold,
+        "both": both,
         **{
             f"{group}_{name}": round(value / max(total["n"], 1), 4)
             for group, total in totals.items()
@@ -258,7 +272,7 @@ def _replay(rows: list[dict], threshold: float) -> dict:
 
 
 def _line(row: dict) -> str:
-    """A row of the table: shares, then hit@5 / MRR per group off -> always (w 1, w 0.5)."""
+    """A row of the table: shares, then hit@5 / MRR per group and variant (`VARIANTS`)."""
     cells = [f"{row['mix']:<10} {row['language']} target {row['target_share']:.3f}"]
     for group in ("cross", "same"):
         part = row[group]
@@ -275,10 +289,9 @@ def _line(row: dict) -> str:
 def _replay_table(replays: list[dict]) -> str:
     lines = ["auto at threshold t (all mixes): cross hit@5 MRR | same hit@5 MRR"]
     for r in replays:
-        lines.append(
-            f"  t {r['threshold']:.2f}: {r['cross_hit_at_5']:.3f} {r['cross_mrr_at_10']:.3f} | "
-            f"{r['same_hit_at_5']:.3f} {r['same_mrr_at_10']:.3f}"
-        )
+        cross = f"{r['cross_hit_at_5']:.3f} {r['cross_mrr_at_10']:.3f}"
+        same = f"{r['same_hit_at_5']:.3f} {r['same_mrr_at_10']:.3f}"
+        lines.append(f"  {r['both']:<12} t {r['threshold']:.2f}: {cross} | {same}")
     return "\n".join(lines)
 
 
