@@ -3,6 +3,7 @@ language translating a question pays (`retrieval.translate_share`), measured, no
 
     nice -n 10 python bench/translation_policy.py            # tune split (the default)
     nice -n 10 python bench/translation_policy.py --split report
+    python bench/translation_policy.py --replay bench/results/translation_policy-tune.json
 
 One index holds the seed notes (Chinese) and the 31 python3-doc CI pages (English), ingested
 once. Mixed knowledge bases are simulated without re-ingesting: each mix is a
@@ -82,6 +83,10 @@ class Mix:
 
 def main() -> None:
     args = _parse_args()
+    if args.replay:
+        rows = json.loads(args.replay.read_text(encoding="utf-8"))["rows"]
+        print(_replay_table(_replays(rows)))
+        return
     settings = load_settings()
     settings.paths.documents = _corpus(CORPORA / "translation-policy")
     settings.paths.index = REPO / ".ragchat" / "bench-translation-policy"
@@ -246,11 +251,24 @@ def _measures(result: ModeResult) -> dict:
     return {"hit_at_5": round(result.hit_at(5), 4), "mrr_at_10": round(result.mrr_at(10), 4)}
 
 
+def _replays(rows: list[dict]) -> list[dict]:
+    available = {name for row in rows for group in ("cross", "same") for name in row[group]}
+    return [
+        _replay(rows, threshold, both)
+        for both in BOTH
+        if both in available
+        for threshold in THRESHOLDS
+    ]
+
+
 def _replay(rows: list[dict], threshold: float, both: str) -> dict:
     """`auto` at this threshold over every row: no translation below it (target share), and
     above it the `both` variant when the question's own language is substantial too, else the
-    question weighted 0.5; hits and MRR summed over the questions of all rows."""
+    question weighted 0.5; hits and MRR summed over the questions of all rows, and the expected
+    hit@5 of a question whose answer lies in the target language with probability = the target
+    share (questions following the content), averaged over the mixes."""
     totals = {group: {"n": 0, "hits": 0, "rr": 0.0} for group in ("cross", "same")}
+    expected = []
     for row in rows:
         own = both if row["own_share"] >= threshold else "always_w05"
         variant = own if row["target_share"] >= threshold else "off"
@@ -259,6 +277,10 @@ def _replay(rows: list[dict], threshold: float, both: str) -> dict:
             total["n"] += len(ranks)
             total["hits"] += sum(1 for r in ranks.values() if r is not None and r <= 5)
             total["rr"] += sum(1 / r for r in ranks.values() if r is not None and r <= K)
+        if row["cross"]["n"] and row["same"]["n"]:
+            share = row["target_share"]
+            hits = [row[group][variant]["hit_at_5"] for group in ("cross", "same")]
+            expected.append(share * hits[0] + (1 - share) * hits[1])
     return {
         "threshold": threshold,
         "both": both,
@@ -268,6 +290,7 @@ def _replay(rows: list[dict], threshold: float, both: str) -> dict:
             for name, value in (("hit_at_5", total["hits"]), ("mrr_at_10", total["rr"]))
         },
         "n": {group: total["n"] for group, total in totals.items()},
+        "expected_hit_at_5": round(statistics.mean(expected), 4) if expected else None,
     }
 
 
@@ -287,17 +310,21 @@ def _line(row: dict) -> str:
 
 
 def _replay_table(replays: list[dict]) -> str:
-    lines = ["auto at threshold t (all mixes): cross hit@5 MRR | same hit@5 MRR"]
+    lines = ["auto at threshold t (all mixes): cross hit@5 MRR | same hit@5 MRR | expected hit@5"]
     for r in replays:
         cross = f"{r['cross_hit_at_5']:.3f} {r['cross_mrr_at_10']:.3f}"
         same = f"{r['same_hit_at_5']:.3f} {r['same_mrr_at_10']:.3f}"
-        lines.append(f"  {r['both']:<12} t {r['threshold']:.2f}: {cross} | {same}")
+        expected = f"{r['expected_hit_at_5']:.3f}"
+        lines.append(f"  {r['both']:<12} t {r['threshold']:.2f}: {cross} | {same} | {expected}")
     return "\n".join(lines)
 
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["tune", "report"], default="tune")
+    parser.add_argument(
+        "--replay", type=Path, help="only replay the thresholds over the rows of a results file"
+    )
     parser.add_argument(
         "--timing-runs", type=int, default=3, help="rounds of translation timing (default 3)"
     )
