@@ -157,8 +157,10 @@ def test_streaming_with_the_openai_client(api):
     )
     chunks = list(stream)
     pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
-    assert len(pieces) > 3
     last = chunks[-1]
+    # the local profile holds the text back until a sentence is supported (one-sentence
+    # answers come whole); what streams is exactly the final answer
+    assert pieces and "".join(pieces) == last.model_extra["answer"]
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["sources"][0]["source"] == "pretraining-finetuning.md"
     assert "reward model" in last.model_extra["answer"].lower()
@@ -184,7 +186,7 @@ def test_history_and_per_request_options(api):
             {"role": "assistant", "content": "困惑度是衡量语言模型的指标。"},
             {"role": "user", "content": [{"type": "text", "text": "它的数值越低说明什么？"}]},
         ],
-        extra_body={"k": 1, "mode": "bm25"},
+        extra_body={"k": 1, "mode": "bm25", "translate": "off"},
     )
     assert len(reply.model_extra["sources"]) == 1
     assert reply.model_extra["sources"][0]["source"] == "ngram-language-models.md"
