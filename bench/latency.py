@@ -29,7 +29,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from langchain_core.documents import Document
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.scale import base_windows, random_embedder, unit_vectors  # noqa: E402
+from bench.scale import base_windows, percentiles, random_embedder, unit_vectors  # noqa: E402
 from chains.evaluation import read_qa  # noqa: E402
 from chains.rerank import SentenceReranker, SentenceSimilarity  # noqa: E402
 from chains.retrieval import build_retriever  # noqa: E402
@@ -112,20 +111,15 @@ def retrievers(knowledge_base: KnowledgeBase) -> dict[str, Callable[[str], objec
     }
 
 
-def percentiles(search: Callable[[str], object], questions: list[str]) -> dict[str, float]:
-    search(questions[0])  # warm-up: BM25 matrix, jieba's dictionary
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        search(question)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))]}
+def warm_percentiles(search: Callable[[str], object], questions: list[str]) -> dict:
+    """p50 and p95 after one warm-up question (BM25 matrix, jieba's dictionary)."""
+    search(questions[0])
+    return percentiles(search, questions)
 
 
 def measure(knowledge_base: KnowledgeBase, questions: list[str], runs: int) -> dict:
     ways = retrievers(knowledge_base)
-    per_run = {way: [percentiles(ways[way], questions) for _ in range(runs)] for way in WAYS}
+    per_run = {way: [warm_percentiles(ways[way], questions) for _ in range(runs)] for way in WAYS}
     medians = {
         way: {p: statistics.median(r[p] for r in results) for p in ("p50", "p95")}
         for way, results in per_run.items()
