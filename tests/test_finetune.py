@@ -84,6 +84,11 @@ def write_config(folder: Path, index: Path, **finetune: object) -> Path:
         "[retrieval]",
         "k = 2",
         "context_tokens = 300",
+        # the QA's answers were picked from untranslated retrieval; over the mixed sample notes
+        # `auto` also searches the English translation, which pushes the multi-head answer's
+        # window out of the two passages (the same-language cost README "Translation for mixed
+        # knowledge bases" measures)
+        'translate_query = "off"',
         "[llm.profiles.local]",
         'backend = "llamacpp"',
         f'model_path = "{MODELS / LlamaCppProfile().model_path.name}"',
