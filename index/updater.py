@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -301,6 +301,7 @@ def _apply(
     to_embed = [(h, text) for h, text in new_texts.items() if h not in vectors]
     report.reused = sum(len(chunks) for _, chunks in chunked) - len(to_embed)
     _embed_into(vectors, to_embed, embedder, settings.embedding.batch_size, progress)
+    _add_sentence_vectors(vectors, new_texts, embedder)
     report.embedded = len(to_embed)
 
     for item, chunks in chunked:
@@ -320,21 +321,35 @@ class _ChunkVectors:
     (encoded as the index keeps them)."""
 
     window: np.ndarray
-    sentences: bytes
+    sentences: bytes | None
 
 
 def _reusable_vectors(
     knowledge_base: KnowledgeBase, items: list[_PendingFile]
 ) -> dict[str, _ChunkVectors]:
     """Stored vectors of the old chunks of changed files, keyed by chunk text hash (chunks
-    of an index from before sentence vectors were kept are embedded again)."""
+    of an index from before sentence vectors were kept have none: `_add_sentence_vectors`)."""
     old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
     by_id = knowledge_base.vectors_by_id(old_ids)
     return {
-        knowledge_base.document(i).metadata["hash"]: _ChunkVectors(vector, sentences)
+        knowledge_base.document(i).metadata["hash"]: _ChunkVectors(
+            vector, knowledge_base.sentence_vectors.get(i)
+        )
         for i, vector in by_id.items()
-        if (sentences := knowledge_base.sentence_vectors.get(i)) is not None
     }
+
+
+def _add_sentence_vectors(
+    vectors: dict[str, _ChunkVectors], texts: dict[str, str], embedder: Embedder
+) -> None:
+    """Reused window vectors of an index from before sentence vectors were kept get their
+    sentence vectors (only the sentences are embedded)."""
+    missing = [h for h in texts if h in vectors and vectors[h].sentences is None]
+    if not missing:
+        return
+    encoded = _encoded_sentence_vectors([texts[h] for h in missing], embedder)
+    for digest, sentences in zip(missing, encoded, strict=True):
+        vectors[digest] = replace(vectors[digest], sentences=sentences)
 
 
 @dataclass

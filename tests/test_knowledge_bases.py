@@ -155,6 +155,8 @@ def test_an_index_of_the_previous_version_is_the_default_knowledge_base(tmp_path
 
     report = hub.ingest(on_message=lambda _: None)  # adds the metadata, reuses the vectors
     assert (report.count("updated"), report.embedded) == (2, 0)
+    upgraded = hub.knowledge_base()
+    assert set(upgraded.sentence_vectors) == set(upgraded.ids)  # only the sentences embedded
     english = ChunkFilter(languages=frozenset({"en"}))
     only_english = hub.service(with_model=False).retrieve(question, AnswerOptions(filter=english))
     assert [d.metadata["source"] for d in only_english] == ["tokenizers.txt"]

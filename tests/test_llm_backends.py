@@ -109,16 +109,28 @@ def test_local_backend_is_the_default_and_answers_with_citations(local_profile):
     assert isinstance(service.models.llm, ChatLlamaCpp) and service.queue is not None
     streamed = list(service.stream("什么是困惑度？"))
     answer = streamed[-1]
-    assert len([e for e in streamed if isinstance(e, str)]) > 3  # it streamed
+    assert "".join(e for e in streamed if isinstance(e, str)) == answer.text
     assert answer.sources[0].source == "ngram-language-models.md"
     assert "几何平均" in answer.text  # the definition from the note, not the model's own
     assert answer.cited and all(1 <= n <= len(answer.sources) for n in answer.cited)
 
 
+def test_the_local_model_streams_piece_by_piece(local_profile):
+    """Without the support check (which holds an answer back until a finished sentence of it
+    is supported), the model's pieces reach the reader as they come."""
+    settings = load_settings()
+    settings.llm.profiles["local"] = local_profile.model_copy(update={"refuse_unsupported": False})
+    streamed = list(rag_service(settings).stream("什么是困惑度？"))
+    assert len([e for e in streamed if isinstance(e, str)]) > 3
+
+
 def test_follow_up_rewriting_runs_on_its_own_llama_context(local_profile):
     """The answer context keeps the answer prompt (its fixed prefix stays cached for the next
-    question) while the helper context rewrites the follow-up."""
-    service = rag_service(load_settings())
+    question) while the helper context rewrites the follow-up (translation, which would run on
+    it next over these mixed-language notes, is off)."""
+    settings = load_settings()
+    settings.retrieval.translate_query = "off"
+    service = rag_service(settings)
     answer_context, helper_context = service.models.llm.client, service.models.helper.client
     assert answer_context is not helper_context
     history = [("什么是困惑度？", "困惑度是每个词概率倒数的几何平均 [1]。")]
