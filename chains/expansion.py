@@ -35,11 +35,6 @@ the text: with it in a system prompt, the small local model answers the question
 
 MIXED = {"zh": 0.5, "en": 0.5}
 """Language shares of notes written half in each language."""
-ABSENT = 0.02
-"""Below this share the notes do not use a language: a question in it counts
-`original_weight` beside its translation. Above it the weight stays 1: Chinese questions over
-the Chinese 6-12 % of a knowledge base found their passage 0.80 of the time at weight 1,
-0.47-0.60 at 0.5 (bench/translation_policy.py)."""
 
 
 class QueryTranslator:
@@ -78,10 +73,11 @@ class QueryTranslator:
 
     def __call__(self, question: str, policy: TranslateQuery | None = None) -> list[WeightedQuery]:
         """The question and its translation, if `policy` (default: this translator's) calls for
-        one. When the documents (almost) do not use the question's own language, its translation
-        leads and the question counts less."""
+        one. When the question's own language holds less than `substantial` of the notes, its
+        translation leads and the question counts `original_weight`: the answer most likely
+        lies in the other language (README, "Translation for mixed knowledge bases")."""
         translations = self.translations(question, policy or self.policy)
-        asked = self.language_shares.get(question_language(question), 0.0) >= ABSENT
+        asked = self.language_shares.get(question_language(question), 0.0) >= self.substantial
         own = 1.0 if asked or not translations else self.original_weight
         return [(question, own)] + [(text, 1.0) for text in translations]
 
