@@ -147,6 +147,14 @@ class RetrievalSettings(Section):
     English answer translating a Chinese note): texts in one language score higher whatever
     they say, so this floor is lower (translations 0.84-0.88, invented claims 0.74-0.89 on
     the same tune split: 0.80-0.84 kept every answer found, 0.85 lost one)."""
+    answer_similarity: float = Field(0.85, ge=-1.0, le=1.0)
+    """A profile with `refuse_unsupported` asks its model only when a passage it is shown
+    holds a sentence at least this close (cosine, depends on the embedder) to the question or
+    its translation (reranking's `sentence_score`); otherwise the answer is the refusal, given
+    at once. Questions no note answers come closest at 0.80-0.91, answerable ones from 0.84
+    on: measured for the bundled e5 by `bench/relevance.py` on the tune split of the seeds QA
+    (README, "Refusing questions the notes do not answer"). At -1, or without reranking, the
+    model is always asked."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
     instruction_passages: Literal["flag", "drop", "keep"] = "flag"

@@ -127,13 +127,15 @@ def build_rag_chain(
     llm: BaseChatModel,
     condense_llm: BaseChatModel | None = None,
     call_options: Callable[[float | None], dict[str, Any]] = lambda _temperature: {},
+    worth_asking: Callable[[list[Document]], bool] = lambda _passages: True,
 ) -> Runnable:
     """Input: {"question": str, "history": list[BaseMessage], "options": anything
     `find_passages` takes, "temperature": float | None}. Output keys: the input's, then
     standalone_question, sources (list[Document]), answer (str). `find_passages(standalone
     question, options)` retrieves and trims the passages; `condense_llm` (default `llm`)
     rewrites a follow-up question into a standalone one; `call_options(temperature)` gives each
-    answer's model call its own extra arguments (`llms.ChatModels.call_options`)."""
+    answer's model call its own extra arguments (`llms.ChatModels.call_options`). When
+    `worth_asking(passages)` is false the answer is the refusal, without asking the model."""
     rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
     standalone = RunnableBranch(
         (lambda inputs: bool(inputs["history"]), rewrite),
@@ -146,9 +148,11 @@ def build_rag_chain(
     def answer(inputs: dict) -> Runnable:
         """The prompt in the question's language and the model bound for this answer: a
         runnable that LCEL invokes (and streams) with the same inputs."""
+        language = question_language(inputs["question"])
+        if not worth_asking(inputs["sources"]):
+            return RunnableLambda(lambda _inputs: REFUSALS[language])
         model = llm.bind(stop=STOP, **call_options(inputs["temperature"]))
-        prompt = answer_prompts[question_language(inputs["question"])]
-        return prompt | model | StrOutputParser()
+        return answer_prompts[language] | model | StrOutputParser()
 
     return (
         RunnablePassthrough.assign(standalone_question=standalone)

@@ -187,10 +187,13 @@ class RagService:
         )
         """When a passage supports an answer sentence (`chains.citations`)."""
         self.refuse_unsupported = settings.llm.profiles[profile].refuse_unsupported
+        self.answer_similarity = retrieval.answer_similarity
         self.count_tokens = models.count_tokens if ready else estimate_tokens
         self.context_budget = context_budget(settings, profile)
         self.chain = (
-            build_rag_chain(self.passages, models.llm, models.helper, models.call_options)
+            build_rag_chain(
+                self.passages, models.llm, models.helper, models.call_options, self.worth_asking
+            )
             if ready
             else None
         )
@@ -211,6 +214,16 @@ class RagService:
             rerank=options.rerank,
         )
         return screen(found, self.instruction_policy)[:k]
+
+    def worth_asking(self, passages: Sequence[Document]) -> bool:
+        """Whether the model should answer from these passages: with `refuse_unsupported`, only
+        if one holds a sentence close to the question (`retrieval.answer_similarity`; the
+        reranker scored them). A small model given passages near the topic but without the
+        answer invents one; a question none comes close to is refused without asking it."""
+        scores = [d.metadata["sentence_score"] for d in passages if "sentence_score" in d.metadata]
+        if not self.refuse_unsupported or not scores:
+            return True
+        return max(scores) >= self.answer_similarity
 
     def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
         """The passages the model is shown: the best ones that fit the context budget."""

@@ -12,6 +12,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from chains.filters import ChunkFilter
+from chains.language import REFUSALS
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import PathsSettings, RetrievalSettings, Settings
 from llms import ChatModels, LLMError, estimate_tokens
@@ -165,3 +166,22 @@ def test_hub_shares_models_and_reopens_the_index_after_an_ingest(tmp_path, docs)
     with pytest.raises(LLMError, match="available: local, openai"):
         hub.service("nope")
     assert "(local, llama.cpp)" in hub.describe("local")
+
+
+def test_a_question_no_passage_comes_close_to_is_refused_without_asking_the_model():
+    """The sample notes say nothing about Australia: no sentence shown comes near the question
+    (`retrieval.answer_similarity`), so the refusal comes at once and the model is not asked."""
+    asked: list = []
+    rag = service(fake_models(["澳大利亚的首都是悉尼 [1]。"], temperatures=asked))
+    answer = rag.answer("澳大利亚的首都是哪里？")
+    assert answer.text == REFUSALS["zh"] and asked == [] and answer.sources
+    assert rag.answer("什么是困惑度？").text and len(asked) == 1  # a question the notes answer
+
+
+def test_without_refuse_unsupported_the_model_is_always_asked():
+    asked: list = []
+    settings = Settings(retrieval=RetrievalSettings(translate_query="off", answer_similarity=0.99))
+    settings.llm.profiles["local"].refuse_unsupported = False
+    models = fake_models([PERPLEXITY_ANSWER], temperatures=asked)
+    rag = RagService(settings, sample_knowledge_base(), "local", models, ModelQueue())
+    assert rag.answer("什么是困惑度？").text.startswith(PERPLEXITY_ANSWER) and len(asked) == 1
