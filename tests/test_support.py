@@ -96,7 +96,12 @@ INVENTED = "Mount Everest is 2488 kilometers [1]."
 def _service(
     profile: str = "local", exclusive: bool = True, reply: str = INVENTED, rerank_top: int = 4
 ) -> RagService:
-    settings = Settings(retrieval=RetrievalSettings(translate_query="off", rerank_top=rerank_top))
+    """A service whose model always replies `reply`, and is always asked (answer_similarity -1:
+    these tests check what becomes of its answer)."""
+    retrieval = RetrievalSettings(
+        translate_query="off", rerank_top=rerank_top, answer_similarity=-1
+    )
+    settings = Settings(retrieval=retrieval)
     return RagService(
         settings, sample_knowledge_base(), profile, fake_models([reply], exclusive), ModelQueue()
     )
