@@ -4,6 +4,7 @@ RAGCHAT_SCREENSHOTS=DIR, to DIR too (the README's pictures come from there)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -131,24 +132,25 @@ def compact(text: str) -> str:
 
 def open_in_viewer(browser, wait, button) -> tuple[str, str]:
     """Click a viewer button; the highlighted sentence and the marked passage of its dialog,
-    after checking the one lies in the other."""
+    after checking the one lies in the other. The button is clicked again whenever no dialog
+    is open: a click that lands while the page still moves (an expander opening) is
+    intercepted, and a dialog opened while the app still re-runs after the answer is closed
+    by that re-run."""
     from selenium.common.exceptions import ElementClickInterceptedException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
 
-    def clicked(_driver) -> bool:
-        try:
-            button.click()
-        except ElementClickInterceptedException:  # the page still moves (an expander opening)
-            return False
-        return True
-
-    wait.until(clicked)
-    mark = wait.until(
-        ec.visibility_of_element_located(
-            (By.CSS_SELECTOR, "[data-testid='stDialog'] mark.ragchat-sentence")
+    def shown_mark(driver):
+        marks = driver.find_elements(
+            By.CSS_SELECTOR, "[data-testid='stDialog'] mark.ragchat-sentence"
         )
-    )
+        if marks and marks[0].is_displayed():
+            return marks[0]
+        if not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stDialog']"):
+            with contextlib.suppress(ElementClickInterceptedException):
+                button.click()
+        return False
+
+    mark = wait.until(shown_mark)
     passage = browser.find_element(By.CSS_SELECTOR, "[data-testid='stDialog'] #ragchat-cited")
     sentence, text = mark.text, passage.get_attribute("textContent")
     assert compact(sentence) and compact(sentence) in compact(text)
