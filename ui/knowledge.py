@@ -43,6 +43,7 @@ def page(hub: ServiceHub, kb: str) -> None:
         else:
             _stats(hub, kb, version)
         _upload(hub, kb)
+        version = current_version(settings.paths.index)  # an upload writes a new version
         if version is not None:
             _remove(hub, kb, version)
             _rebuild(hub, kb)
