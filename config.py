@@ -151,10 +151,10 @@ class RetrievalSettings(Section):
     """A profile with `refuse_unsupported` asks its model only when a passage it is shown
     holds a sentence at least this close (cosine, depends on the embedder) to the question or
     its translation (reranking's `sentence_score`); otherwise the answer is the refusal, given
-    at once. Questions no note answers come closest at 0.80-0.91, answerable ones from 0.84
-    on: measured for the bundled e5 by `bench/relevance.py` on the tune split of the seeds QA
-    (README, "Refusing questions the notes do not answer"). At -1, or without reranking, the
-    model is always asked."""
+    at once. On the tune split of the seeds QA, questions no note answers came closest at
+    0.80-0.91, answerable ones whose passages held the answer at 0.86 and more (bundled e5,
+    `bench/relevance.py`; README, "Refusing questions the notes do not answer"). At -1, or
+    without reranking, the model is always asked."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
     instruction_passages: Literal["flag", "drop", "keep"] = "flag"

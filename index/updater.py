@@ -318,7 +318,8 @@ def _apply(
 @dataclass(frozen=True)
 class _ChunkVectors:
     """What embedding a chunk's text gives: its vector and its sentence units' vectors
-    (encoded as the index keeps them)."""
+    (encoded as the index keeps them; None until `_add_sentence_vectors` for a window vector
+    reused from an index written before they were kept)."""
 
     window: np.ndarray
     sentences: bytes | None
