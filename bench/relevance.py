@@ -32,6 +32,13 @@ from chains.service import ServiceHub  # noqa: E402
 from config import load_settings  # noqa: E402
 
 FLOORS = [0.80, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87, 0.88]
+MEASURES = (
+    ("absent_refused", False, None),
+    ("answer_lost", True, True),
+    ("miss_refused", True, False),
+)
+"""(name, answerable, whether the passages shown hold the answer; None: either) of the kinds
+of question counted per floor (see the module)."""
 RESULTS = REPO / "bench" / "results"
 
 
@@ -63,10 +70,9 @@ def main() -> None:
         )
         print(f"{item.qid:<16} closest {rows[-1]['closest']:.3f}  holds {holds}", flush=True)
     table = {f"{floor:.2f}": _rates(rows, floor) for floor in FLOORS}
-    columns = list(_rates(rows, 0.0))
-    print(f"{'floor':<7}" + "".join(f"{c:>22}" for c in columns))
+    print(f"{'floor':<7}" + "".join(f"{name:>22}" for name, _, _ in MEASURES))
     for floor, result in table.items():
-        print(f"{floor:<7}" + "".join(f"{result[c]:>22}" for c in columns))
+        print(f"{floor:<7}" + "".join(f"{result[name]:>22}" for name, _, _ in MEASURES))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"relevance-{docs.name}-{args.split}.json"
     out.write_text(json.dumps({"rows": rows, "floors": table}, ensure_ascii=False, indent=1))
@@ -89,11 +95,7 @@ def _rates(rows: list[dict], floor: float) -> dict[str, str]:
 
     return {
         name: ", ".join(count(language, answerable, holds) for language in ("zh", "en"))
-        for name, answerable, holds in (
-            ("absent_refused", False, None),
-            ("answer_lost", True, True),
-            ("miss_refused", True, False),
-        )
+        for name, answerable, holds in MEASURES
     }
 
 

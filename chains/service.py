@@ -220,10 +220,10 @@ class RagService:
         if one holds a sentence close to the question (`retrieval.answer_similarity`; the
         reranker scored them). A small model given passages near the topic but without the
         answer invents one; a question none comes close to is refused without asking it."""
-        scores = [d.metadata["sentence_score"] for d in passages if "sentence_score" in d.metadata]
-        if not self.refuse_unsupported or not scores:
+        if not self.refuse_unsupported:
             return True
-        return max(scores) >= self.answer_similarity
+        scores = [d.metadata["sentence_score"] for d in passages if "sentence_score" in d.metadata]
+        return not scores or max(scores) >= self.answer_similarity
 
     def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
         """The passages the model is shown: the best ones that fit the context budget."""
