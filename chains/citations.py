@@ -5,9 +5,10 @@ Small local models often leave out `[n]` or cite the wrong passage (the bundled 
 supports an answer sentence when it holds at least half of the sentence's content (Chinese
 character bigrams, English content words; all of it, for a sentence of a few words), or, when no
 passage does, when the embedder finds a sentence of it similar enough to the answer sentence
-(`embedder_support`): an English answer translating a Chinese note shares no words with it. A
-sentence gets the number of the passage that supports it best, unless the markers it already has
-point at one that supports it; a sentence no passage supports gets no citation and is reported
+(`embedder_support`): an English answer translating a Chinese note shares no words with it. Either
+way the passage must state each number the sentence states (`chains.quantities`). A sentence
+cites the passage that supports it best, unless the markers it already has point at one that
+supports it; a sentence no passage supports gets no citation and is reported
 unsupported. A marker naming no passage (`[2]` when one was given) is dropped: the reader could
 not follow it.
 """
@@ -22,6 +23,7 @@ from langchain_core.documents import Document
 
 from chains.injection import neutralize, passage_for_model
 from chains.language import is_refusal, main_language
+from chains.quantities import stated
 from chains.rerank import SentenceSimilarity
 from index.bm25 import STOP_WORDS
 from loaders.normalize import normalize_text
@@ -153,7 +155,9 @@ class _Checker:
     def __init__(self, sources: Sequence[Document], support: Support) -> None:
         self.sources = sources
         self.support = support
-        self.passages = [_units(normalize_text(d.page_content)) for d in sources]
+        texts = [normalize_text(d.page_content) for d in sources]
+        self.passages = [_units(text) for text in texts]
+        self.numbers = [stated(text, unscaled=True) for text in texts]
         self._similar: dict[str, list[float]] = {}
 
     def check(self, answer: str) -> Checked:
@@ -183,17 +187,19 @@ class _Checker:
 
     def _supporting(self, claim: str) -> list[int] | None:
         """The passages supporting the claim, best first; None when it is no claim (no
-        content, or a refusal)."""
+        content, or a refusal). Only a passage stating each of the claim's numbers can."""
         shares = _shares(claim, self.passages)
         if not shares or is_refusal(claim):
             return None
-        lexical = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED]
-        if lexical or self.support.similar is None or not self.sources:
+        numbers = stated(normalize_text(claim))
+        possible = {i for i, held in enumerate(self.numbers) if numbers <= held}
+        lexical = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED and i in possible]
+        if lexical or self.support.similar is None or not possible:
             return lexical
         if claim not in self._similar:
             self._similar[claim] = self.support.similar(claim, self.sources)
         margins = self._similar[claim]
-        return [i for i in _best_first(margins) if margins[i] >= 0]
+        return [i for i in _best_first(margins) if margins[i] >= 0 and i in possible]
 
 
 _HELD_BACK = re.compile(r"\s*\[|\s+$")

@@ -96,6 +96,15 @@ def test_a_short_answer_is_cited_only_where_all_of_it_appears():
     assert attribute_citations("A square meter", SOURCES) == "A square meter"
 
 
+def test_a_sentence_stating_a_number_its_passage_does_not_is_unsupported():
+    """Shared words alone would count an invented number as supported."""
+    passages = [Document(page_content="GPT-3 有 1750亿 个参数，训练用了 3000亿 个词元。")]
+    checked = check_citations("GPT-3 有 1750亿 个参数。GPT-3 有 2000亿 个参数 [1]。", passages)
+    assert checked.text == "GPT-3 有 1750亿 个参数。[1]GPT-3 有 2000亿 个参数。"
+    assert checked.unsupported == ["GPT-3 有 2000亿 个参数。"]
+    assert check_citations("GPT-4 有 1750亿 个参数。", passages).unsupported
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     sentences=st.lists(

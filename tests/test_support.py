@@ -54,6 +54,13 @@ def test_an_english_sentence_translating_a_chinese_one_is_cited_to_its_passage(p
     assert checked.supported == [answer.replace(" [1]", "")] and not checked.unsupported
 
 
+def test_a_translated_sentence_with_a_number_the_passage_lacks_is_unsupported(passages, support):
+    """The embedder finds the translation of the note close whatever its number says."""
+    answer = "A model with a perplexity of 300 chooses among 300 equally likely words [1]."
+    checked = check_citations(answer, passages, support)
+    assert checked.text == answer.replace(" [1]", "") and checked.unsupported
+
+
 def test_an_invented_sentence_is_cited_nowhere_and_reported(passages, support):
     answer = "Mount Everest is 2488 kilometers [1]. 困惑度越低说明模型越好 [1]。"
     checked = check_citations(answer, passages, support)
