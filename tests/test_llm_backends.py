@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 from langchain_openai import ChatOpenAI
 
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.language import REFUSALS, is_refusal
+from chains.language import REFUSALS, is_refusal, question_language
 from chains.rag import ANSWER_SYSTEM, CONDENSE_SYSTEM, STOP, answer_prompts
 from chains.service import RagService
 from config import OpenAIProfile, Settings, load_settings
@@ -224,6 +224,22 @@ def test_switching_profile_switches_backend(server, monkeypatch):
     assert isinstance(service.models.llm, ChatOpenAI) and service.queue is None  # not queued
     answer = service.answer("What does LoRA train?")
     assert answer.text.strip() and not answer.error
+
+
+def test_a_question_is_translated_into_a_question_not_answered(local_profile):
+    """Without worked examples the bundled model answered "GPT-3 has 4 parameters." here."""
+    from chains.expansion import QueryTranslator
+    from chains.quantities import stated
+
+    translator = QueryTranslator(build_chat_model(local_profile))
+    for question, target in [
+        ("How many parameters does GPT-3 have?", "zh"),
+        ("GPT-3 有多少个参数？", "en"),
+    ]:
+        (translation,) = translator.translations(question)
+        assert question_language(translation) == target, translation
+        assert translation.rstrip().endswith(("?", "？")), translation
+        assert stated(translation) == stated(question), translation  # no number made up
 
 
 def test_query_translation_finds_chinese_notes_for_an_english_question(local_profile):
