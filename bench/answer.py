@@ -30,6 +30,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -39,11 +40,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.ingest import CORPORA, PYDOCS_HTML  # noqa: E402
 from chains.evaluation import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
-from chains.retrieval import HybridRetriever  # noqa: E402
-from chains.service import Answer, RagService, ServiceHub  # noqa: E402
+from chains.service import Answer, AnswerOptions, RagService, ServiceHub  # noqa: E402
 from config import OpenAIProfile, load_settings  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
-from loaders.normalize import normalize_text  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 QA_FILES = [
@@ -154,25 +153,24 @@ def summarize(rows: list[dict]) -> dict:
 def _run(hub: ServiceHub, profile: str, items: list[QAItem], oracle: bool) -> dict:
     service = hub.service(profile)
     if oracle:
-        _put_answer_window_first(service.retriever, items)
+        _put_answer_window_first(service, items)
     rows = answer_rows(service, items)
     return {"summary": summarize(rows), "rows": rows}
 
 
-def _put_answer_window_first(retriever: HybridRetriever, items: list[QAItem]) -> None:
-    """--oracle: the retriever returns its first 30 passages, the best-ranked one holding the
-    expected answer first (after the usual reranking); the chain keeps what fits its budget."""
-    expected = {normalize_text(item.question): item.answer for item in items if item.answer}
-    rerank = retriever.rerank or (lambda _, documents: documents)
+def _put_answer_window_first(service: RagService, items: list[QAItem]) -> None:
+    """--oracle: the service retrieves its first 30 passages (reranked as usual) and puts the
+    best-ranked one holding the expected answer first; the chain keeps what fits its budget."""
+    expected = {item.question: item.answer for item in items if item.answer}
+    retrieve = service.retrieve
 
-    def answer_first(queries: list[str], documents: list[Document]) -> list[Document]:
-        documents = rerank(queries, documents)
-        answer = expected.get(queries[0])
+    def answer_first(question: str, options: AnswerOptions | None = None) -> list[Document]:
+        documents = retrieve(question, replace(options or AnswerOptions(), k=30))
+        answer = expected.get(question)
         holding = [d for d in documents if answer and squeeze(answer) in squeeze(d.page_content)]
         return holding[:1] + [d for d in documents if d not in holding[:1]]
 
-    retriever.rerank = answer_first
-    retriever.k = 30
+    service.retrieve = answer_first
 
 
 def _summarize(rows: list[dict]) -> dict:
