@@ -8,9 +8,8 @@ passage does, when the embedder finds a sentence of it similar enough to the ans
 (`embedder_support`): an English answer translating a Chinese note shares no words with it. Either
 way the passage must state each number the sentence states (`chains.quantities`). A sentence
 cites the passage that supports it best, unless the markers it already has point at one that
-supports it; a sentence no passage supports gets no citation and is reported
-unsupported. A marker naming no passage (`[2]` when one was given) is dropped: the reader could
-not follow it.
+supports it; a sentence no passage supports gets no citation and is reported unsupported. A
+marker naming no passage (`[2]` when one was given) is dropped: the reader could not follow it.
 """
 
 from __future__ import annotations
