@@ -57,6 +57,10 @@ class Bm25Index:
     """Okapi BM25 over a fixed list of documents given as term counts (row i = vector i)."""
 
     def __init__(self, documents: Sequence[dict[str, int]], k1: float = 1.5, b: float = 0.75):
+        # jieba loads its dictionary on first use (~0.5 s): here, when the index opens, rather
+        # than inside the first Chinese question's search (an English-only index never loaded
+        # it at ingest; that search then took 400-860 ms instead of ~30).
+        jieba.initialize()
         self.vocabulary: dict[str, int] = {}
         rows, columns, counts = [], [], []
         for row, terms in enumerate(documents):

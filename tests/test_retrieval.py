@@ -70,6 +70,19 @@ def test_tokenizer_segments_chinese_and_drops_stop_words():
     assert tokenize("⽅法") == tokenize("方法")  # Kangxi radical normalized first
 
 
+def test_opening_a_bm25_index_loads_jieba_before_the_first_chinese_search():
+    """A fresh process: an English-only index would otherwise leave jieba's ~0.5 s dictionary
+    load to the first Chinese question's search."""
+    script = (
+        "import jieba\nfrom index.bm25 import Bm25Index\nassert not jieba.dt.initialized\n"
+        "Bm25Index([{'random': 1}])\nprint(jieba.dt.initialized)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "True"
+
+
 def test_bm25_ranks_by_term_rarity():
     index = Bm25Index(
         [term_counts("平滑 方法 方法"), term_counts("方法 很多"), term_counts("注意力")]
