@@ -20,21 +20,18 @@ _NUMBER = re.compile(
 """A number not glued to a word before it (word2vec, v1.2.3 stay out), and the scale word after
 it if any. `GPT-4`'s 4 counts: a passage about GPT-3 does not support a sentence about GPT-4."""
 _SCALE = {
-    word: Decimal(value)
-    for word, value in {
-        "万亿": "1e12",
-        "万": "1e4",
-        "亿": "1e8",
-        "千": "1e3",
-        "thousand": "1e3",
-        "million": "1e6",
-        "billion": "1e9",
-        "trillion": "1e12",
-        "K": "1e3",
-        "k": "1e3",
-        "M": "1e6",
-        "B": "1e9",
-    }.items()
+    "万亿": Decimal("1e12"),
+    "万": Decimal("1e4"),
+    "亿": Decimal("1e8"),
+    "千": Decimal("1e3"),
+    "thousand": Decimal("1e3"),
+    "million": Decimal("1e6"),
+    "billion": Decimal("1e9"),
+    "trillion": Decimal("1e12"),
+    "K": Decimal("1e3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "B": Decimal("1e9"),
 }
 
 
