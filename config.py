@@ -28,6 +28,8 @@ DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
 
 TranslateQuery = Literal["auto", "always", "off"]
 """When `retrieval.translate_query` translates a question (see RetrievalSettings)."""
+Language = Literal["zh", "en"]
+"""The languages ragchat tells apart (`chains.language`)."""
 BUNDLED_MODEL_PATH = Path(".ragchat/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 
 
@@ -163,7 +165,25 @@ class RetrievalSettings(Section):
     out of the answer, `keep` treats them like any other passage."""
 
 
-class LlamaCppProfile(Section):
+class LocalModelProfile(Section):
+    """What the local backends share: a small model run on this machine."""
+
+    refuse_unsupported: bool = True
+    """Replace an answer none of whose sentences a passage supports (`retrieval.
+    support_similarity`) by the refusal in the question's language: a small local model
+    invents answers and cites them. Its answer is shown once a first sentence is supported."""
+    quote_languages: list[Language] = ["zh"]
+    """When the passage the model reads first is in one of these languages and the question is
+    in another, the model is prompted in the passage's language, so it answers by quoting it
+    (an English question over Chinese notes gets the note's Chinese words). The bundled 0.5B
+    model translates poorly while it answers. Tune splits (`bench/answer.py --split tune`):
+    English questions over the Chinese seed notes cited a passage in 1.00 of answers instead of
+    0.87 (containment 0.73 either way; one more absent question answered, 0.9 -> 0.8); Chinese
+    questions over English python3-doc pages prompted in English restated the question instead
+    of answering it, so `en` is not in the default (README, "Answer quality")."""
+
+
+class LlamaCppProfile(LocalModelProfile):
     """A local GGUF model run in-process by llama.cpp."""
 
     backend: Literal["llamacpp"] = "llamacpp"
@@ -181,10 +201,6 @@ class LlamaCppProfile(Section):
     """Longest answer, in tokens."""
     repeat_penalty: float = Field(1.0, ge=1.0)
     """Above 1 discourages repeating recent tokens, which also discourages quoting passages."""
-    refuse_unsupported: bool = True
-    """Replace an answer none of whose sentences a passage supports (`retrieval.
-    support_similarity`) by the refusal in the question's language: a small local model
-    invents answers and cites them. Its answer is shown once a first sentence is supported."""
     refusal_margin: float = Field(3.0, ge=0.0)
     """How much more likely (in logits: 3 is about 20 times) the model must find "the documents
     do not contain the answer" than its best other opening before it says so; 0 leaves the
@@ -218,6 +234,9 @@ class OpenAIProfile(Section):
     """Replace an answer none of whose sentences a passage supports (`retrieval.
     support_similarity`) by the refusal in the question's language: off by default for
     servers, whose larger models may answer in words no passage holds."""
+    quote_languages: list[Language] = []
+    """Passage languages the model answers in instead of the question's (see
+    `LocalModelProfile.quote_languages`): none, since larger models translate well."""
     timeout: float = Field(60.0, gt=0)
     """Seconds to wait for the server."""
     max_retries: int = Field(1, ge=0)
@@ -227,7 +246,7 @@ class OpenAIProfile(Section):
         """A server profile names no local files."""
 
 
-class TransformersProfile(Section):
+class TransformersProfile(LocalModelProfile):
     """A Hugging Face causal LM run by transformers (optionally with a peft LoRA adapter):
     how a model fine-tuned by the project's own script is served."""
 
@@ -246,10 +265,6 @@ class TransformersProfile(Section):
     """Sampling temperature; 0 is greedy."""
     max_tokens: int = Field(256, gt=0)
     """Longest answer, in tokens."""
-    refuse_unsupported: bool = True
-    """Replace an answer none of whose sentences a passage supports (`retrieval.
-    support_similarity`) by the refusal in the question's language: a small local model
-    invents answers and cites them."""
 
     def resolve_paths(self, base: Path) -> None:
         """A model folder relative to `base` if one is there (else a hub name), and the

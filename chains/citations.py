@@ -255,10 +255,13 @@ class CitationStream:
 
     @property
     def checked(self) -> Checked:
-        """The whole answer so far, checked; the refusal when it replaces the answer."""
+        """The whole answer so far, checked; the refusal when it replaces the answer, or when
+        the model refused in another language (a prompt in the passages' language)."""
         checked = self._checker.check(self.raw)
-        if self.refusal is None or checked.supported or is_refusal(self.raw) or not checked.text:
+        if self.refusal is None or checked.supported or not checked.text:
             return checked
+        if is_refusal(self.raw):
+            return Checked(self.refusal)
         return Checked(self.refusal, withheld=checked.text)
 
     @property

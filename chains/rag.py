@@ -11,7 +11,7 @@ questions; the passages and the question follow in the user message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from operator import itemgetter
 from typing import Any
 
@@ -23,7 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from chains.citations import format_context
-from chains.language import REFUSALS, question_language
+from chains.language import REFUSALS, main_language, question_language
 
 ANSWER_SYSTEM = {
     "en": (
@@ -128,6 +128,7 @@ def build_rag_chain(
     condense_llm: BaseChatModel | None = None,
     call_options: Callable[[float | None], dict[str, Any]] = lambda _temperature: {},
     worth_asking: Callable[[list[Document]], bool] = lambda _passages: True,
+    quote_languages: Collection[str] = (),
 ) -> Runnable:
     """Input: {"question": str, "history": list[BaseMessage], "options": anything
     `find_passages` takes, "temperature": float | None}. Output keys: the input's, then
@@ -135,7 +136,9 @@ def build_rag_chain(
     question, options)` retrieves and trims the passages; `condense_llm` (default `llm`)
     rewrites a follow-up question into a standalone one; `call_options(temperature)` gives each
     answer's model call its own extra arguments (`llms.ChatModels.call_options`). When
-    `worth_asking(passages)` is false the answer is the refusal, without asking the model."""
+    `worth_asking(passages)` is false the answer is the refusal, without asking the model.
+    The prompt is in the question's language, or in the first passage's when that is one of
+    `quote_languages` (the model then quotes it: `config.LocalModelProfile`)."""
     rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
     standalone = RunnableBranch(
         (lambda inputs: bool(inputs["history"]), rewrite),
@@ -146,11 +149,15 @@ def build_rag_chain(
         return find_passages(inputs["standalone_question"], inputs["options"])
 
     def answer(inputs: dict) -> Runnable:
-        """The prompt in the question's language and the model bound for this answer: a
+        """The prompt in the answer's language and the model bound for this answer: a
         runnable that LCEL invokes (and streams) with the same inputs."""
+        sources = inputs["sources"]
         language = question_language(inputs["question"])
-        if not worth_asking(inputs["sources"]):
+        if not worth_asking(sources):
             return RunnableLambda(lambda _inputs: REFUSALS[language])
+        quoted = main_language(sources[0].page_content) if sources else language
+        if quoted in quote_languages:
+            language = quoted
         model = llm.bind(stop=STOP, **call_options(inputs["temperature"]))
         return answer_prompts[language] | model | StrOutputParser()
 

@@ -192,7 +192,12 @@ class RagService:
         self.context_budget = context_budget(settings, profile)
         self.chain = (
             build_rag_chain(
-                self.passages, models.llm, models.helper, models.call_options, self.worth_asking
+                self.passages,
+                models.llm,
+                models.helper,
+                models.call_options,
+                self.worth_asking,
+                settings.llm.profiles[profile].quote_languages,
             )
             if ready
             else None

@@ -65,8 +65,8 @@ def test_chinese_answers_over_the_seed_notes(seeds):
 
 @pytest.mark.slow
 def test_english_answers_over_the_chinese_seed_notes(seeds):
-    assert seeds["en"]["containment"] >= 0.5, misses(seeds, "en", True, "contained")
-    assert seeds["en"]["citations_present"] >= 0.7, misses(seeds, "en", True, "cited")
+    assert seeds["en"]["containment"] >= 0.6, misses(seeds, "en", True, "contained")
+    assert seeds["en"]["citations_present"] >= 0.8, misses(seeds, "en", True, "cited")
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage
 
 from chains.filters import ChunkFilter
 from chains.language import REFUSALS
+from chains.rag import ANSWER_SYSTEM
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import PathsSettings, RetrievalSettings, Settings
 from llms import ChatModels, LLMError, estimate_tokens
@@ -185,3 +186,53 @@ def test_without_refuse_unsupported_the_model_is_always_asked():
     models = fake_models([PERPLEXITY_ANSWER], temperatures=asked)
     rag = RagService(settings, sample_knowledge_base(), "local", models, ModelQueue())
     assert rag.answer("什么是困惑度？").text.startswith(PERPLEXITY_ANSWER) and len(asked) == 1
+
+
+class RecordingChatModel(GenericFakeChatModel):
+    """A fake chat model that also keeps the messages of every call."""
+
+    calls: list = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.calls.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("quote_languages", "question", "source", "prompt_language"),
+    [
+        (["zh"], "What is perplexity?", "smoothing.md", "zh"),
+        (["zh"], "什么是余弦相似度？", "embeddings.md", "zh"),
+        (["zh", "en"], "什么是余弦相似度？", "embeddings.md", "en"),
+        (["zh"], "什么是困惑度？", "smoothing.md", "zh"),
+        ([], "What is perplexity?", "smoothing.md", "en"),
+    ],
+)
+def test_the_prompt_is_in_the_passages_language_where_the_model_should_quote_it(
+    quote_languages, question, source, prompt_language
+):
+    """When the passage read first is in one of `quote_languages`, the model gets the prompt
+    in that language (and so quotes it); otherwise in the question's."""
+    settings = Settings(retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1))
+    settings.llm.profiles["local"].quote_languages = quote_languages
+    llm = RecordingChatModel(messages=iter([AIMessage("好。")]), calls=[])
+    models = ChatModels(llm, llm, True, estimate_tokens, lambda _temperature: {})
+    rag = RagService(settings, sample_knowledge_base(), "local", models, ModelQueue())
+    only = AnswerOptions(filter=ChunkFilter(sources=frozenset({source})))
+    rag.answer(question, options=only)
+    (messages,) = llm.calls
+    assert messages[0].content == ANSWER_SYSTEM[prompt_language]
+
+
+def test_a_refusal_in_the_passages_language_is_shown_in_the_questions():
+    """The model, prompted in Chinese for an English question, refuses in Chinese: the user
+    reads the refusal in the language they asked in."""
+    settings = Settings(retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1))
+    rag = RagService(
+        settings, sample_knowledge_base(), "local", fake_models([REFUSALS["zh"]]), ModelQueue()
+    )
+    only = AnswerOptions(filter=ChunkFilter(sources=frozenset({"smoothing.md"})))
+    streamed = events(rag, "Who painted the Mona Lisa?", options=only)
+    answer = streamed[-1]
+    assert answer.text == REFUSALS["en"]
+    assert "".join(e for e in streamed if isinstance(e, str)) == REFUSALS["en"]
