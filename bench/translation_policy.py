@@ -51,7 +51,7 @@ from chains.filters import ChunkFilter  # noqa: E402
 from chains.injection import screen  # noqa: E402
 from chains.retrieval import WeightedQuery  # noqa: E402
 from chains.service import RagService, ServiceHub  # noqa: E402
-from config import load_settings  # noqa: E402
+from config import Settings, load_settings  # noqa: E402
 from index.store import chunk_language  # noqa: E402
 from loaders.normalize import normalize_text  # noqa: E402
 
@@ -90,12 +90,7 @@ def main() -> None:
     settings = load_settings()
     settings.paths.documents = _corpus(CORPORA / "translation-policy")
     settings.paths.index = REPO / ".ragchat" / "bench-translation-policy"
-    hub = ServiceHub(settings)
-    hub.ingest(on_message=lambda _: None)
-    service = hub.service()
-    translator = service.retriever.expand_query
-    if not isinstance(translator, QueryTranslator):
-        sys.exit(f"no translator: the chat model is not available ({service.models})")
+    service, translator = translating_service(settings)
     counts = _language_counts(service)
     items = _items(args.split)
     translation_ms = _translate(service, translator, items, args.timing_runs)
@@ -118,6 +113,18 @@ def main() -> None:
     out = RESULTS / f"translation_policy-{args.split}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(f"translation: {translation_ms}\n-> {out}")
+
+
+def translating_service(settings: Settings) -> tuple[RagService, QueryTranslator]:
+    """The configured profile's service over the settings' documents (ingested first) and its
+    query translator; exits when the chat model that translates is not available."""
+    hub = ServiceHub(settings)
+    hub.ingest(on_message=lambda _: None)
+    service = hub.service()
+    translator = service.retriever.expand_query
+    if not isinstance(translator, QueryTranslator):
+        sys.exit(f"no translator: the chat model is not available ({service.models})")
+    return service, translator
 
 
 def _corpus(target: Path) -> Path:
