@@ -213,6 +213,25 @@ def test_refusal_margin_makes_the_model_answer_what_its_passage_holds(local_prof
     assert any("one vector per word" in answer.sources[n - 1].text for n in answer.cited)
 
 
+def test_an_english_question_over_a_chinese_note_is_answered_with_the_notes_words(local_profile):
+    """Sample question s09 (tune split): prompted in English, the model refuses although its
+    passage holds the answer; prompted in the note's language (`quote_languages`, the
+    default), it answers with the note's sentence and cites it."""
+    settings = load_settings()
+    question = "Why divide the dot product by the square root of the key dimension?"
+
+    def ask(quote_languages: list[str]):
+        profile = local_profile.model_copy(update={"quote_languages": quote_languages})
+        settings.llm.profiles["local"] = profile
+        return rag_service(settings).answer(question)
+
+    assert local_profile.quote_languages == ["zh"]
+    quoted = ask(["zh"])
+    assert "softmax 梯度过小" in quoted.text and quoted.cited, quoted.text
+    assert all(quoted.sources[n - 1].source == "attention.md" for n in quoted.cited)
+    assert is_refusal(ask([]).text)
+
+
 def test_switching_profile_switches_backend(server, monkeypatch):
     monkeypatch.setenv("RAGCHAT_LLM__PROFILE", "server")
     monkeypatch.setenv("RAGCHAT_LLM__PROFILES__SERVER__BACKEND", "openai")
