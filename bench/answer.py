@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from bench.ingest import CORPORA, PYDOCS_HTML  # noqa: E402
 from chains.evaluation import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
 from chains.service import Answer, AnswerOptions, RagService, ServiceHub  # noqa: E402
-from config import OpenAIProfile, load_settings  # noqa: E402
+from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
@@ -72,10 +72,7 @@ def pydocs_pages(target: Path = CORPORA / "pydocs-pages") -> Path:
 def main() -> None:
     args = _parse_args()
     settings = load_settings()
-    settings.paths.documents = args.docs.resolve()
-    chunking = settings.chunking
-    name = f"bench-answer-{args.docs.resolve().name}-{chunking.size}-{chunking.overlap}"
-    settings.paths.index = REPO / ".ragchat" / name  # one per window size: switch freely
+    use_documents(settings, args.docs)
     hub = ServiceHub(settings)
     hub.ingest(on_message=lambda _: None)
     items = [item for path in args.qa for item in _questions(path, args.split, args.limit)]
@@ -100,6 +97,15 @@ def main() -> None:
     (out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     for backend, result in results.items():
         print(f"{backend}: {json.dumps(result['summary'], ensure_ascii=False)}")
+
+
+def use_documents(settings: Settings, docs: Path) -> None:
+    """Point the settings at `docs`, with an index of their own per window size (switch
+    freely): the answer benchmarks share it."""
+    settings.paths.documents = docs.resolve()
+    chunking = settings.chunking
+    name = f"bench-answer-{docs.resolve().name}-{chunking.size}-{chunking.overlap}"
+    settings.paths.index = REPO / ".ragchat" / name
 
 
 def _questions(path: Path, split: str, limit: int | None) -> list[QAItem]:

@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.answer import use_documents  # noqa: E402
 from bench.ingest import RESULTS, SEEDS  # noqa: E402
 from bench.translation_policy import translating_service  # noqa: E402
 from chains.evaluation import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
@@ -44,17 +45,13 @@ K = 10
 def main() -> None:
     args = _parse_args()
     settings = load_settings()
-    settings.paths.documents = SEEDS
-    chunking = settings.chunking
-    settings.paths.index = (
-        REPO / ".ragchat" / f"bench-answer-seeds-{chunking.size}-{chunking.overlap}"
-    )
+    use_documents(settings, SEEDS)
     service, translator = translating_service(settings)
     items = read_qa(QA, split="tune")
     reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
     by_question = {item.question: reference[item.qid] for item in items}
     translators: dict[str, Callable[[str], list[str]]] = {
-        "model": lambda question: translator.translations(question),
+        "model": translator.translations,
         "reference": lambda question: [by_question[question]],
     }
     if args.model:
@@ -66,7 +63,7 @@ def main() -> None:
             translator.language_shares,
             translator.original_weight,
         )
-        translators[args.model.stem] = lambda question: other.translations(question)
+        translators[args.model.stem] = other.translations
     results = {
         name: _measure(service, translator, translate, items)
         for name, translate in translators.items()

@@ -186,7 +186,8 @@ class RagService:
             similarity, retrieval.support_similarity, retrieval.support_similarity_across
         )
         """When a passage supports an answer sentence (`chains.citations`)."""
-        self.refuse_unsupported = settings.llm.profiles[profile].refuse_unsupported
+        profile_settings = settings.llm.profiles[profile]
+        self.refuse_unsupported = profile_settings.refuse_unsupported
         self.answer_similarity = retrieval.answer_similarity
         self.count_tokens = models.count_tokens if ready else estimate_tokens
         self.context_budget = context_budget(settings, profile)
@@ -197,7 +198,7 @@ class RagService:
                 models.helper,
                 models.call_options,
                 self.worth_asking,
-                settings.llm.profiles[profile].quote_languages,
+                profile_settings.quote_languages,
             )
             if ready
             else None
