@@ -157,6 +157,20 @@ def open_in_viewer(browser, wait, button) -> tuple[str, str]:
     return sentence, text
 
 
+def save_and_index(wait) -> None:
+    """Press "Save and index" and wait for the report's last line: the status label says
+    "Indexed in" before the report under it is drawn, so waiting for that label races."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
+    ).click()
+    wait.until(
+        ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'The index holds')]"))
+    )
+
+
 def test_ask_in_the_browser_and_see_the_source(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -208,10 +222,7 @@ def test_upload_gbk_and_corrupt_pdf_in_the_browser(app_url, browser, tmp_path):
     wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
     upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
     upload.send_keys(f"{gbk}\n{broken}")
-    wait.until(
-        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
-    ).click()
-    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    save_and_index(wait)
     page = browser.find_element(By.TAG_NAME, "body").text
     assert "uploads/gbk-note.txt" in page  # added
     assert "uploads/broken.pdf: cannot read PDF" in page  # refused, with its reason
@@ -263,10 +274,7 @@ def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
     browser.get(app_url)
     wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
     choose([name for name, _ in HOSTILE_UPLOADS])
-    wait.until(
-        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
-    ).click()
-    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    save_and_index(wait)
     page = browser.find_element(By.TAG_NAME, "body").text
     assert sorted(p.name for p in uploads.iterdir()) == sorted(s for _, s in HOSTILE_UPLOADS if s)
     assert page.count("files are not allowed") == 2  # no suffix ragchat reads: refused at once
@@ -294,10 +302,7 @@ def test_cited_chinese_pdf_page_in_the_viewer(app_url, browser, tmp_path):
     wait.until(ec.element_to_be_clickable((By.XPATH, "//p[text()='Knowledge base']"))).click()
     upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
     upload.send_keys(str(pdf))
-    wait.until(
-        ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Save and index']]"))
-    ).click()
-    wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Indexed in')]")))
+    save_and_index(wait)
     browser.find_element(By.XPATH, "//p[text()='Chat']").click()
     box = wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']"))
