@@ -132,6 +132,7 @@ def finetuned_profiles(
     base = TransformersProfile(
         model=tuning.base_model,
         gguf_file=tuning.gguf_file,
+        keep_dequantized=tuning.keep_dequantized,
         max_tokens=max_tokens,
         device="cuda" if tuning.device == "cuda" else "cpu",
     )

@@ -78,10 +78,17 @@ def check_base_model(settings: FinetuneSettings) -> None:
         raise FinetuneError(f"base model file not found: {path / settings.gguf_file}")
 
 
+def base_model_source(settings: FinetuneSettings) -> tuple[str, str | None]:
+    """Where the base model is loaded from (`transformers_backend.model_source`)."""
+    check_base_model(settings)
+    return transformers_backend.model_source(
+        settings.base_model, settings.gguf_file, settings.keep_dequantized
+    )
+
+
 def load_tokenizer(settings: FinetuneSettings):
     """The base model's tokenizer, with its chat template."""
-    check_base_model(settings)
-    return transformers_backend.load_tokenizer(settings.base_model, settings.gguf_file)
+    return transformers_backend.load_tokenizer(*base_model_source(settings))
 
 
 def text_token_counter(tokenizer) -> Callable[[str], int]:
@@ -120,7 +127,8 @@ def fingerprint(settings: FinetuneSettings, data_files: list[Path]) -> str:
     """What makes two runs the same run: the training settings and the data."""
     digest = hashlib.sha256()
     how_long = {"max_steps", "epochs", "save_steps"}  # a resumed run may be made longer
-    kept = settings.model_dump(mode="json", exclude={"output", "device", "data"} | how_long)
+    where = {"output", "device", "data", "keep_dequantized"}  # the same weights either way
+    kept = settings.model_dump(mode="json", exclude=where | how_long)
     digest.update(json.dumps(kept, sort_keys=True).encode())
     for path in data_files:
         digest.update(path.read_bytes())
@@ -206,8 +214,9 @@ def train(
     _write_json(paths.config, {"fingerprint": run_id, "settings": settings.model_dump(mode="json")})
 
     device = resolve_device(settings.device)
-    tokenizer = load_tokenizer(settings)
-    model = transformers_backend.load_causal_lm(settings.base_model, settings.gguf_file)
+    source = base_model_source(settings)
+    tokenizer = transformers_backend.load_tokenizer(*source)
+    model = transformers_backend.load_causal_lm(*source)
     needed, free = estimate_training_bytes(model, settings), available_bytes(device)
     if needed > free:
         raise FinetuneError(

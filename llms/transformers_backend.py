@@ -4,12 +4,14 @@ Slower than llama.cpp on a CPU (float32), but it is what training produces direc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from config import TransformersProfile
 from llms.backend import Backend
+from llms.dequantized import dequantized_copy
 from llms.errors import LLMError
 
 
@@ -23,8 +25,9 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
         raise LLMError(
             f"LoRA adapter not found: {profile.adapter_path}; `python finetune.py train` writes one"
         )
-    tokenizer = load_tokenizer(profile.model, profile.gguf_file)
-    model = load_causal_lm(profile.model, profile.gguf_file)
+    source = model_source(profile.model, profile.gguf_file, profile.keep_dequantized)
+    tokenizer = load_tokenizer(*source)
+    model = load_causal_lm(*source)
     if profile.adapter_path is not None:
         from peft import PeftModel
 
@@ -42,6 +45,24 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
     )
     llm = HuggingFacePipeline(pipeline=generator, model_id=profile.model)
     return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=profile.model)
+
+
+def model_source(
+    model: str, gguf_file: str | None, keep_dequantized: bool
+) -> tuple[str, str | None]:
+    """Where transformers loads `model` from, as (folder or hub name, GGUF file or None): a
+    local GGUF's dequantized copy when `keep_dequantized` (made on first use, `llms.dequantized`),
+    else `model` and `gguf_file` as given."""
+    gguf = Path(model) / gguf_file if gguf_file else None
+    if gguf is None or not keep_dequantized or not gguf.is_file():
+        return model, gguf_file
+
+    def save(folder: Path) -> None:
+        load_tokenizer(model, gguf_file).save_pretrained(folder)
+        load_causal_lm(model, gguf_file).save_pretrained(folder)
+
+    copy = dequantized_copy(gguf, save)
+    return (str(copy), None) if copy else (model, gguf_file)
 
 
 def load_tokenizer(model: str, gguf_file: str | None):

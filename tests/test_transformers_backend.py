@@ -5,9 +5,12 @@ import pytest
 
 from config import TransformersProfile, load_settings
 from llms import LLMError, build_chat_model
+from llms.dequantized import copy_folder
+from llms.transformers_backend import load_causal_lm, load_tokenizer, model_source
 from tests.conftest import REPO
 
 MODELS = REPO / ".ragchat" / "models"
+GGUF = TransformersProfile().gguf_file
 QUESTION = "Reply with one word: hello"
 
 
@@ -29,6 +32,36 @@ def test_base_model_and_a_lora_adapter_answer(tmp_path):
     tuned = build_chat_model(profile)
     assert isinstance(tuned.llm.pipeline.model, PeftModel)
     assert tuned.invoke(QUESTION).content == answer
+
+
+@pytest.mark.slow
+def test_the_kept_dequantized_copy_is_the_gguf_model():
+    """Loads after the first read the GGUF's float32 copy: it must hold the same tokenizer (chat
+    template included) and the same weights as the GGUF transformers dequantizes."""
+    import torch
+
+    source = model_source(str(MODELS), GGUF, keep_dequantized=True)
+    assert source == (str(copy_folder(MODELS / GGUF)), None)
+    assert model_source(str(MODELS), GGUF, keep_dequantized=False) == (str(MODELS), GGUF)
+    copied = load_tokenizer(*source), load_causal_lm(*source)
+    dequantized = load_tokenizer(str(MODELS), GGUF), load_causal_lm(str(MODELS), GGUF)
+    messages = [
+        {"role": "system", "content": "只根据段落回答，并标出 [1]。"},
+        {"role": "user", "content": "What does beam search keep at each step? 束搜索"},
+    ]
+    prompts = [
+        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        for tokenizer, _ in (copied, dequantized)
+    ]
+    assert prompts[0] == prompts[1]
+    ids = [
+        tokenizer(prompts[0], return_tensors="pt").input_ids
+        for tokenizer, _ in (copied, dequantized)
+    ]
+    assert torch.equal(ids[0], ids[1])
+    with torch.no_grad():
+        logits = [model(ids[0]).logits for _, model in (copied, dequantized)]
+    assert torch.equal(logits[0], logits[1])
 
 
 def test_missing_model_and_adapter_are_explained(tmp_path):
