@@ -257,7 +257,7 @@ class TransformersProfile(LocalModelProfile):
     """A GGUF file inside `model` to load (needs the `gguf` package); empty for safetensors."""
     keep_dequantized: bool = True
     """Keep the GGUF dequantized to float32 beside it (`<file>.transformers/`, ~5x the GGUF's
-    size), so that later loads take ~1 s instead of ~35 s (`llms.dequantized`)."""
+    size), so that later loads take ~3 s instead of ~36 s (`llms.dequantized`)."""
     adapter_path: Path | None = None
     """A peft LoRA adapter folder to apply on top of the model."""
     device: str = "cpu"
