@@ -27,11 +27,9 @@ ONE_LOAD = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
 import torch
-from config import TransformersProfile
 from llms.transformers_backend import load_causal_lm, load_tokenizer, model_source
-profile = TransformersProfile(model={models!r})
 start = time.perf_counter()
-source = model_source(profile.model, profile.gguf_file, keep_dequantized={keep})
+source = model_source({models!r}, {gguf!r}, keep_dequantized={keep})
 tokenizer, model = load_tokenizer(*source), load_causal_lm(*source)
 with torch.no_grad():
     model(tokenizer("束搜索每一步保留什么？", return_tensors="pt").input_ids)
@@ -39,8 +37,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "source": source[0]}}
 """
 
 
-def load_seconds(models: Path, keep: bool) -> float:
-    code = ONE_LOAD.format(repo=str(REPO), models=str(models), keep=keep)
+def load_seconds(gguf: Path, keep: bool) -> float:
+    code = ONE_LOAD.format(repo=str(REPO), models=str(gguf.parent), gguf=gguf.name, keep=keep)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
 
@@ -50,18 +48,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from config import TransformersProfile
+    from config import BUNDLED_MODEL_PATH
     from llms.dequantized import current_copy
 
-    profile = TransformersProfile()
-    gguf = Path(profile.model) / profile.gguf_file
-    if not gguf.is_absolute():
-        gguf = REPO / gguf
-    first = None if current_copy(gguf) else load_seconds(gguf.parent, keep=True)
+    gguf = REPO / BUNDLED_MODEL_PATH
+    first = None if current_copy(gguf) else load_seconds(gguf, keep=True)
     times: dict[str, list[float]] = {"gguf": [], "kept copy": []}
     for _ in range(args.runs):
-        times["gguf"].append(load_seconds(gguf.parent, keep=False))
-        times["kept copy"].append(load_seconds(gguf.parent, keep=True))
+        times["gguf"].append(load_seconds(gguf, keep=False))
+        times["kept copy"].append(load_seconds(gguf, keep=True))
     medians = {way: statistics.median(seconds) for way, seconds in times.items()}
     print(f"{'load':<12}{'median s':>10}{'ratio':>8}   runs")
     for way, seconds in times.items():
