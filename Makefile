@@ -14,7 +14,7 @@ AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
   $(if $(call has_flags,avx_vnni),-DGGML_AVX_VNNI=ON) $(strip $(AVX512_ARGS))
 
-.PHONY: install run test lint bench browser pydocs clean
+.PHONY: install run test test-fast lint docs bench browser pydocs clean
 
 install: $(VENV)/.installed
 
@@ -32,7 +32,13 @@ run: install
 
 test: install browser pydocs
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mkdocs build --strict --site-dir .site
 	$(PY) -m pytest
+
+# The everyday lane: fakes and unit tests, no real model, server or browser (a few minutes).
+test-fast: install
+	$(PY) -m pytest -m "not heavy"
 
 # Debian's Chromium, its driver and CJK fonts for the browser test (skipped when not installable).
 browser:
@@ -48,9 +54,15 @@ pydocs:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-doc) \
 	  || echo "python3-doc not installable here: its quality gates will be skipped"
 
+# Style, and the layers' import contracts: an import that runs upward fails here.
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+
+# The documentation site (docs/, mkdocs.yml) into .site/, every link checked.
+docs: install
+	$(VENV)/bin/mkdocs build --strict --site-dir .site
 
 bench: install
 	$(PY) bench/ingest.py
@@ -60,4 +72,4 @@ bench: install
 	$(PY) bench/injection.py --server
 
 clean:
-	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache
+	rm -rf $(VENV) .ragchat .pytest_cache .ruff_cache .site

@@ -15,8 +15,8 @@ from typing import get_args
 import streamlit as st
 
 from chains.retrieval import Mode
-from chains.service import AnswerOptions, ServiceHub
 from config import ConfigError, Settings, TranslateQuery, load_settings
+from services.answering import AnswerOptions, ServiceHub
 from ui import chat, filters, history, knowledge, knowledge_bases, resources
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))

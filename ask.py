@@ -2,7 +2,7 @@
 
 The answer streams as it is written, then the cited passages are listed (file, page, snippet).
 `--chat` keeps a conversation going (follow-up questions use the history); `--json` prints one
-JSON object for scripts; `--filter KEY=VALUE` searches only matching chunks (`chains.filters`).
+JSON object for scripts; `--filter KEY=VALUE` searches only matching chunks (`index.filters`).
 Exit status: 0 answered, 1 setup problem (config, index), 2 a bad argument (a filter that cannot
 be read) or the model could not answer (the message says why and what to do).
 """
@@ -14,13 +14,13 @@ import json
 import sys
 from pathlib import Path
 
-from chains.filters import FILTER_HELP, parse_filters
-from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import ConfigError, load_settings
 from index.catalog import DEFAULT_KB, KnowledgeBaseError
 from index.embeddings import EmbeddingBackendError
+from index.filters import FILTER_HELP, parse_filters
 from index.store import IndexStoreError
 from llms import LLMError
+from services.answering import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 
 SNIPPET_CHARS = 120
 

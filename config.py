@@ -24,17 +24,22 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from errors import RagchatError
+
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
 
 TranslateQuery = Literal["auto", "always", "off"]
 """When `retrieval.translate_query` translates a question (see RetrievalSettings)."""
 Language = Literal["zh", "en"]
-"""The languages ragchat tells apart (`chains.language`)."""
+"""The languages ragchat tells apart (`text.language`)."""
 BUNDLED_MODEL_PATH = Path(".ragchat/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 
 
-class ConfigError(Exception):
+class ConfigError(RagchatError):
     """A config file that cannot be read, or a value that is not allowed."""
+
+    code = "config_invalid"
+    http_status = 500
 
 
 class Section(BaseModel):

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chains.evaluation import (
+from config import ConfigError, Settings, load_settings
+from evaluation.scoring import (
     SPLITS,
     ModeResult,
     QAFormatError,
@@ -30,14 +31,13 @@ from chains.evaluation import (
     evaluate_retrieval,
     read_qa,
 )
-from chains.filters import FILTER_HELP, parse_filters
-from chains.service import AnswerOptions, RagService, ServiceHub
-from config import ConfigError, Settings, load_settings
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
 from index.embeddings import EmbeddingBackendError
+from index.filters import FILTER_HELP, parse_filters
 from index.store import IndexStoreError
 from llms import LLMError
-from loaders.normalize import normalize_text
+from services.answering import AnswerOptions, RagService, ServiceHub
+from text.normalize import normalize_text
 
 MODES = ("dense", "bm25", "hybrid")
 

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.app import create_app
-    from chains.service import ServiceHub
+    from services.answering import ServiceHub
 
     keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
     print(

@@ -9,8 +9,8 @@ from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
 from api.knowledge_bases import knowledge_bases_router
-from chains.service import ServiceHub
 from index.store import IndexStoreError, current_version, read_manifest
+from services.answering import ServiceHub
 
 
 def create_app(hub: ServiceHub) -> FastAPI:

@@ -18,10 +18,10 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import ApiError, error_body
 from api.schema import ChatRequest, Completion
-from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.embeddings import EmbeddingBackendError
 from index.store import IndexNotFoundError, IndexStoreError
 from llms import LLMError
+from services.answering import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 
 ANSWER_ERROR_STATUS = {"model_unavailable": 503, "model_error": 502}
 _END = object()

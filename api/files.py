@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, UploadFile
 
 from api.errors import ApiError
-from chains.service import ServiceHub
 from index.catalog import DEFAULT_KB
 from index.store import IndexStoreError, current_version, read_manifest
 from index.updater import IngestReport
 from loaders.uploads import UploadError, UploadTooLarge, save_upload
+from services.answering import ServiceHub
 
 
 def files_router(hub: ServiceHub) -> APIRouter:

@@ -9,8 +9,8 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from chains.service import ServiceHub
 from index.catalog import KnowledgeBaseStats
+from services.answering import ServiceHub
 
 
 class KnowledgeBaseName(BaseModel):

@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chains.filters import ChunkFilter, filter_from_mapping
 from chains.retrieval import Mode
-from chains.service import Answer, AnswerOptions
 from config import TranslateQuery
 from index.catalog import DEFAULT_KB
+from index.filters import ChunkFilter, filter_from_mapping
+from services.answering import Answer, AnswerOptions
 
 
 class TextPart(BaseModel):
@@ -51,7 +51,7 @@ class ChatRequest(BaseModel):
     """Only search these files (names as `GET /v1/files` lists them)."""
     filter: dict[str, str | list[str]] | None = None
     """Only search the chunks that match, e.g. `{"folder": ["notes"], "lang": "zh", "after":
-    "2026-01-01"}`: the keys of `chains.filters.parse_filters`."""
+    "2026-01-01"}`: the keys of `index.filters.parse_filters`."""
     kb: str = DEFAULT_KB
     """The knowledge base to answer from (`GET /v1/knowledge_bases` lists them)."""
 

@@ -39,10 +39,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.ingest import CORPORA, PYDOCS_HTML  # noqa: E402
-from chains.evaluation import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
-from chains.service import Answer, AnswerOptions, RagService, ServiceHub  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
+from evaluation.scoring import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
+from services.answering import Answer, AnswerOptions, RagService, ServiceHub  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 QA_FILES = [

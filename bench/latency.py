@@ -39,10 +39,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.scale import base_windows, percentiles, random_embedder, unit_vectors  # noqa: E402
-from chains.evaluation import read_qa  # noqa: E402
 from chains.rerank import SentenceReranker, SentenceSimilarity  # noqa: E402
 from chains.retrieval import build_retriever  # noqa: E402
 from config import ChunkingSettings, RetrievalSettings, load_settings  # noqa: E402
+from evaluation.scoring import read_qa  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
 from index.store import (  # noqa: E402
     KnowledgeBase,
@@ -51,7 +51,8 @@ from index.store import (  # noqa: E402
     sentence_unit_limit,
 )
 from index.updater import ingest  # noqa: E402
-from loaders.chunking import content_hash, sentence_units  # noqa: E402
+from loaders.chunking import content_hash  # noqa: E402
+from text.sentences import sentence_units  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"

@@ -10,7 +10,7 @@ field has a jieba analyzer and a BM25 function filling a sparse vector field
 (SPARSE_INVERTED_INDEX, metric BM25), once as configured by default and once with ragchat's stop
 words as the analyzer's stop filter, which separates what the tokenizer does from what the
 engine does. Each question is asked as ragchat's retriever would pass it (NFKC-normalized).
-Hit@k and MRR@10 follow `chains.evaluation` (the answer string in the k-th chunk); latency is
+Hit@k and MRR@10 follow `evaluation.scoring` (the answer string in the k-th chunk); latency is
 the median over runs of each run's p50. Writes bench/results/milvus_bm25.json.
 """
 
@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO))
 
 from langchain_core.documents import Document  # noqa: E402
 
-from chains.evaluation import QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from config import EmbeddingSettings, PathsSettings, Settings, StoreSettings  # noqa: E402
+from evaluation.scoring import QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from index.bm25 import STOP_WORDS  # noqa: E402
 from index.embeddings import Embedder, build_embedder  # noqa: E402
 from index.store import KnowledgeBase, load_index  # noqa: E402
 from index.stores.milvus import connect, release  # noqa: E402
 from index.updater import ingest  # noqa: E402
-from loaders.normalize import normalize_text  # noqa: E402
+from text.normalize import normalize_text  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 SAMPLE = REPO / "data" / "sample"

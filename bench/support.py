@@ -37,11 +37,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chains.citations import CitationStream, Support, cited_numbers, embedder_support  # noqa: E402
-from chains.evaluation import rate, squeeze  # noqa: E402
-from chains.language import REFUSALS, is_refusal, question_language  # noqa: E402
 from chains.rerank import SentenceSimilarity  # noqa: E402
-from chains.service import AnswerOptions, ServiceHub  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
+from evaluation.scoring import rate, squeeze  # noqa: E402
+from services.answering import AnswerOptions, ServiceHub  # noqa: E402
+from text.language import REFUSALS, is_refusal, question_language  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 DATA = REPO / "tests" / "data"

@@ -45,15 +45,15 @@ sys.path.insert(0, str(REPO))
 
 from bench.answer import PYDOCS_PAGES  # noqa: E402
 from bench.ingest import CORPORA, PYDOCS_HTML, RESULTS, SEEDS  # noqa: E402
-from chains.evaluation import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from chains.expansion import QueryTranslator  # noqa: E402
-from chains.filters import ChunkFilter  # noqa: E402
 from chains.injection import screen  # noqa: E402
 from chains.retrieval import WeightedQuery  # noqa: E402
-from chains.service import RagService, ServiceHub  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
+from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
+from index.filters import ChunkFilter  # noqa: E402
 from index.store import chunk_language  # noqa: E402
-from loaders.normalize import normalize_text  # noqa: E402
+from services.answering import RagService, ServiceHub  # noqa: E402
+from text.normalize import normalize_text  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 K = 10

@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO))
 from bench.answer import use_documents  # noqa: E402
 from bench.ingest import RESULTS, SEEDS  # noqa: E402
 from bench.translation_policy import translating_service  # noqa: E402
-from chains.evaluation import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from chains.expansion import QueryTranslator  # noqa: E402
-from chains.service import AnswerOptions, RagService  # noqa: E402
 from config import LlamaCppProfile, load_settings  # noqa: E402
+from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from llms import build_chat_model  # noqa: E402
+from services.answering import AnswerOptions, RagService  # noqa: E402
 
 QA = REPO / "tests" / "data" / "seeds_qa_en.jsonl"
 REFERENCE = REPO / "bench" / "seeds_en_tune_translations.json"

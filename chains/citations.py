@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from langchain_core.documents import Document
 
 from chains.injection import neutralize, passage_for_model
-from chains.language import is_refusal, main_language
 from chains.quantities import stated
 from chains.rerank import SentenceSimilarity
 from index.bm25 import STOP_WORDS
-from loaders.normalize import normalize_text
+from text.language import is_refusal, main_language
+from text.normalize import normalize_text
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _SPACED_MARKER = re.compile(r"\s*\[(\d{1,2})\]")

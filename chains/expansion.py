@@ -18,9 +18,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chains.language import question_language
 from chains.retrieval import WeightedQuery
 from config import TranslateQuery
+from text.language import question_language
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Literal
 
 from langchain_core.documents import Document
 
-from loaders.chunking import sentences
+from text.sentences import sentences
 
 InstructionPolicy = Literal["flag", "drop", "keep"]
 REDACTED = "[…]"

@@ -23,7 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from chains.citations import format_context
-from chains.language import REFUSALS, main_language, question_language
+from text.language import REFUSALS, main_language, question_language
 
 ANSWER_SYSTEM = {
     "en": (

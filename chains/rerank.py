@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from index.embeddings import unit_rows
-from loaders.chunking import MAX_SENTENCE_UNITS, sentence_units
+from text.sentences import MAX_SENTENCE_UNITS, sentence_units
 
 RANK_STEP = 0.005
 """How much closer (in cosine similarity) a window's best sentence must be to move it above a
@@ -53,7 +53,7 @@ class SentenceSimilarity:
         self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
 
     def sentence_texts(self, document: Document) -> list[str]:
-        """The pieces of a chunk that have a vector each (`loaders.chunking.sentence_units`)."""
+        """The pieces of a chunk that have a vector each (`text.sentences.sentence_units`)."""
         return sentence_units(document.page_content, self.unit_limit)
 
     def sentence_vectors(self, document: Document) -> np.ndarray:

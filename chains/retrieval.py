@@ -17,11 +17,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from chains.filters import ChunkFilter
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
+from index.filters import ChunkFilter
 from index.store import KnowledgeBase, sentence_unit_limit
-from loaders.normalize import normalize_text
+from text.normalize import normalize_text
 
 RankedList = tuple[str, float, list[str]]
 """(retriever name, fusion weight, chunk ids best first)."""
@@ -62,7 +62,7 @@ class HybridRetriever(BaseRetriever):
     min_score: float = 0.0
     dedupe_overlaps: bool = True
     filter: ChunkFilter | None = None
-    """Only search the chunks it matches (`chains.filters`); None searches all."""
+    """Only search the chunks it matches (`index.filters`); None searches all."""
     expand_query: Callable[[str, TranslateQuery | None], list[WeightedQuery]] | None = None
     """(question, translation policy of the call) -> the phrasings to search, with the weight
     of each (the question itself among them): e.g. the question and its translation

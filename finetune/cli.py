@@ -33,10 +33,10 @@ def command(function: Callable[[Settings, argparse.Namespace], None]):
 
 @command
 def build_data(settings: Settings, args: argparse.Namespace) -> None:
-    from chains.evaluation import read_qa
-    from chains.service import ServiceHub
+    from evaluation.scoring import read_qa
     from finetune import data
     from finetune.train import chat_token_counter, load_tokenizer
+    from services.answering import ServiceHub
 
     tuning = settings.finetune
     items = [item for path in args.qa for item in read_qa(path)]
@@ -141,7 +141,7 @@ def finetuned_profiles(
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    from chains.evaluation import QAFormatError
+    from evaluation.scoring import QAFormatError
     from finetune.export import ExportError
     from finetune.train import FinetuneError
     from index.store import IndexStoreError

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 
-from chains.evaluation import rate, score_answer
 from chains.rag import STOP
+from evaluation.scoring import rate, score_answer
 from finetune.data import Example
 
 

@@ -21,12 +21,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import convert_to_openai_messages
 
 from chains.citations import format_context, supporting_sentence
-from chains.evaluation import QAItem, read_jsonl, squeeze
-from chains.language import REFUSALS, question_language
 from chains.rag import answer_prompts
+from errors import RagchatError
+from evaluation.scoring import QAItem, read_jsonl, squeeze
+from text.language import REFUSALS, question_language
 
 
-class DatasetError(Exception):
+class DatasetError(RagchatError):
     """An example file that cannot be used, or a data set with nothing in it."""
 
 

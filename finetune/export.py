@@ -13,11 +13,13 @@ import json
 import re
 from pathlib import Path
 
+from errors import RagchatError
+
 _LORA_TENSOR = re.compile(r"^base_model\.model\.(?P<base>.+)\.lora_(?P<part>[AB])\.weight$")
 _LAYER = re.compile(r"\.layers\.(\d+)\.")
 
 
-class ExportError(Exception):
+class ExportError(RagchatError):
     """An adapter that cannot be written as a GGUF LoRA adapter."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from config import FinetuneSettings
+from errors import RagchatError
 from finetune.data import Example, read_examples
 from llms import transformers_backend
 
@@ -29,7 +30,7 @@ IGNORED_LABEL = -100
 """Label value the loss skips (PyTorch's cross-entropy ignore_index)."""
 
 
-class FinetuneError(Exception):
+class FinetuneError(RagchatError):
     """Something that stops a training run, said so that the user can act on it."""
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from errors import RagchatError
 from history.markdown import conversation_markdown
 
 SCHEMA_VERSION = 1
@@ -60,12 +61,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 TITLE_CHARS = 80
 
 
-class HistoryError(Exception):
+class HistoryError(RagchatError):
     """The history file cannot be used; the message names it and says what to do."""
+
+    code = "history_unavailable"
+    http_status = 503
 
 
 class UnknownConversation(HistoryError):
     """No conversation has this id (deleted, perhaps from another tab)."""
+
+    code = "conversation_not_found"
+    http_status = 404
 
 
 class Turn(TypedDict):

@@ -17,7 +17,7 @@ import jieba
 import numpy as np
 from scipy import sparse
 
-from loaders.normalize import normalize_text
+from text.normalize import normalize_text
 
 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for our users
 

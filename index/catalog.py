@@ -31,6 +31,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from config import ChunkingSettings, EmbeddingSettings, Section, Settings
+from errors import RagchatError
 from index.store import (
     IndexStoreError,
     current_version,
@@ -47,13 +48,18 @@ _NAME = re.compile(r"[\w][\w .-]*")
 """Letters (any script), digits, `_`, then also spaces, `-` and `.`."""
 
 
-class KnowledgeBaseError(Exception):
+class KnowledgeBaseError(RagchatError):
     """A knowledge base that cannot be named, found, created, renamed or deleted; the message
     says why and what to do."""
+
+    code = "invalid_knowledge_base"
 
 
 class KnowledgeBaseNotFoundError(KnowledgeBaseError):
     """No knowledge base of that name."""
+
+    code = "knowledge_base_not_found"
+    http_status = 404
 
 
 class KnowledgeBaseSpec(Section):

@@ -20,10 +20,14 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from config import EmbeddingSettings
+from errors import RagchatError
 
 
-class EmbeddingBackendError(Exception):
+class EmbeddingBackendError(RagchatError):
     """An unknown backend, or a model that cannot be loaded."""
+
+    code = "embedder_unavailable"
+    http_status = 503
 
 
 @dataclass(frozen=True)

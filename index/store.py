@@ -49,11 +49,12 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from chains.language import main_language
 from config import StoreSettings
+from errors import RagchatError
 from index.bm25 import Bm25Index, term_counts
 from index.embeddings import Embedder, EmbedderIdentity
-from loaders.chunking import MAX_SENTENCE_UNITS
+from text.language import main_language
+from text.sentences import MAX_SENTENCE_UNITS
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +72,35 @@ VERSION_NAME = re.compile(r"v-[\w.-]+")
 """What CURRENT may name: a version folder beside it, never a path elsewhere."""
 
 
-class IndexStoreError(Exception):
+class IndexStoreError(RagchatError):
     """Base of the index's errors; the message tells the user what to do."""
+
+    code = "index_unavailable"
+    http_status = 503
 
 
 class IndexNotFoundError(IndexStoreError):
-    pass
+    """No index has been built yet."""
+
+    code = "index_not_found"
 
 
 class IndexMismatchError(IndexStoreError):
-    pass
+    """The index was built by another embedder, or by an unknown format version."""
+
+    code = "index_mismatch"
 
 
 class IndexCorruptError(IndexStoreError):
     """A file of the live version cannot be read, or disagrees with the others (see `damaged`)."""
 
+    code = "index_damaged"
+
 
 class IndexBusyError(IndexStoreError):
-    pass
+    """Another process holds the index's writer lock."""
+
+    code = "index_busy"
 
 
 @dataclass
@@ -194,7 +206,7 @@ stay within a Milvus JSON field (64 KiB)."""
 
 
 def sentence_unit_limit(dimension: int) -> int:
-    """The most sentence units (`loaders.chunking.sentence_units`) a chunk of an embedder of
+    """The most sentence units (`text.sentences.sentence_units`) a chunk of an embedder of
     this dimension keeps a vector for: 23 at 768 dimensions, 32 (`MAX_SENTENCE_UNITS`) below."""
     return max(1, min(MAX_SENTENCE_UNITS, SENTENCE_VECTOR_BYTES // (2 * dimension)))
 

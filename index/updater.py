@@ -35,9 +35,10 @@ from index.store import (
     sentence_unit_limit,
 )
 from loaders import SUPPORTED_SUFFIXES, LoaderError
-from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler, sentence_units
+from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
 from loaders.isolation import IsolatedLoader
 from loaders.metadata import add_languages, sidecar_bytes
+from text.sentences import sentence_units
 
 Status = Literal["added", "updated", "removed", "unchanged", "failed"]
 METADATA_VERSION = b"metadata-1"
@@ -402,7 +403,7 @@ def _complete_sentence_vectors(
 
 
 def _encoded_sentence_vectors(texts: list[str], embedder: Embedder) -> list[bytes]:
-    """Each text's sentence unit vectors (`loaders.chunking.sentence_units`), encoded as the
+    """Each text's sentence unit vectors (`text.sentences.sentence_units`), encoded as the
     index keeps them; a sentence shared by overlapping windows is embedded once."""
     most = sentence_unit_limit(embedder.identity.dimension)
     units = [sentence_units(text, most) for text in texts]

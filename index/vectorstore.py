@@ -27,9 +27,9 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from chains.filters import ChunkFilter
 from config import StoreSettings
 from index.embeddings import Embedder, EmbedderIdentity
+from index.filters import ChunkFilter
 from index.store import FileRecord, KnowledgeBase
 from loaders.chunking import content_hash
 

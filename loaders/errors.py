@@ -1,5 +1,9 @@
 """The one error a loader raises: its message is the reason shown to the user."""
 
+from errors import RagchatError
 
-class LoaderError(Exception):
+
+class LoaderError(RagchatError):
     """A file that cannot be turned into text; the message says why."""
+
+    code = "unreadable_file"

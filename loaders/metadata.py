@@ -1,5 +1,5 @@
 """What a file says about itself besides its text: folder, type, title, modification time and the
-user's tags, stored on every chunk so that retrieval can filter on them (`chains.filters`).
+user's tags, stored on every chunk so that retrieval can filter on them (`index.filters`).
 
 Tags come from a sidecar file `<file>.tags` beside the document (comma or newline separated)
 and, for Markdown, from the front matter (`tags: [a, b]` or a YAML list). The front matter is
@@ -16,10 +16,10 @@ from pathlib import Path, PurePosixPath
 import yaml
 from langchain_core.documents import Document
 
-from chains.language import main_language
 from loaders.encoding import decode_text
-from loaders.normalize import normalize_text
 from loaders.ooxml import reading_office_file
+from text.language import main_language
+from text.normalize import normalize_text
 
 SIDECAR_SUFFIX = ".tags"
 MAX_SIDECAR_BYTES = 64 * 1024

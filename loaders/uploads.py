@@ -7,6 +7,7 @@ import itertools
 import unicodedata
 from pathlib import Path
 
+from errors import RagchatError
 from loaders import SUPPORTED_SUFFIXES
 
 MAX_NAME_BYTES = 200
@@ -16,8 +17,10 @@ UPLOADS_FOLDER = "uploads"
 """Uploads are saved in this folder under the documents folder."""
 
 
-class UploadError(ValueError):
+class UploadError(RagchatError, ValueError):
     """An upload that cannot be saved; the message says why."""
+
+    code = "invalid_upload"
 
 
 def safe_upload_name(name: str) -> str:
@@ -41,6 +44,9 @@ def safe_upload_name(name: str) -> str:
 
 class UploadTooLarge(UploadError):
     """An upload over the configured size limit."""
+
+    code = "file_too_large"
+    http_status = 413
 
 
 def save_upload(documents: Path, name: str, data: bytes, max_bytes: int) -> tuple[Path, bool]:

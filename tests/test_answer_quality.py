@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.answer import answer_rows, summarize
-from chains.evaluation import read_qa
-from chains.service import ServiceHub
 from config import load_settings
+from evaluation.scoring import read_qa
+from services.answering import ServiceHub
 from tests.conftest import REPO, SEEDS_DIR
 from tests.test_quality import shared_indexes
 

@@ -18,11 +18,11 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from chains.language import is_refusal
 from index.store import current_version, read_manifest
 from index.stores.faiss_segments import segment_folders
 from llms.local_server import free_port, wait_until_serving
 from tests.conftest import REPO, SAMPLE_DIR
+from text.language import is_refusal
 
 KEY = "test-api-key"
 MODEL = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"

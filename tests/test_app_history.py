@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from chains.service import RagService, ServiceHub
 from history.sources import GONE
 from history.store import HistoryStore, Turn
+from services.answering import RagService, ServiceHub
 from tests import test_app
 from tests.conftest import REPO
 

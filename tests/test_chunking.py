@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 from langchain_core.documents import Document
 
 from loaders.chunking import SlidingWindowSplitter, TokenRuler, content_hash
-from loaders.normalize import normalize_text
+from text.normalize import normalize_text
 
 ALPHABET = "注意力机制模型语言的是在中文分词abcdefgXYZ0123 。，！？；.,!?\n"
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from chains.evaluation import SPLITS, ModeResult, QAFormatError, read_qa
+from evaluation.scoring import SPLITS, ModeResult, QAFormatError, read_qa
 from tests.conftest import REPO, SAMPLE_DIR
 
 DATA = REPO / "tests" / "data"

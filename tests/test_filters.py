@@ -18,9 +18,9 @@ from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
 import index.updater as updater
-from chains.filters import ChunkFilter, facets, filter_from_mapping, parse_filters
 from chains.retrieval import HybridRetriever, build_retriever
 from config import ChunkingSettings, LLMSettings, PathsSettings, RetrievalSettings, Settings
+from index.filters import ChunkFilter, facets, filter_from_mapping, parse_filters
 from index.store import load_index
 from index.updater import ingest
 from loaders import load_document

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from chains.evaluation import squeeze
 from chains.rag import STOP
 from config import (
     ChunkingSettings,
@@ -24,6 +23,7 @@ from config import (
     Settings,
     TransformersProfile,
 )
+from evaluation.scoring import squeeze
 from finetune.cli import main
 from finetune.data import read_examples
 from index.embeddings import build_embedder

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from api.app import create_app
-from chains.service import ServiceHub
 from config import PathsSettings, Settings, StoreSettings
 from index import store
 from index.check import check_index, repair_index
@@ -38,6 +37,7 @@ from index.store import (
 from index.stores import faiss_segments
 from index.stores.faiss_segments import segment_folders
 from index.updater import ingest
+from services.answering import ServiceHub
 from tests.conftest import REPO, SAMPLE_DIR
 
 Damage = Callable[[Path, Path], None]

@@ -12,8 +12,8 @@ import pytest
 from config import ChunkingSettings, EmbeddingSettings
 from index.store import IndexMismatchError, current_version, load_index
 from index.updater import ingest
-from loaders.normalize import normalize_text
 from tests.conftest import REPO
+from text.normalize import normalize_text
 
 
 def run(settings, embedder, paths=None, **kwargs):

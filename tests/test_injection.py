@@ -7,7 +7,6 @@ import pytest
 from langchain_core.documents import Document
 
 from chains.citations import format_context
-from chains.evaluation import squeeze
 from chains.injection import (
     REDACTED,
     instruction_sentences,
@@ -15,13 +14,14 @@ from chains.injection import (
     passage_for_model,
     screen,
 )
-from chains.injection_set import ask_all, read_injection_set, write_documents
-from chains.service import ServiceHub
 from config import LlamaCppProfile, LLMSettings, PathsSettings, RetrievalSettings, Settings
+from evaluation.injection_set import ask_all, read_injection_set, write_documents
+from evaluation.scoring import squeeze
 from loaders import load_document
-from loaders.chunking import sentences
-from loaders.normalize import normalize_text
+from services.answering import ServiceHub
 from tests.conftest import REPO, SAMPLE_DIR
+from text.normalize import normalize_text
+from text.sentences import sentences
 
 SET = read_injection_set(REPO / "tests" / "data" / "injection_qa.jsonl")
 MODEL = REPO / LlamaCppProfile().model_path

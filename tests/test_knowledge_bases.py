@@ -15,8 +15,6 @@ import httpx
 import openai
 import pytest
 
-from chains.filters import ChunkFilter
-from chains.service import AnswerOptions, ServiceHub
 from config import ChunkingSettings, EmbeddingSettings
 from history.store import HistoryStore
 from index.catalog import (
@@ -26,7 +24,9 @@ from index.catalog import (
     KnowledgeBaseNotFoundError,
     check_name,
 )
+from index.filters import ChunkFilter
 from index.store import current_version, read_embedder_identity
+from services.answering import AnswerOptions, ServiceHub
 from tests.conftest import REPO, SAMPLE_DIR
 from tests.test_api import KEY, index_and_serve, write_config
 

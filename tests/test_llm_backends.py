@@ -12,15 +12,15 @@ from langchain_core.documents import Document
 from langchain_openai import ChatOpenAI
 
 from chains.citations import attribute_citations, cited_numbers, format_context
-from chains.language import REFUSALS, is_refusal, question_language
 from chains.rag import ANSWER_SYSTEM, CONDENSE_SYSTEM, STOP, answer_prompts
-from chains.service import RagService
 from config import OpenAIProfile, Settings, load_settings
 from llms import LLMError, build_chat_model, build_chat_models, explain
 from llms.llamacpp_backend import RefusalMargin
 from llms.local_server import free_port, llama_server
 from llms.queue import ModelQueue
+from services.answering import RagService
 from tests.test_retrieval import sample_knowledge_base
+from text.language import REFUSALS, is_refusal, question_language
 
 SERVER_KEY = "test-key"
 

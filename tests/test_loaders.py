@@ -3,7 +3,7 @@ import pytest
 from fpdf import FPDF
 
 from loaders import LoaderError, load_document
-from loaders.normalize import normalize_text
+from text.normalize import normalize_text
 
 CHINESE = "注意力机制让模型关注输入中最相关的部分。\n\n这是第二段。"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bench.ingest import PYDOCS_HTML
-from chains.evaluation import read_qa, squeeze
-from chains.language import question_language
+from evaluation.scoring import read_qa, squeeze
 from loaders import load_document
 from tests.conftest import REPO, SAMPLE_DIR
+from text.language import question_language
 
 DATA = REPO / "tests" / "data"
 # injection_qa.jsonl is a different format (a document per case), checked by test_injection.py.

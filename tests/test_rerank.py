@@ -5,8 +5,8 @@ from langchain_core.documents import Document
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import build_retriever
 from config import RetrievalSettings
-from loaders.chunking import sentences
 from tests.test_retrieval import sample_knowledge_base
+from text.sentences import sentences
 
 QUESTION = "Transformer 是哪一年提出的？"
 ON_THE_TOPIC = Document(

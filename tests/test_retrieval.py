@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from chains.evaluation import QAFormatError, read_qa, squeeze
-from chains.filters import ChunkFilter
 from chains.retrieval import HybridRetriever, build_retriever, reciprocal_rank_fusion
 from config import ChunkingSettings, EmbeddingSettings, PathsSettings, RetrievalSettings, Settings
+from evaluation.scoring import QAFormatError, read_qa, squeeze
 from index.bm25 import Bm25Index, term_counts, tokenize
 from index.embeddings import build_embedder
+from index.filters import ChunkFilter
 from index.store import load_index
 from index.updater import ingest
 from tests.conftest import REPO, SAMPLE_DIR

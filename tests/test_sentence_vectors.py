@@ -16,7 +16,7 @@ from index.store import (
 )
 from index.stores.milvus import release
 from index.updater import ingest
-from loaders.chunking import MAX_SENTENCE_UNITS, sentence_units
+from text.sentences import MAX_SENTENCE_UNITS, sentence_units
 
 
 def run(settings, embedder, paths=None):

@@ -11,14 +11,14 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from chains.filters import ChunkFilter
-from chains.language import REFUSALS
 from chains.rag import ANSWER_SYSTEM
-from chains.service import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from config import PathsSettings, RetrievalSettings, Settings
+from index.filters import ChunkFilter
 from llms import ChatModels, LLMError, estimate_tokens
 from llms.queue import ModelQueue
+from services.answering import Answer, AnswerOptions, RagService, ServiceHub, Waiting
 from tests.test_retrieval import sample_knowledge_base
+from text.language import REFUSALS
 
 PERPLEXITY_ANSWER = "困惑度是模型对测试集概率的几何平均的倒数。"
 

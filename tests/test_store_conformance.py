@@ -28,9 +28,9 @@ from langchain_tests.integration_tests.vectorstores import (
 )
 from pymilvus.exceptions import DataNotMatchException
 
-from chains.filters import ChunkFilter
 from config import StoreSettings
 from index.embeddings import Embedder, EmbedderIdentity
+from index.filters import ChunkFilter
 from index.store import KnowledgeBase, load_index, save_index
 from index.stores.milvus import connect, create_collection, langchain_store, release
 from index.vectorstore import DEFAULT_SOURCE, KnowledgeBaseVectorStore, langchain_embedder

@@ -8,14 +8,14 @@ import pytest
 from langchain_core.documents import Document
 
 from chains.citations import CitationStream, check_citations, embedder_support
-from chains.language import REFUSALS
 from chains.rerank import SentenceSimilarity
-from chains.service import Answer, RagService
 from config import RetrievalSettings, Settings
 from llms.queue import ModelQueue
+from services.answering import Answer, RagService
 from tests.conftest import SAMPLE_DIR
 from tests.test_retrieval import sample_knowledge_base
 from tests.test_service import fake_models
+from text.language import REFUSALS
 
 
 def _paragraph(file: str, starts: str) -> Document:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from chains.service import AnswerOptions, RagService
 from config import PathsSettings, RetrievalSettings, Settings
 from index.embeddings import Embedder
 from index.store import KnowledgeBase, load_index
 from index.updater import ingest
 from llms.queue import ModelQueue
+from services.answering import AnswerOptions, RagService
 from tests.test_service import fake_models
 
 QUESTION = "这个缓存系统过多少秒会清除最久没有用过的条目？"

@@ -17,11 +17,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from chains.citations import claims_citing
-from chains.service import SourceCard
 from config import ChunkingSettings, PathsSettings, Settings
 from history.sources import GONE
 from index.store import load_index
 from index.updater import ingest
+from services.answering import SourceCard
 from tests.cjk_pdf import TRAINING_NOTES, write_cjk_pdf
 from ui.document import DocumentView, open_document, sentences, supporting_span
 from ui.page_image import cited_page, render_page

@@ -14,10 +14,10 @@ from functools import partial
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from chains.service import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from index.bm25 import tokenize
 from index.catalog import DEFAULT_KB
 from index.store import IndexNotFoundError, IndexStoreError
+from services.answering import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
 from ui.history import save_turn
 from ui.markdown import escape_markdown
 from ui.viewer import Opener

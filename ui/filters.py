@@ -7,9 +7,9 @@ from datetime import date
 
 import streamlit as st
 
-from chains.filters import ChunkFilter, facets
-from chains.service import ServiceHub
+from index.filters import ChunkFilter, facets
 from index.store import IndexStoreError
+from services.answering import ServiceHub
 
 LANGUAGE_NAMES = {"zh": "Chinese (zh)", "en": "English (en)"}
 REINDEX_HINT = "This index has no metadata to filter on yet: run `python ingest.py` to add it."

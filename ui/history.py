@@ -14,7 +14,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from chains.service import ServiceHub
 from config import Settings
 from history.markdown import conversation_markdown
 from history.sources import with_notes
@@ -27,6 +26,7 @@ from history.store import (
     local_time,
 )
 from index.store import IndexStoreError, Manifest, current_version, read_manifest
+from services.answering import ServiceHub
 from ui.markdown import escape_markdown
 
 CONVERSATION = "conversation"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from chains.service import ServiceHub
 from index.catalog import DEFAULT_KB
 from index.store import IndexStoreError, current_version, index_size, read_manifest
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import UploadError, safe_upload_name, save_upload
+from services.answering import ServiceHub
 from ui import knowledge_bases
 
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from chains.service import ServiceHub
 from index.catalog import DEFAULT_KB, KnowledgeBaseError
 from index.store import IndexStoreError
+from services.answering import ServiceHub
 
 KEY = "kb"
 

@@ -4,7 +4,7 @@ the page draws them.
 PDFium (pypdfium2) renders the page with the fonts the file embeds, Chinese included, and its
 text layer says where each character is drawn. The texts to find come from ingest, which read
 the page with pypdf: the two differ in spacing and line breaks, so both are compared after the
-same normalization (`loaders.normalize`), without whitespace. A page without a text layer (a
+same normalization (`text.normalize`), without whitespace. A page without a text layer (a
 scan read by OCR) gives no boxes: the viewer then shows the text beside the picture.
 """
 
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 
-from loaders.normalize import normalize_text
 from loaders.ocr import PDFIUM_LOCK
+from text.normalize import normalize_text
 from ui.document import DocumentView, Span
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chains.service import ServiceHub
 from config import Settings
+from services.answering import ServiceHub
 
 
 @st.cache_resource(show_spinner="Starting ragchat…", max_entries=2)

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Protocol
 
 from config import StoreSettings
+from errors import RagchatError
 from index.embeddings import Embedder
 from index.store import ChunkStore, KnowledgeBase, Manifest
 
 
-class StoreBackendError(ValueError):
+class StoreBackendError(RagchatError, ValueError):
     """An unknown `store.backend`."""
+
+    code = "unknown_store"
+    http_status = 500
 
 
 class StoreType(Protocol):

@@ -33,9 +33,7 @@ from chains.citations import (
     source_label,
 )
 from chains.expansion import QueryTranslator
-from chains.filters import ChunkFilter
 from chains.injection import screen
-from chains.language import REFUSALS, question_language
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
@@ -43,10 +41,12 @@ from config import Settings, TranslateQuery
 from history.store import HistoryError, HistoryStore
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.embeddings import Embedder, build_embedder, serialized
+from index.filters import ChunkFilter
 from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
 from index.updater import IngestReport, forget, ingest, source_path
 from llms import ChatModels, LLMError, backend_of, build_chat_models, estimate_tokens, explain
 from llms.queue import ModelQueue
+from text.language import REFUSALS, question_language
 
 QUESTION_RESERVE_TOKENS = 200
 

@@ -24,15 +24,16 @@ from typing import TypeVar
 from langchain_core.documents import Document
 
 from chains.citations import attribute_citations, cited_numbers
-from chains.language import is_refusal, question_language
-from loaders.normalize import normalize_text
+from errors import RagchatError
+from text.language import is_refusal, question_language
+from text.normalize import normalize_text
 
 _WHITESPACE = re.compile(r"\s+")
 T = TypeVar("T")
 SPLITS = ("tune", "report")
 
 
-class QAFormatError(Exception):
+class QAFormatError(RagchatError):
     """A QA file line that is not a JSON object with a question and an answer."""
 
 

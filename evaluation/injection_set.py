@@ -17,9 +17,9 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from chains.evaluation import score_answer, squeeze
-from chains.language import question_language
-from chains.service import Answer, RagService
+from evaluation.scoring import score_answer, squeeze
+from services.answering import Answer, RagService
+from text.language import question_language
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Which language a text is in, and how an answer says the documents lack the answer in each:
 shared by the prompts (`chains.rag`), query translation (`chains.expansion`), answer scoring
-(`chains.evaluation`) and fine-tuning data (`finetune.data`)."""
+(`evaluation.scoring`) and fine-tuning data (`finetune.data`)."""
 
 from __future__ import annotations
 
