@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(PY) ingest.py
 	@echo "ragchat: open http://localhost:8501 (Ctrl-C stops it)"
-	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(PY) -m streamlit run app.py
 
 test: install browser pydocs
 	$(PY) -m ruff check .

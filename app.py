@@ -17,7 +17,7 @@ import streamlit as st
 from chains.retrieval import Mode
 from config import ConfigError, Settings, TranslateQuery, load_settings
 from services.answering import AnswerOptions, ServiceHub
-from ui import chat, filters, history, knowledge, knowledge_bases, resources
+from ui import chat, filters, history, knowledge, knowledge_bases, network, resources
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))
 MODES = list(get_args(Mode))
@@ -63,6 +63,7 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
 
 
 def main() -> None:
+    network.refuse_if_exposed()
     st.set_page_config(page_title="ragchat", page_icon="📚", layout="wide")
     try:
         if "settings" not in st.session_state:  # read once per browser session

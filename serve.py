@@ -12,11 +12,11 @@ manage the knowledge base, `GET /health` says whether an index is there. Keys co
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
 
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, load_settings
+from services.exposure import exposure_problem
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     host = args.host or settings.api.host
     port = args.port or settings.api.port
-    problem = _exposure_problem(settings, host)
+    problem = exposure_problem(
+        host,
+        bool(settings.api.keys),
+        "the API",
+        "Set api.keys (or RAGCHAT_API__KEYS='[\"a-long-random-key\"]'), or listen on 127.0.0.1",
+    )
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
@@ -45,23 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     uvicorn.run(create_app(ServiceHub(settings)), host=host, port=port, log_level="warning")
     return 0
-
-
-def _exposure_problem(settings: Settings, host: str) -> str | None:
-    """Without a key, only this machine may connect."""
-    if settings.api.keys or host == "localhost":
-        return None
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback:
-        return None
-    return (
-        f"refusing to listen on {host} without an API key: anyone who can reach it could read "
-        "your documents. Set api.keys (or RAGCHAT_API__KEYS='[\"a-long-random-key\"]'), "
-        "or listen on 127.0.0.1"
-    )
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

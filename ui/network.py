@@ -1,0 +1,30 @@
+"""The app serves this machine only: it cannot tell people apart yet (no sign-in).
+
+Streamlit opens its port before it runs any of the app's code, so `.streamlit/config.toml`
+binds 127.0.0.1, and a server started on another address (`--server.address`, a config of its
+own) is stopped here, by the first session that reaches it, before anything is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import streamlit as st
+
+from services.exposure import exposure_problem
+
+FIX = (
+    "The app has no sign-in yet: set server.address to 127.0.0.1 "
+    "(.streamlit/config.toml, or streamlit run app.py --server.address 127.0.0.1)"
+)
+
+
+def refuse_if_exposed() -> None:
+    """Stop the server, with one line on its stderr, when it listens beyond this machine."""
+    if st.get_option("global.appTest"):  # AppTest runs the script without a server
+        return
+    problem = exposure_problem(st.get_option("server.address") or "", False, "the app", FIX)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr, flush=True)
+        os._exit(1)  # from the script's thread: nothing has been served, nothing to save
