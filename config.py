@@ -64,6 +64,9 @@ class PathsSettings(Section):
     (`kb.json`), its index and its own documents folder. The default one uses the paths above."""
     history: Path = Path(".ragchat/history.sqlite3")
     """SQLite file of the app's stored conversations."""
+    users: Path = Path(".ragchat/users.sqlite3")
+    """SQLite file of the people who may sign in, their API keys and sessions, who owns and
+    shares each knowledge base, and the audit log (`python users.py`)."""
 
 
 class ChunkingSettings(Section):
@@ -433,6 +436,20 @@ class UISettings(Section):
     """Show the retrieval score on each source card."""
 
 
+class AuthSettings(Section):
+    """Accounts and sign-in (`python users.py`); off by default: one person on this machine."""
+
+    enabled: bool = False
+    """Ask people to sign in (the app) or send an API key (the API), and let each one reach
+    only their own conversations and the knowledge bases shared with them."""
+    session_hours: float = Field(12.0, gt=0)
+    """How long a sign-in lasts (a page reload keeps it) before the person signs in again."""
+    max_failed_sign_ins: int = Field(5, gt=0)
+    """Failed sign-ins in a row under one name after which it is locked for `lockout_minutes`."""
+    lockout_minutes: float = Field(15.0, gt=0)
+    """How long a name stays locked after `max_failed_sign_ins` failures in a row."""
+
+
 class Settings(BaseSettings):
     """Everything ragchat can be told. Every default works offline."""
 
@@ -453,6 +470,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     ui: UISettings = UISettings()
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -482,6 +500,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     paths.extra_documents = [base / folder for folder in paths.extra_documents]
     paths.knowledge_bases = base / paths.knowledge_bases
     paths.history = base / paths.history
+    paths.users = base / paths.users
     if settings.store.uri.endswith(".db"):  # Milvus Lite's file, like every other path
         settings.store.uri = str(base / settings.store.uri)
     for profile in settings.llm.profiles.values():
