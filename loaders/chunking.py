@@ -102,26 +102,38 @@ class SlidingWindowSplitter(TextSplitter):
         """(start, end) of every chunk; leading and trailing whitespace trimmed off each. With
         `boundaries` (sorted offsets), a window ends at the last one it reaches, however far
         back, and the next starts at the first one inside the overlap (or at that end)."""
-        position = 0
+        position = reached = 0
         while position < len(text):
+            # Every window reaches past the previous one's last visible character (`reached`):
+            # a start moved back to a sentence or a row could otherwise end where it did.
             hard_end = self.ruler.forward(text, position, self.size)
             if hard_end >= len(text):
                 end = len(text)
-            elif (boundary := _last_boundary(boundaries, position, hard_end, text)) is not None:
+            elif (
+                boundary := _last_boundary(boundaries, max(position, reached), hard_end, text)
+            ) is not None:
                 end = boundary
+            elif (
+                position < reached
+                and _last_boundary(boundaries, position, hard_end, text) is not None
+            ):
+                position = reached  # the next row does not fit after the overlap rows
+                continue
             else:
                 floor = self.ruler.forward(text, position, self.size - self.tolerance)
-                end = _best_cut(text, floor, hard_end)
+                end = _best_cut(text, max(floor, reached), hard_end)
             start, stop = _trim(text, position, end)
             if start < stop:
                 yield start, stop
-            if end >= len(text):
+            reached = _skip_space(text, end)
+            if reached >= len(text):
                 return
             following = self.ruler.backward(text, end, self.overlap)
-            row_start = _first_boundary(boundaries, max(following, position + 1), end)
+            lowest = (start if start < stop else position) + 1
+            row_start = _first_boundary(boundaries, max(following, lowest), end)
             if row_start is None:
                 row_start = _best_start(text, following, self.tolerance, end)
-            position = max(row_start, position + 1)
+            position = max(row_start, lowest)
 
     def split_text(self, text: str) -> list[str]:
         return [text[start:end] for start, end in self.windows(text)]
@@ -172,9 +184,7 @@ def _best_cut(text: str, floor: int, hard_end: int) -> int:
 def _last_boundary(boundaries: Sequence[int], after: int, upto: int, text: str) -> int | None:
     """The last boundary in (after, upto], if any; or just past `upto` if only whitespace (the
     line break before the next row) lies between them, which trimming takes off the window."""
-    while upto < len(text) and text[upto].isspace():
-        upto += 1
-    index = bisect_right(boundaries, upto) - 1
+    index = bisect_right(boundaries, _skip_space(text, upto)) - 1
     return boundaries[index] if index >= 0 and boundaries[index] > after else None
 
 
@@ -203,6 +213,13 @@ def _skip_word_tail(text: str, position: int, limit: int) -> int:
         and text[position].isascii()
         and text[position].isalnum()
     ):
+        position += 1
+    return position
+
+
+def _skip_space(text: str, position: int) -> int:
+    """The first position at or after `position` that is not whitespace (or the text's end)."""
+    while position < len(text) and text[position].isspace():
         position += 1
     return position
 

@@ -1,4 +1,4 @@
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from langchain_core.documents import Document
 
@@ -21,6 +21,8 @@ texts = st.text(alphabet=ALPHABET, max_size=2000).map(normalize_text)
 
 @settings(max_examples=300, deadline=None)
 @given(texts, window_settings())
+@example("?000000 0000", (10, 0, 7))  # a start moved back to a sentence ended where it had
+@example("aaaa\n\naaaaaaaaa", (10, 8, 0))  # two starts in one blank line trimmed alike
 def test_windows_are_exact_bounded_slices(text, params):
     size, overlap, tolerance = params
     splitter = SlidingWindowSplitter(size, overlap, tolerance)

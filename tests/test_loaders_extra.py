@@ -232,6 +232,15 @@ def test_windows_over_rows_hold_whole_rows(rows, data):
         assert start in boundaries and end in ends
     covered = {i for start, end in windows for i in range(start, end)}
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+    starts, stops = [start for start, _ in windows], [end for _, end in windows]
+    assert starts == sorted(set(starts)) and stops == sorted(set(stops))
+
+
+def test_a_row_that_does_not_fit_after_the_overlap_rows_starts_the_next_window():
+    """From the overlap's first row ("1" at 2) the window could only end where the last one
+    did (found by hypothesis): it starts at the row past that end instead."""
+    windows = SlidingWindowSplitter(4, 2, 0).windows("1\n1\n111", [0, 2, 4])
+    assert list(windows) == [(0, 3), (4, 7)]
 
 
 def _zip_with(name: str, data: bytes) -> bytes:
