@@ -16,8 +16,10 @@ import streamlit as st
 
 from chains.retrieval import Mode
 from config import ConfigError, Settings, TranslateQuery, load_settings
-from services.answering import AnswerOptions, ServiceHub
-from ui import chat, filters, history, knowledge, knowledge_bases, network, resources
+from errors import RagchatError
+from services.answering import AnswerOptions
+from services.container import ServiceHub
+from ui import chat, errors, filters, history, knowledge, knowledge_bases, network, resources
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))
 MODES = list(get_args(Mode))
@@ -63,22 +65,23 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
 
 
 def main() -> None:
+    """The page; an error no page handles itself is shown in its box, not as a traceback."""
     network.refuse_if_exposed()
     st.set_page_config(page_title="ragchat", page_icon="📚", layout="wide")
     try:
         if "settings" not in st.session_state:  # read once per browser session
             st.session_state["settings"] = read_settings()
-        settings = st.session_state["settings"]
+        hub = resources.hub(st.session_state["settings"])
+        page, kb, profile, options = sidebar(hub)
+        if page == "Chat":
+            chat.page(hub, profile, options, kb)
+        else:
+            knowledge.page(hub, kb)
+        history.sidebar(hub)
     except ConfigError as err:
-        st.error(f"The configuration cannot be used:\n\n{err}")
-        return
-    hub = resources.hub(settings)
-    page, kb, profile, options = sidebar(hub)
-    if page == "Chat":
-        chat.page(hub, profile, options, kb)
-    else:
-        knowledge.page(hub, kb)
-    history.sidebar(hub)
+        errors.show(err, "The configuration cannot be used:")
+    except RagchatError as err:
+        errors.show(err)
 
 
 main()

@@ -4,7 +4,7 @@ The answer streams as it is written, then the cited passages are listed (file, p
 `--chat` keeps a conversation going (follow-up questions use the history); `--json` prints one
 JSON object for scripts; `--filter KEY=VALUE` searches only matching chunks (`index.filters`).
 Exit status: 0 answered, 1 setup problem (config, index), 2 a bad argument (a filter that cannot
-be read) or the model could not answer (the message says why and what to do).
+be read, an unknown profile) or the model could not answer (the message says why and what to do).
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from config import ConfigError, load_settings
-from index.catalog import DEFAULT_KB, KnowledgeBaseError
-from index.embeddings import EmbeddingBackendError
+from config import load_settings
+from errors import RagchatError
 from index.filters import FILTER_HELP, parse_filters
-from index.store import IndexStoreError
-from llms import LLMError
-from services.answering import Answer, AnswerOptions, RagService, ServiceHub, Waiting
+from services.answering import Answer, AnswerOptions, RagService, Waiting
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB
 
 SNIPPET_CHARS = 120
 
@@ -28,16 +27,10 @@ SNIPPET_CHARS = 120
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        hub = ServiceHub(load_settings(args.config))
-        hub.knowledge_base(args.kb)
-    except (ConfigError, KnowledgeBaseError, EmbeddingBackendError, IndexStoreError) as err:
+        service = ServiceHub(load_settings(args.config)).service(args.profile, kb=args.kb)
+    except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
-    try:
-        service = hub.service(args.profile, kb=args.kb)
-    except LLMError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     options = AnswerOptions(k=args.k, filter=args.filter)
     if args.chat:
         return _chat(service, options)

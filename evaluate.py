@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from config import ConfigError, Settings, load_settings
+from config import Settings, load_settings
+from errors import RagchatError
 from evaluation.scoring import (
     SPLITS,
     ModeResult,
@@ -31,12 +32,11 @@ from evaluation.scoring import (
     evaluate_retrieval,
     read_qa,
 )
-from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError
-from index.embeddings import EmbeddingBackendError
 from index.filters import FILTER_HELP, parse_filters
-from index.store import IndexStoreError
 from llms import LLMError
-from services.answering import AnswerOptions, RagService, ServiceHub
+from services.answering import AnswerOptions, RagService
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB
 from text.normalize import normalize_text
 
 MODES = ("dense", "bm25", "hybrid")
@@ -68,17 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         if not items:
             raise QAFormatError(f"{args.qa}: no questions in the {args.split} split")
         hub = ServiceHub(_settings_for(args))
-        hub.ingest(rebuild=args.rebuild, on_message=_to_stderr)
+        hub.ingesting.ingest(rebuild=args.rebuild, on_message=_to_stderr)
         service = _service(hub, translate=args.translate)
-    except (
-        QAFormatError,
-        ConfigError,
-        KnowledgeBaseError,
-        EmbeddingBackendError,
-        IndexStoreError,
-    ) as err:
+    except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
     rows = [_row(service, items, name, options, args) for name, options in _runs(args, service)]
     for row in rows:
         print(_table(row, args.k))
@@ -152,8 +146,8 @@ def _runs(args: argparse.Namespace, service: RagService) -> list[tuple[str, Answ
 
 def _settings_for(args: argparse.Namespace) -> Settings:
     """The settings of the `--kb` knowledge base, pointed at `--docs` and an index of its own
-    when given."""
-    settings = KnowledgeBaseCatalog(load_settings(args.config)).settings_for(args.kb)
+    when given: the evaluation's container is built over them."""
+    settings = ServiceHub(load_settings(args.config)).knowledge_bases.settings_for(args.kb)
     if args.docs:
         docs = args.docs.resolve()
         settings.paths.documents = docs

@@ -19,50 +19,48 @@ import argparse
 import sys
 from pathlib import Path
 
-from config import ConfigError, load_settings
-from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError, kb_commands
-from index.check import IndexHealth, check_index, repair_index
-from index.embeddings import EmbeddingBackendError, build_embedder
-from index.store import IndexStoreError
-from index.updater import IngestReport, ingest
+from config import load_settings
+from errors import RagchatError
+from index.check import IndexHealth
+from index.updater import IngestReport
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        settings = KnowledgeBaseCatalog(load_settings(args.config)).settings_for(args.kb)
-        embedder = build_embedder(settings.embedding)
+        hub = ServiceHub(load_settings(args.config))
+        index_folder = hub.knowledge_bases.settings_for(args.kb).paths.index
         if args.check or args.repair:
-            health = check_index(settings, embedder)
-            print(kb_commands(format_health(health, settings.paths.index), args.kb))
+            health = hub.ingesting.check(args.kb)
+            print(format_health(health, index_folder))
             if args.check or not health.repairable:
                 return 0 if health.healthy else 2
             _to_stderr("repairing: rebuilding the index from the documents, beside the old one")
-            report = repair_index(
-                settings,
-                embedder,
+            report = hub.ingesting.repair(
+                args.kb,
+                on_message=_to_stderr,
                 show_progress=not args.quiet,
                 lock_wait_seconds=args.wait,
-                on_message=_to_stderr,
             )
         else:
-            report = ingest(
-                settings,
-                embedder,
+            report = hub.ingesting.ingest(
                 args.paths or None,
                 rebuild=args.rebuild,
+                on_message=_to_stderr,
+                kb=args.kb,
                 dry_run=args.dry_run,
                 show_progress=not args.quiet,
                 lock_wait_seconds=args.wait,
-                on_message=_to_stderr,
             )
-    except (ConfigError, KnowledgeBaseError, EmbeddingBackendError, IndexStoreError) as err:
-        print(f"error: {kb_commands(str(err), args.kb)}", file=sys.stderr)
-        return 1
+    except RagchatError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("interrupted: the index on disk is unchanged", file=sys.stderr)
         return 130
-    print(format_report(report, settings.paths.index))
+    print(format_report(report, index_folder))
     return 3 if args.strict and report.failures() else 0
 
 

@@ -13,24 +13,25 @@ import sys
 import time
 from pathlib import Path
 
-from config import ChunkingSettings, ConfigError, load_settings
-from index.catalog import KnowledgeBaseCatalog, KnowledgeBaseError, KnowledgeBaseStats
-from index.store import IndexStoreError
+from config import load_settings
+from errors import RagchatError
+from services.container import ServiceHub
+from services.knowledge_bases import KnowledgeBaseService, KnowledgeBaseStats
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        catalog = KnowledgeBaseCatalog(load_settings(args.config))
+        knowledge_bases = ServiceHub(load_settings(args.config)).knowledge_bases
         if args.command == "list":
-            print(format_table([catalog.stats(name) for name in catalog.names()]))
+            print(format_table(knowledge_bases.overview()))
         elif args.command == "create":
-            _create(catalog, args)
+            _create(knowledge_bases, args)
         elif args.command == "rename":
-            catalog.rename(args.name, args.new_name)
+            knowledge_bases.rename(args.name, args.new_name)
             print(f"renamed knowledge base {args.name!r} to {args.new_name!r}")
         elif not args.yes:
-            stats = catalog.stats(args.name)
+            stats = knowledge_bases.stats(args.name)
             print(
                 f"this deletes knowledge base {args.name!r} ({stats.files} files, {stats.chunks} "
                 f"chunks) with its index and its own documents folder; run again with --yes",
@@ -38,30 +39,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         else:
-            catalog.delete(args.name)
+            knowledge_bases.delete(args.name)
             print(f"deleted knowledge base {args.name!r}")
-    except (ConfigError, KnowledgeBaseError, IndexStoreError, ValueError) as err:
+    except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
     return 0
 
 
-def _create(catalog: KnowledgeBaseCatalog, args: argparse.Namespace) -> None:
-    settings = catalog.settings
-    chunking = settings.chunking.model_dump()
-    if args.chunk_size is not None:
-        chunking["size"] = args.chunk_size
-    if args.chunk_overlap is not None:
-        chunking["overlap"] = args.chunk_overlap
-    embedding = settings.embedding.model_copy(
-        update={
-            key: value
-            for key, value in (("backend", args.embedding_backend), ("model", args.embedding_model))
-            if value is not None
-        }
-    )
-    created = catalog.create(
-        args.name, args.folders, ChunkingSettings.model_validate(chunking), embedding
+def _create(knowledge_bases: KnowledgeBaseService, args: argparse.Namespace) -> None:
+    created = knowledge_bases.create(
+        args.name,
+        args.folders,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        embedding_backend=args.embedding_backend,
+        embedding_model=args.embedding_model,
     )
     paths = created.paths
     print(

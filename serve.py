@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from config import ConfigError, load_settings
+from config import load_settings
+from errors import RagchatError
 from services.exposure import exposure_problem
 
 
@@ -23,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         settings = load_settings(args.config)
-    except ConfigError as err:
+    except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
     host = args.host or settings.api.host
     port = args.port or settings.api.port
     problem = exposure_problem(
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.app import create_app
-    from services.answering import ServiceHub
+    from services.container import ServiceHub
 
     keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
     print(

@@ -9,8 +9,8 @@ from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
 from api.knowledge_bases import knowledge_bases_router
-from index.store import IndexStoreError, current_version, read_manifest
-from services.answering import ServiceHub
+from index.store import IndexStoreError
+from services.container import ServiceHub
 
 
 def create_app(hub: ServiceHub) -> FastAPI:
@@ -29,13 +29,13 @@ def create_app(hub: ServiceHub) -> FastAPI:
         (any other route) and in `python ingest.py --check`."""
         status, index = "ok", None
         try:
-            version = current_version(hub.settings.paths.index)
-            if version is not None:
-                files = read_manifest(version).files
-                chunks = sum(len(record.chunk_ids) for record in files.values())
-                index = {"version": version.name, "files": len(files), "chunks": chunks}
+            contents = hub.knowledge_bases.contents()
         except IndexStoreError:
             status = "damaged"
+        else:
+            if contents is not None:
+                files, chunks = len(contents.files), contents.chunks
+                index = {"version": contents.version, "files": files, "chunks": chunks}
         queued = len(hub.queue)
         return {"status": status, "index": index, "profiles": hub.profiles, "queued": queued}
 

@@ -18,10 +18,8 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import ApiError, error_body
 from api.schema import ChatRequest, Completion
-from index.embeddings import EmbeddingBackendError
-from index.store import IndexNotFoundError, IndexStoreError
-from llms import LLMError
-from services.answering import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
+from services.answering import Answer, AnswerOptions, RagService, StreamEvent, Waiting
+from services.container import ServiceHub
 
 ANSWER_ERROR_STATUS = {"model_unavailable": 503, "model_error": 502}
 _END = object()
@@ -66,6 +64,7 @@ def chat_router(hub: ServiceHub) -> APIRouter:
 
 
 def _service(hub: ServiceHub, profile: str, kb: str) -> RagService:
+    """The profile's service (in OpenAI's words: the model's) over knowledge base `kb`."""
     if profile not in hub.profiles:
         raise ApiError(
             404,
@@ -73,12 +72,7 @@ def _service(hub: ServiceHub, profile: str, kb: str) -> RagService:
             f"model {profile!r} not found; available: {', '.join(hub.profiles)}",
             "model",
         )
-    try:
-        return hub.service(profile, kb=kb)
-    except IndexNotFoundError as err:
-        raise ApiError(503, "index_not_found", str(err)) from None
-    except (IndexStoreError, EmbeddingBackendError, LLMError) as err:
-        raise ApiError(503, "service_unavailable", str(err)) from None
+    return hub.service(profile, kb=kb)
 
 
 def _raise_for(answer: Answer) -> None:

@@ -1,5 +1,9 @@
 """Every failure as OpenAI's error shape, `{"error": {"message", "type", "param", "code"}}`,
-with one clear message and never a stack trace, so OpenAI clients raise their usual errors."""
+with one clear message and never a stack trace, so OpenAI clients raise their usual errors.
+
+An error of the `RagchatError` family carries its own HTTP status and code, whichever layer
+raised it: one handler renders them all. `ApiError` is the family member for what only the API
+refuses (a missing key, a request it cannot read, a model or file it does not have)."""
 
 from __future__ import annotations
 
@@ -10,14 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from index.catalog import KnowledgeBaseError, KnowledgeBaseNotFoundError
-from index.store import (
-    IndexBusyError,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    IndexStoreError,
-)
+from errors import RagchatError
 
 log = logging.getLogger("ragchat.api")
 
@@ -29,20 +26,14 @@ ERROR_TYPES = {
     422: "invalid_request_error",
 }
 
-INDEX_ERROR_CODES: dict[type[IndexStoreError], str] = {
-    IndexNotFoundError: "index_not_found",
-    IndexCorruptError: "index_damaged",
-    IndexMismatchError: "index_mismatch",
-    IndexBusyError: "index_busy",
-}
 
-
-class ApiError(Exception):
-    """A request that cannot be served: HTTP status, a code clients can branch on, a message."""
+class ApiError(RagchatError):
+    """A request the API refuses: HTTP status, a code clients can branch on, a message, and
+    the request field at fault (`param`)."""
 
     def __init__(self, status: int, code: str, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.param = status, code, message, param
+        super().__init__(message, code=code)
+        self.http_status, self.param = status, param
 
 
 def error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
@@ -55,9 +46,12 @@ def _response(status: int, code: str, message: str, param: str | None = None) ->
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return _response(err.status, err.code, err.message, err.param)
+    @app.exception_handler(RagchatError)
+    async def refused(_request: Request, err: RagchatError) -> JSONResponse:
+        """Any layer's error: an unknown knowledge base (404), a damaged or missing index
+        (503, its message names the file and the command to run), an upload too large (413)."""
+        param = err.param if isinstance(err, ApiError) else None
+        return _response(err.http_status, err.code, err.message, param)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, err: RequestValidationError) -> JSONResponse:
@@ -68,19 +62,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, err: HTTPException) -> JSONResponse:
         return _response(err.status_code, "http_error", str(err.detail))
-
-    @app.exception_handler(KnowledgeBaseError)
-    async def knowledge_base_error(_request: Request, err: KnowledgeBaseError) -> JSONResponse:
-        """An unknown knowledge base (404), or a name or operation that is refused (400)."""
-        if isinstance(err, KnowledgeBaseNotFoundError):
-            return _response(404, "knowledge_base_not_found", str(err), "kb")
-        return _response(400, "invalid_knowledge_base", str(err), "kb")
-
-    @app.exception_handler(IndexStoreError)
-    async def index_unavailable(_request: Request, err: IndexStoreError) -> JSONResponse:
-        """An index a route could not open (damaged, missing, another model's): its message
-        names the file and the command to run."""
-        return _response(503, INDEX_ERROR_CODES.get(type(err), "index_unavailable"), str(err))
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, err: Exception) -> JSONResponse:

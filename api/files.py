@@ -8,32 +8,26 @@ the index."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, UploadFile
 
 from api.errors import ApiError
-from index.catalog import DEFAULT_KB
-from index.store import IndexStoreError, current_version, read_manifest
-from index.updater import IngestReport
-from loaders.uploads import UploadError, UploadTooLarge, save_upload
-from services.answering import ServiceHub
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB, IndexedFile
 
 
 def files_router(hub: ServiceHub) -> APIRouter:
     router = APIRouter()
+    knowledge_bases, ingesting = hub.knowledge_bases, hub.ingesting
     limit = int(hub.settings.ingest.max_upload_mb * 1_000_000)
 
     @router.get("/v1/files")
     def list_files(kb: str = DEFAULT_KB) -> dict:
-        version = current_version(hub.settings_for(kb).paths.index)
-        files = read_manifest(version).files if version else {}
+        contents = knowledge_bases.contents(kb)
         return {
             "object": "list",
-            "data": [
-                _file(s, r.size, r.indexed_at, len(r.chunk_ids)) for s, r in sorted(files.items())
-            ],
+            "data": [_file(f) for f in contents.files.values()] if contents else [],
             "has_more": False,  # one page: the `openai` client's iteration stops here
         }
 
@@ -44,29 +38,24 @@ def files_router(hub: ServiceHub) -> APIRouter:
         kb_field: Annotated[str | None, Form(alias="kb")] = None,
     ) -> dict:
         kb = kb_field or kb
-        settings = hub.settings_for(kb)
-        data = await file.read(limit + 1)
-        try:
-            name = file.filename or ""
-            target, new = save_upload(settings.paths.documents, name, data, limit)
-        except UploadTooLarge as err:
-            raise ApiError(413, "file_too_large", f"{err} (ingest.max_upload_mb)", "file") from None
-        except UploadError as err:
-            raise ApiError(400, "invalid_file", str(err), "file") from None
-        report = await asyncio.to_thread(_index, hub, target, new, kb)
+        data = await file.read(limit + 1)  # enough to tell that it is too large
+        target, new = ingesting.save_upload(file.filename or "", data, kb)
+        report = await asyncio.to_thread(
+            ingesting.ingest,
+            [target],
+            on_message=lambda _: None,
+            new_uploads=[target] if new else [],
+            kb=kb,
+        )
         outcome = report.outcomes[0]
         if outcome.status == "failed":
             raise ApiError(422, "unreadable_file", f"{outcome.source}: {outcome.reason}", "file")
-        record = read_manifest(current_version(settings.paths.index)).files[outcome.source]
-        return {
-            **_file(outcome.source, record.size, record.indexed_at, outcome.chunks),
-            "status": "processed",
-            "ingest": outcome.status,
-        }
+        indexed = knowledge_bases.contents(kb).files[outcome.source]
+        return {**_file(indexed), "status": "processed", "ingest": outcome.status}
 
     @router.delete("/v1/files/{source:path}")
     async def remove(source: str, kb: str = DEFAULT_KB) -> dict:
-        report = await asyncio.to_thread(hub.forget, [source], lambda _: None, kb)
+        report = await asyncio.to_thread(ingesting.forget, [source], lambda _: None, kb)
         if report.count("removed") == 0:
             raise ApiError(404, "file_not_found", f"{source!r} is not in the index", "file_id")
         return {"id": source, "object": "file", "deleted": True}
@@ -74,24 +63,14 @@ def files_router(hub: ServiceHub) -> APIRouter:
     return router
 
 
-def _file(source: str, size: int, indexed_at: float, chunks: int) -> dict:
+def _file(indexed: IndexedFile) -> dict:
     return {
-        "id": source,
+        "id": indexed.source,
         "object": "file",
-        "bytes": size,
-        "created_at": int(indexed_at),
-        "filename": source,
+        "bytes": indexed.size,
+        "created_at": int(indexed.indexed_at),
+        "filename": indexed.source,
         "purpose": "assistants",
         "status": "processed",
-        "chunks": chunks,
+        "chunks": indexed.chunks,
     }
-
-
-def _index(hub: ServiceHub, target: Path, new: bool, kb: str) -> IngestReport:
-    """Index a saved upload (a new file that cannot be indexed is removed again)."""
-    try:
-        return hub.ingest(
-            [target], on_message=lambda _: None, new_uploads=[target] if new else [], kb=kb
-        )
-    except IndexStoreError as err:
-        raise ApiError(503, "index_busy", str(err)) from None

@@ -9,8 +9,8 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from index.catalog import KnowledgeBaseStats
-from services.answering import ServiceHub
+from services.container import ServiceHub
+from services.knowledge_bases import KnowledgeBaseStats
 
 
 class KnowledgeBaseName(BaseModel):
@@ -20,26 +20,26 @@ class KnowledgeBaseName(BaseModel):
 
 def knowledge_bases_router(hub: ServiceHub) -> APIRouter:
     router = APIRouter()
-    catalog = hub.catalog
+    knowledge_bases = hub.knowledge_bases
 
     @router.get("/v1/knowledge_bases")
     def list_knowledge_bases() -> dict:
-        rows = [_row(catalog.stats(name)) for name in catalog.names()]
+        rows = [_row(stats) for stats in knowledge_bases.overview()]
         return {"object": "list", "data": rows, "has_more": False}
 
     @router.post("/v1/knowledge_bases")
     def create(body: KnowledgeBaseName) -> dict:
-        catalog.create(body.name)
-        return _row(catalog.stats(body.name))
+        knowledge_bases.create(body.name)
+        return _row(knowledge_bases.stats(body.name))
 
     @router.patch("/v1/knowledge_bases/{name}")
     async def rename(name: str, body: KnowledgeBaseName) -> dict:
-        await asyncio.to_thread(hub.rename_knowledge_base, name, body.name)
-        return _row(catalog.stats(body.name))
+        await asyncio.to_thread(knowledge_bases.rename, name, body.name)
+        return _row(knowledge_bases.stats(body.name))
 
     @router.delete("/v1/knowledge_bases/{name}")
     async def delete(name: str) -> dict:
-        await asyncio.to_thread(hub.delete_knowledge_base, name)
+        await asyncio.to_thread(knowledge_bases.delete, name)
         return {"id": name, "object": "knowledge_base", "deleted": True}
 
     return router

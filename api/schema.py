@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chains.retrieval import Mode
 from config import TranslateQuery
-from index.catalog import DEFAULT_KB
 from index.filters import ChunkFilter, filter_from_mapping
 from services.answering import Answer, AnswerOptions
+from services.knowledge_bases import DEFAULT_KB
 
 
 class TextPart(BaseModel):

@@ -31,7 +31,7 @@ from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from evaluation.injection_set import ask_all, read_injection_set, write_documents  # noqa: E402
 from evaluation.scoring import rate  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
-from services.answering import ServiceHub  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 
 SET = REPO / "tests" / "data" / "injection_qa.jsonl"
 CONDITIONS = ["clean", "keep", "flag", "drop"]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from bench.answer import ABSENT, PYDOCS_QA, QA_FILES, SEEDS, pydocs_pages  # noqa: E402
 from config import load_settings  # noqa: E402
 from evaluation.scoring import SPLITS, read_qa, squeeze  # noqa: E402
-from services.answering import ServiceHub  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 from text.language import question_language  # noqa: E402
 
 FLOORS = [0.80, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87, 0.88]

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from config import load_settings  # noqa: E402
 from evaluation.scoring import read_qa  # noqa: E402
 from llms.local_server import free_port, wait_until_serving  # noqa: E402
-from services.answering import ServiceHub  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 
 QA = REPO / "tests" / "data" / "sample_qa.jsonl"
 DOCS = REPO / "data" / "sample"

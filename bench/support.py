@@ -40,7 +40,8 @@ from chains.citations import CitationStream, Support, cited_numbers, embedder_su
 from chains.rerank import SentenceSimilarity  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from evaluation.scoring import rate, squeeze  # noqa: E402
-from services.answering import AnswerOptions, ServiceHub  # noqa: E402
+from services.answering import AnswerOptions  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 from text.language import REFUSALS, is_refusal, question_language  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from config import ConfigError, FinetuneSettings, Settings, TransformersProfile, load_settings
+from config import FinetuneSettings, Settings, TransformersProfile, load_settings
+from errors import RagchatError
 from finetune.data import DatasetError
 from llms import LLMError
 
@@ -36,7 +37,7 @@ def build_data(settings: Settings, args: argparse.Namespace) -> None:
     from evaluation.scoring import read_qa
     from finetune import data
     from finetune.train import chat_token_counter, load_tokenizer
-    from services.answering import ServiceHub
+    from services.container import ServiceHub
 
     tuning = settings.finetune
     items = [item for path in args.qa for item in read_qa(path)]
@@ -141,26 +142,13 @@ def finetuned_profiles(
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    from evaluation.scoring import QAFormatError
-    from finetune.export import ExportError
-    from finetune.train import FinetuneError
-    from index.store import IndexStoreError
-
     try:
         settings = load_settings(args.config)
         _apply_flags(settings.finetune, args)
         COMMANDS[args.command](settings, args)
-    except (
-        ConfigError,
-        QAFormatError,
-        DatasetError,
-        FinetuneError,
-        ExportError,
-        IndexStoreError,
-        LLMError,
-    ) as err:
+    except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
     return 0
 
 

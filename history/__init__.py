@@ -1,2 +1,1 @@
-"""Conversations that survive a restart: a SQLite store, their Markdown export, and notes on
-stored sources whose documents have changed or gone."""
+"""Conversations that survive a restart: a SQLite store and their Markdown export."""

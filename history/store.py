@@ -75,6 +75,12 @@ class UnknownConversation(HistoryError):
     http_status = 404
 
 
+class InvalidTitle(RagchatError, ValueError):
+    """A title that cannot name a conversation (empty)."""
+
+    code = "invalid_title"
+
+
 class Turn(TypedDict):
     """One question and its answer, as the chat page keeps it."""
 
@@ -183,7 +189,7 @@ class HistoryStore:
         """Give a conversation a new title (one line, not empty); the title as stored."""
         title = title_of(title)
         if not title:
-            raise ValueError("a conversation's title cannot be empty")
+            raise InvalidTitle("a conversation's title cannot be empty")
         with self._transaction() as connection:
             updated = connection.execute(
                 "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation)

@@ -1,26 +1,22 @@
 """The one answer path behind every face: the app, `ask.py`, `serve.py`, `evaluate.py`, the
 benchmarks and `finetune.py build-data` all ask a `RagService` and only render what it returns.
 
-    hub = ServiceHub(settings)                      # once per process
-    service = hub.service("local", kb="default")    # once per (kb, index version, profile)
+    service = hub.service("local", kb="default")    # built by the container (services.container)
     for event in service.stream(question, history, AnswerOptions(k=3)):
         ...  # Waiting(ahead) while the model is busy, answer text pieces, then one Answer
 
-The hub shares what services share: per knowledge base (`index.catalog`) its embedder (one
-thread at a time) and its live index version, each profile's chat models, and the line for
-the local model's single seat (`llms.queue`), which ingest from the app or the API also waits
-in, so embedding and generation never run at once. Everything a request may vary (k, mode,
-temperature, translation, filter) is an `AnswerOptions` argument, never a reason to rebuild.
+A service holds one index version and one profile's chat models; the local model's single seat
+(`llms.queue`) is shared with every other service and ingest. Everything a request may vary (k,
+mode, temperature, translation, filter) is an `AnswerOptions` argument, never a reason to
+rebuild.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 from langchain_core.documents import Document
 
@@ -38,13 +34,9 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
-from history.store import HistoryError, HistoryStore
-from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
-from index.embeddings import Embedder, build_embedder, serialized
 from index.filters import ChunkFilter
-from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
-from index.updater import IngestReport, forget, ingest, source_path
-from llms import ChatModels, LLMError, backend_of, build_chat_models, estimate_tokens, explain
+from index.store import KnowledgeBase
+from llms import ChatModels, LLMError, estimate_tokens, explain
 from llms.queue import ModelQueue
 from text.language import REFUSALS, question_language
 
@@ -324,11 +316,6 @@ def context_budget(settings: Settings, profile: str) -> int:
     return max(64, min(settings.retrieval.context_tokens, window_left))
 
 
-def _remove(files: Iterable[Path]) -> None:
-    for path in files:
-        path.unlink(missing_ok=True)
-
-
 def _closing(stream: Iterator[dict]) -> Iterator[dict]:
     """Iterate, and close the chain's stream however the loop ends, so that a stopped answer
     stops the model's generation too."""
@@ -336,168 +323,3 @@ def _closing(stream: Iterator[dict]) -> Iterator[dict]:
         yield from stream
     finally:
         stream.close()
-
-
-class ServiceHub:
-    """One per process: builds services on demand and shares what they share (see module),
-    across every knowledge base of the configuration (`kb`, default `default`)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.catalog = KnowledgeBaseCatalog(settings)
-        self.queue = ModelQueue()
-        self._lock = threading.RLock()
-        self._embedders: dict[str, Embedder] = {}
-        self._knowledge_bases: dict[str, tuple[Path, KnowledgeBase]] = {}
-        self._models: dict[str, ChatModels] = {}
-        self._services: dict[tuple[str, Path, str, bool], RagService] = {}
-
-    @property
-    def profiles(self) -> list[str]:
-        return list(self.settings.llm.profiles)
-
-    def describe(self, profile: str) -> str:
-        """One line about a profile's model for the UI (no model is built)."""
-        chosen = self.settings.llm.profiles[profile]
-        return backend_of(chosen).describe(chosen)
-
-    def settings_for(self, kb: str = DEFAULT_KB) -> Settings:
-        """The settings of knowledge base `kb` (its paths, chunking and embedder), or
-        KnowledgeBaseError naming the ones there are."""
-        return self.catalog.settings_for(kb)
-
-    def embedder_for(self, kb: str = DEFAULT_KB) -> Embedder:
-        """The embedder of knowledge base `kb`, used by one thread at a time; knowledge bases
-        with the same embedding settings share one."""
-        embedding = self.settings_for(kb).embedding
-        key = embedding.model_dump_json()
-        with self._lock:
-            if key not in self._embedders:
-                self._embedders[key] = serialized(build_embedder(embedding))
-            return self._embedders[key]
-
-    @property
-    def embedder(self) -> Embedder:
-        """The default knowledge base's embedder."""
-        return self.embedder_for(DEFAULT_KB)
-
-    def knowledge_base(self, kb: str = DEFAULT_KB) -> KnowledgeBase:
-        """The live index version of `kb` (reopened after an ingest), or IndexStoreError (its
-        commands name `--kb` for a named knowledge base)."""
-        folder = self.settings_for(kb).paths.index
-        try:
-            version = current_version(folder)
-            with self._lock:
-                cached = self._knowledge_bases.get(kb)
-                if cached is None or cached[0] != version:
-                    settings = self.settings_for(kb)
-                    loaded = load_index(folder, self.embedder_for(kb), settings.store)
-                    self._knowledge_bases[kb] = (version, loaded)
-                    self._forget_services(kb)
-                return self._knowledge_bases[kb][1]
-        except IndexStoreError as err:
-            if kb == DEFAULT_KB:
-                raise
-            raise type(err)(kb_commands(str(err), kb)) from None
-
-    def service(
-        self, profile: str | None = None, with_model: bool = True, kb: str = DEFAULT_KB
-    ) -> RagService:
-        """The service for the live index of `kb` and `profile` (default: the configured one).
-        Raises KnowledgeBaseError for an unknown knowledge base, IndexStoreError without an
-        index, LLMError for an unknown profile; a model that cannot be built is reported by
-        each answer (retrieval still works). `with_model=False`: a retrieval-only service that
-        loads no chat model (no translation)."""
-        name = profile or self.settings.llm.profile
-        if name not in self.settings.llm.profiles:
-            raise LLMError(f"no llm profile named {name!r}; available: {', '.join(self.profiles)}")
-        with self._lock:
-            knowledge_base = self.knowledge_base(kb)
-            key = (kb, self._knowledge_bases[kb][0], name, with_model)
-            if key not in self._services:
-                models = self._chat_models(name) if with_model else LLMError("retrieval only")
-                service = RagService(
-                    self.settings_for(kb), knowledge_base, name, models, self.queue
-                )
-                if isinstance(models, LLMError) and with_model:
-                    return service  # built again next time: the user may fix the cause
-                self._services[key] = service
-            return self._services[key]
-
-    def _forget_services(self, kb: str) -> None:
-        for key in [key for key in self._services if key[0] == kb]:
-            del self._services[key]
-
-    def _chat_models(self, profile: str) -> ChatModels | LLMError:
-        if profile not in self._models:
-            try:
-                self._models[profile] = build_chat_models(
-                    self.settings.llm.profiles[profile], list(REFUSALS.values())
-                )
-            except LLMError as err:
-                return err
-        return self._models[profile]
-
-    def ingest(
-        self,
-        paths: Iterable[Path] | None = None,
-        rebuild: bool = False,
-        on_message: Callable[[str], None] = print,
-        on_progress: Callable[[int, int], None] | None = None,
-        new_uploads: Iterable[Path] = (),
-        kb: str = DEFAULT_KB,
-    ) -> IngestReport:
-        """`index.updater.ingest` of knowledge base `kb` in the local model's line: embedding
-        waits for answers. `new_uploads`, files an upload has just created (app and API), are
-        removed again if they cannot be indexed, so a refused upload leaves nothing behind."""
-        settings = self.settings_for(kb)
-        new = {path.resolve() for path in new_uploads}
-        try:
-            with self.queue.seat():
-                report = ingest(
-                    settings,
-                    self.embedder_for(kb),
-                    paths,
-                    rebuild=rebuild,
-                    show_progress=False,
-                    on_message=on_message,
-                    on_progress=on_progress,
-                )
-        except IndexStoreError:
-            _remove(new)
-            raise
-        documents = settings.paths.documents
-        _remove(new & {source_path(failure.source, documents) for failure in report.failures()})
-        return report
-
-    def forget(
-        self,
-        sources: list[str],
-        on_message: Callable[[str], None] = print,
-        kb: str = DEFAULT_KB,
-    ) -> IngestReport:
-        """Remove files from the index of `kb` (they stay on disk)."""
-        with self.queue.seat():
-            return forget(
-                self.settings_for(kb), self.embedder_for(kb), sources, on_message=on_message
-            )
-
-    def rename_knowledge_base(self, old: str, new: str) -> None:
-        """Rename a knowledge base (`index.catalog`), waiting for the ingests in line; the
-        stored conversations about it follow it."""
-        with self.queue.seat(), self._lock:
-            self.catalog.rename(old, new)
-            self._knowledge_bases.pop(old, None)
-            self._forget_services(old)
-        history = self.settings.paths.history
-        # A damaged history file is reported by the app's history sidebar; the rename is done.
-        with contextlib.suppress(HistoryError):
-            if history.exists():
-                HistoryStore(history).rename_kb(old, new)
-
-    def delete_knowledge_base(self, name: str) -> None:
-        """Delete a knowledge base (`index.catalog`), waiting for the ingests in line."""
-        with self.queue.seat(), self._lock:
-            self.catalog.delete(name)
-            self._knowledge_bases.pop(name, None)
-            self._forget_services(name)

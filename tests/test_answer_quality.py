@@ -14,7 +14,7 @@ import pytest
 from bench.answer import answer_rows, summarize
 from config import load_settings
 from evaluation.scoring import read_qa
-from services.answering import ServiceHub
+from services.container import ServiceHub
 from tests.conftest import REPO, SEEDS_DIR
 from tests.test_quality import shared_indexes
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from history.sources import GONE
 from history.store import HistoryStore, Turn
-from services.answering import RagService, ServiceHub
+from services.answering import RagService
+from services.container import ServiceHub
+from services.conversations import GONE
 from tests import test_app
 from tests.conftest import REPO
 
@@ -63,7 +64,7 @@ def test_a_conversation_is_kept_reopened_continued_renamed_exported_and_deleted(
     markdown = store.export_markdown(conversation)
     assert markdown.startswith("# Perplexity\n") and f"## {follow_up}" in markdown
 
-    ServiceHub(settings).forget(["ngram-language-models.md"], on_message=lambda _: None)
+    ServiceHub(settings).ingesting.forget(["ngram-language-models.md"], on_message=lambda _: None)
     session.button(key=f"history-open-{conversation}").click().run()
     assert any(GONE in card for card in test_app.source_cards(session))
 
@@ -81,7 +82,7 @@ def test_opening_a_conversation_switches_to_its_knowledge_base(app):
     cards say their documents are gone."""
     app.run()
     settings = app.session_state["settings"]
-    ServiceHub(settings).catalog.create("papers")
+    ServiceHub(settings).knowledge_bases.create("papers")
     store = HistoryStore(settings.paths.history)
     card = {"n": 1, "id": "c1", "source": "lora.md", "page": None, "start": 0, "end": 5,
             "score": 0.5, "text": "LoRA", "label": "lora.md"}  # fmt: skip

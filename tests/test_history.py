@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from history.sources import CHANGED, GONE, source_note, with_notes
 from history.store import (
     SCHEMA_VERSION,
     TITLE_CHARS,
@@ -22,6 +21,7 @@ from history.store import (
     UnknownConversation,
 )
 from index.store import FileRecord, Manifest
+from services.conversations import CHANGED, GONE, source_note, with_notes
 from tests.conftest import REPO
 
 

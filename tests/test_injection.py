@@ -18,7 +18,7 @@ from config import LlamaCppProfile, LLMSettings, PathsSettings, RetrievalSetting
 from evaluation.injection_set import ask_all, read_injection_set, write_documents
 from evaluation.scoring import squeeze
 from loaders import load_document
-from services.answering import ServiceHub
+from services.container import ServiceHub
 from tests.conftest import REPO, SAMPLE_DIR
 from text.normalize import normalize_text
 from text.sentences import sentences

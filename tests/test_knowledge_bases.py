@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from config import ChunkingSettings, EmbeddingSettings
+from config import ChunkingSettings
 from history.store import HistoryStore
 from index.catalog import (
     DEFAULT_KB,
@@ -26,7 +26,8 @@ from index.catalog import (
 )
 from index.filters import ChunkFilter
 from index.store import current_version, read_embedder_identity
-from services.answering import AnswerOptions, ServiceHub
+from services.answering import AnswerOptions
+from services.container import ServiceHub
 from tests.conftest import REPO, SAMPLE_DIR
 from tests.test_api import KEY, index_and_serve, write_config
 
@@ -131,15 +132,32 @@ def test_two_users_creating_one_name_at_once_get_one_knowledge_base(make_setting
 
 def test_conversations_follow_a_renamed_knowledge_base(make_settings):
     settings = make_settings()
-    hub = ServiceHub(settings)
-    hub.catalog.create("notes")
+    knowledge_bases = ServiceHub(settings).knowledge_bases
+    knowledge_bases.create("notes")
     history = HistoryStore(settings.paths.history)
     kept = history.create("什么是困惑度？", DEFAULT_KB, "local")
     moved = history.create("What is a wave?", "notes", "local")
-    hub.rename_knowledge_base("notes", "physics")
+    knowledge_bases.rename("notes", "physics")
     assert (history.get(moved).kb, history.get(kept).kb) == ("physics", DEFAULT_KB)
-    hub.delete_knowledge_base("physics")
-    assert hub.catalog.names() == [DEFAULT_KB]
+    knowledge_bases.delete("physics")
+    assert knowledge_bases.names() == [DEFAULT_KB]
+
+
+def test_kb_cli_rename_carries_the_stored_conversations(tmp_path):
+    """`python kb.py rename` goes through the knowledge-base service, as the app and the API
+    do: the conversations about the knowledge base follow it to its new name."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\ndocuments = "{SAMPLE_DIR}"\n', encoding="utf-8")
+    assert run_cli("kb.py", "create", "notes", config=config).returncode == 0
+    history = HistoryStore(tmp_path / ".ragchat" / "history.sqlite3")
+    kept = history.create("什么是困惑度？", DEFAULT_KB, "local")
+    moved = history.create("What is a wave?", "notes", "local")
+    renamed = run_cli("kb.py", "rename", "notes", "physics", config=config)
+    assert renamed.returncode == 0, renamed.stderr
+    assert "renamed knowledge base 'notes' to 'physics'" in renamed.stdout
+    assert (history.get(moved).kb, history.get(kept).kb) == ("physics", DEFAULT_KB)
+    refused = run_cli("kb.py", "rename", "notes", "optics", config=config)
+    assert refused.returncode == 1 and "no knowledge base named 'notes'" in refused.stderr
 
 
 def test_an_index_of_the_previous_version_is_the_default_knowledge_base(tmp_path, make_settings):
@@ -155,7 +173,7 @@ def test_an_index_of_the_previous_version_is_the_default_knowledge_base(tmp_path
 
     report = hub.ingest(on_message=lambda _: None)  # adds the metadata, reuses the vectors
     assert (report.count("updated"), report.embedded) == (2, 0)
-    upgraded = hub.knowledge_base()
+    upgraded = hub.knowledge_bases.open()
     assert set(upgraded.sentence_vectors) == set(upgraded.ids)  # only the sentences embedded
     english = ChunkFilter(languages=frozenset({"en"}))
     only_english = hub.service(with_model=False).retrieve(question, AnswerOptions(filter=english))
@@ -173,11 +191,10 @@ def test_a_corrupt_kb_file_is_named_in_the_error(make_settings):
 def test_questions_never_cross_knowledge_bases(make_settings, docs, minilm):
     """Each knowledge base searches only its own index, with its own chunking and embedder."""
     hub = ServiceHub(make_settings(documents=docs))
-    minilm_settings = EmbeddingSettings(
-        backend="sentence-transformers", model=minilm.identity.model
+    hub.knowledge_bases.create(
+        "physics", embedding_backend="sentence-transformers", embedding_model=minilm.identity.model
     )
-    hub.catalog.create("physics", embedding=minilm_settings)
-    write_optics(hub.settings_for("physics").paths.documents)
+    write_optics(hub.knowledge_bases.settings_for("physics").paths.documents)
     hub.ingest(on_message=lambda _: None)
     hub.ingest(on_message=lambda _: None, kb="physics")
 
@@ -190,9 +207,9 @@ def test_questions_never_cross_knowledge_bases(make_settings, docs, minilm):
         assert {d.metadata["source"] for d in in_physics} <= set(OPTICS)
         assert {Path(d.metadata["source"]).name for d in in_default} <= sample_files
         assert in_physics and in_default
-    physics_index = current_version(hub.settings_for("physics").paths.index)
+    physics_index = current_version(hub.knowledge_bases.settings_for("physics").paths.index)
     assert read_embedder_identity(physics_index).model == minilm.identity.model
-    stats = hub.catalog.stats("physics")
+    stats = hub.knowledge_bases.stats("physics")
     assert (stats.files, stats.chunks > 0, stats.problem) == (2, True, "")
 
 

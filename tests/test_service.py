@@ -16,7 +16,8 @@ from config import PathsSettings, RetrievalSettings, Settings
 from index.filters import ChunkFilter
 from llms import ChatModels, LLMError, estimate_tokens
 from llms.queue import ModelQueue
-from services.answering import Answer, AnswerOptions, RagService, ServiceHub, Waiting
+from services.answering import Answer, AnswerOptions, RagService, Waiting
+from services.container import ServiceHub
 from tests.test_retrieval import sample_knowledge_base
 from text.language import REFUSALS
 

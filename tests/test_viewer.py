@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from chains.citations import claims_citing
 from config import ChunkingSettings, PathsSettings, Settings
-from history.sources import GONE
 from index.store import load_index
 from index.updater import ingest
 from services.answering import SourceCard
+from services.conversations import GONE
 from tests.cjk_pdf import TRAINING_NOTES, write_cjk_pdf
 from ui.document import DocumentView, open_document, sentences, supporting_span
 from ui.page_image import cited_page, render_page

@@ -15,9 +15,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from index.bm25 import tokenize
-from index.catalog import DEFAULT_KB
 from index.store import IndexNotFoundError, IndexStoreError
-from services.answering import Answer, AnswerOptions, RagService, ServiceHub, StreamEvent, Waiting
+from services.answering import Answer, AnswerOptions, RagService, StreamEvent, Waiting
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB
+from ui import errors
 from ui.history import save_turn
 from ui.markdown import escape_markdown
 from ui.viewer import Opener
@@ -71,7 +73,7 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None
     settings = hub.settings
     st.title(settings.ui.title)
     try:
-        hub.knowledge_base(kb)
+        hub.knowledge_bases.open(kb)
     except IndexNotFoundError:
         command = "python ingest.py" + ("" if kb == DEFAULT_KB else f" --kb {kb}")
         st.info(
@@ -80,18 +82,19 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None
         )
         return
     except IndexStoreError as err:
-        st.error(f"{err}\n\nOr rebuild it from the **Knowledge base** page.")
+        errors.show(err, then="Or rebuild it from the **Knowledge base** page.")
         return
+    kb_settings = hub.knowledge_bases.settings_for(kb)
     turns: list[dict] = st.session_state.setdefault("turns", [])
     for number, turn in enumerate(turns):
-        _render_turn(turn, settings.ui.show_scores, Opener(hub.settings_for(kb), f"turn-{number}"))
+        _render_turn(turn, settings.ui.show_scores, Opener(kb_settings, f"turn-{number}"))
     question = st.chat_input("Ask about your documents…")
     if question:
         with st.spinner("Loading the chat model…"):
             service = hub.service(profile, kb=kb)
-        opener = Opener(hub.settings_for(kb), f"turn-{len(turns)}")
+        opener = Opener(kb_settings, f"turn-{len(turns)}")
         turns.append(_ask(service, question, turns, options, settings.ui.show_scores, opener))
-        save_turn(hub.settings, kb, profile, turns)
+        save_turn(hub, kb, profile, turns)
 
 
 def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:

@@ -22,10 +22,10 @@ from typing import Literal
 from langchain_core.documents import Document
 
 from chains.citations import claims_citing, sentence_shares, sentence_spans
-from history.sources import GONE
 from index.bm25 import tokenize
 from index.updater import source_path
 from loaders import LoaderError, load_document
+from services.conversations import GONE
 
 State = Literal["current", "moved", "changed", "gone", "unreadable"]
 Span = tuple[int, int]

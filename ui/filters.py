@@ -7,9 +7,9 @@ from datetime import date
 
 import streamlit as st
 
-from index.filters import ChunkFilter, facets
+from index.filters import ChunkFilter
 from index.store import IndexStoreError
-from services.answering import ServiceHub
+from services.container import ServiceHub
 
 LANGUAGE_NAMES = {"zh": "Chinese (zh)", "en": "English (en)"}
 REINDEX_HINT = "This index has no metadata to filter on yet: run `python ingest.py` to add it."
@@ -20,7 +20,7 @@ def sidebar_filter(hub: ServiceHub, kb: str) -> ChunkFilter:
     filter when knowledge base `kb` has no index to choose from. Each knowledge base keeps its
     own choices."""
     try:
-        found = facets(d.metadata for d in hub.knowledge_base(kb).documents())
+        found = hub.knowledge_bases.facets(kb)
     except IndexStoreError:  # the chat page says what is wrong with the index
         return ChunkFilter()
     with st.expander("Filters"):

@@ -10,43 +10,19 @@ key). A history file that cannot be used turns history off with a warning; chat 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from config import Settings
+from errors import RagchatError
 from history.markdown import conversation_markdown
-from history.sources import with_notes
-from history.store import (
-    Conversation,
-    HistoryError,
-    HistoryStore,
-    Turn,
-    UnknownConversation,
-    local_time,
-)
-from index.store import IndexStoreError, Manifest, current_version, read_manifest
-from services.answering import ServiceHub
+from history.store import Conversation, HistoryError, Turn, local_time
+from services.container import ServiceHub
+from ui import errors
 from ui.markdown import escape_markdown
 
 CONVERSATION = "conversation"
 CONVERSATION_KB = "conversation_kb"
 CONFIRM_DELETE = "history_confirm_delete"
 MESSAGE = "history_message"
-
-
-@st.cache_resource(show_spinner=False)
-def _store(path: str) -> HistoryStore:
-    """One store per file and process: opening checks and upgrades the schema. A file that
-    cannot be used raises, is not cached, and is tried again on the next run."""
-    return HistoryStore(Path(path))
-
-
-def store(settings: Settings) -> HistoryStore | HistoryError:
-    try:
-        return _store(str(settings.paths.history))
-    except HistoryError as err:
-        return err
 
 
 def new_chat() -> None:
@@ -56,29 +32,25 @@ def new_chat() -> None:
     )
 
 
-def save_turn(settings: Settings, kb: str, profile: str, turns: list[Turn]) -> None:
+def save_turn(hub: ServiceHub, kb: str, profile: str, turns: list[Turn]) -> None:
     """Store the last of `turns`, the chat page's turn just answered: appended to the current
-    conversation, or the first turn of a new one (also when the current one was deleted from
-    another tab: then the whole chat is stored again, or when the knowledge base was switched
-    since: then it starts anew). Warns instead of failing when it cannot."""
-    history = store(settings)
-    if isinstance(history, HistoryError):
+    conversation, or the first turn of a new one (when the knowledge base was switched since,
+    it starts anew; `ConversationService.save_turn` stores the whole chat again when the
+    current one was deleted from another tab). Warns instead of failing when it cannot."""
+    if hub.conversations.unavailable():
         return  # the sidebar says that history is off
     state = st.session_state
-    conversation = state.get(CONVERSATION)
+    continuing = state.get(CONVERSATION) is not None and state.get(CONVERSATION_KB) == kb
     try:
-        if conversation is not None and state.get(CONVERSATION_KB) == kb:
-            try:
-                history.append_turn(conversation, turns[-1])
-                return
-            except UnknownConversation:
-                pass
-        else:
-            turns = turns[-1:]
-        state[CONVERSATION] = history.create(turns[0]["question"], kb, profile, turns)
+        state[CONVERSATION] = hub.conversations.save_turn(
+            state[CONVERSATION] if continuing else None,
+            turns if continuing else turns[-1:],
+            kb,
+            profile,
+        )
         state[CONVERSATION_KB] = kb
     except HistoryError as err:
-        st.warning(f"This answer was not saved in the chat history: {err}")
+        errors.show(err, "This answer was not saved in the chat history:", warn=True)
 
 
 def sidebar(hub: ServiceHub) -> None:
@@ -86,15 +58,9 @@ def sidebar(hub: ServiceHub) -> None:
     asked is already listed."""
     with st.sidebar:
         st.subheader("Conversations")
-        history = store(hub.settings)
-        if isinstance(history, HistoryError):
-            _history_off(history)
-            return
-        message = st.session_state.pop(MESSAGE, None)
-        if message:
-            st.warning(message)
+        errors.show_kept(MESSAGE, warn=True)
         try:
-            conversations = history.list()
+            conversations = hub.conversations.list()
         except HistoryError as err:
             _history_off(err)
             return
@@ -107,19 +73,19 @@ def sidebar(hub: ServiceHub) -> None:
                 marker + escape_markdown(conversation.title),  # labels render Markdown
                 key=f"history-open-{conversation.id}",
                 on_click=_open,
-                args=(hub, history, conversation.id),
+                args=(hub, conversation.id),
                 width="stretch",
             )
             about = f"{local_time(conversation.updated_at)} · {conversation.kb} · "
             st.caption(escape_markdown(about + conversation.profile))
         chosen = next((c for c in conversations if c.id == current), None)
         if chosen is not None:
-            _manage(history, chosen)
+            _manage(hub, chosen)
 
 
 def _history_off(err: HistoryError) -> None:
     """Say why, and still let the chat on screen be downloaded."""
-    st.warning(f"Chat history is off: {err}")
+    errors.show(err, "Chat history is off:", warn=True)
     turns = st.session_state.get("turns", [])
     st.download_button(
         "Download conversation",
@@ -129,50 +95,48 @@ def _history_off(err: HistoryError) -> None:
     )
 
 
-def _open(hub: ServiceHub, history: HistoryStore, conversation: int) -> None:
+def _open(hub: ServiceHub, conversation: int) -> None:
     """Callback: show a stored conversation, continue it on the next question, and switch to
     its knowledge base and chat model profile when they still exist. Its source cards say
     where their documents have changed or gone since."""
     state = st.session_state
     try:
-        stored = history.get(conversation)
+        opened = hub.conversations.open(conversation)
     except HistoryError as err:
-        state[MESSAGE] = str(err)
+        errors.keep(MESSAGE, err)
         return
-    kb_exists = hub.catalog.exists(stored.kb)
-    if kb_exists:
+    stored = opened.conversation
+    if opened.kb_exists:
         state["kb"] = stored.kb
     if stored.profile in hub.profiles:  # the sidebar's profile picker (key "profile")
         state["profile"] = stored.profile
-    turns = stored.turns
-    try:
-        turns = with_notes(turns, _manifest(hub, stored.kb) if kb_exists else None)
-    except IndexStoreError as err:
-        state[MESSAGE] = f"The sources could not be checked against the knowledge base: {err}"
+    if opened.unchecked is not None:
+        lead = "The sources could not be checked against the knowledge base:"
+        errors.keep(MESSAGE, opened.unchecked, lead)
     state.update(
-        {"turns": turns, CONVERSATION: stored.id, CONVERSATION_KB: stored.kb, CONFIRM_DELETE: None}
+        {
+            "turns": stored.turns,
+            CONVERSATION: stored.id,
+            CONVERSATION_KB: stored.kb,
+            CONFIRM_DELETE: None,
+        }
     )
 
 
-def _manifest(hub: ServiceHub, kb: str) -> Manifest | None:
-    """What the knowledge base's live index holds now (None without an index)."""
-    version = current_version(hub.settings_for(kb).paths.index)
-    return read_manifest(version) if version is not None else None
-
-
-def _manage(history: HistoryStore, conversation: Conversation) -> None:
+def _manage(hub: ServiceHub, conversation: Conversation) -> None:
     """Rename, export and delete the open conversation."""
+    conversations = hub.conversations
     st.caption("This conversation")
     try:
         title = st.text_input(
             "Title", value=conversation.title, key=f"history-title-{conversation.id}"
         )
         if st.button("Rename", key="history-rename") and title != conversation.title:
-            history.rename(conversation.id, title)
+            conversations.rename(conversation.id, title)
             st.rerun()
         st.download_button(
             "Export as Markdown",
-            history.export_markdown(conversation.id),
+            conversations.export(conversation.id),
             file_name=f"ragchat-conversation-{conversation.id}.md",
             key="history-export",
         )
@@ -184,11 +148,11 @@ def _manage(history: HistoryStore, conversation: Conversation) -> None:
         title = escape_markdown(conversation.title)
         st.warning(f"Delete “{title}” and its answers? This cannot be undone.")
         if st.button("Yes, delete it", key="history-delete-confirm"):
-            history.delete(conversation.id)
+            conversations.delete(conversation.id)
             new_chat()
             st.rerun()
         if st.button("Cancel", key="history-delete-cancel"):
             st.session_state[CONFIRM_DELETE] = None
             st.rerun()
-    except (ValueError, HistoryError) as err:
-        st.error(str(err))
+    except RagchatError as err:
+        errors.show(err)

@@ -1,8 +1,8 @@
 """The knowledge-base page: what is indexed, adding files, removing them, rebuilding.
 
-It runs the same code as `ingest.py` (`index.updater`) through the service hub: under the same
-lock, after the answers already waiting for the local model, and the index is switched
-atomically, so a chat running in another tab never sees a half-built index.
+It asks the same ingest service as `ingest.py` (`services.ingesting`): under the same lock, after
+the answers already waiting for the local model, and the index is switched atomically, so a
+chat running in another tab never sees a half-built index.
 """
 
 from __future__ import annotations
@@ -14,77 +14,77 @@ from pathlib import Path
 
 import streamlit as st
 
-from index.catalog import DEFAULT_KB
-from index.store import IndexStoreError, current_version, index_size, read_manifest
+from errors import RagchatError
+from index.store import IndexNotFoundError, IndexStoreError
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
-from loaders.uploads import UploadError, safe_upload_name, save_upload
-from services.answering import ServiceHub
-from ui import knowledge_bases
+from loaders.uploads import safe_upload_name
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB, IndexContents
+from ui import errors, knowledge_bases
 
 
 def page(hub: ServiceHub, kb: str) -> None:
     """The page for knowledge base `kb`; the knowledge bases themselves are managed at the end."""
-    settings = hub.settings_for(kb)
     st.title(f"Knowledge base: {kb}")
+    _index(hub, kb)
+    knowledge_bases.manage(hub, kb)
+
+
+def _index(hub: ServiceHub, kb: str) -> None:
+    """What the index holds, adding files, removing them, rebuilding."""
     try:
-        version = current_version(settings.paths.index)
-        if version is not None:
-            hub.knowledge_base(kb)  # opened as the chat opens it, so damage shows here too
+        hub.knowledge_bases.open(kb)  # opened as the chat opens it, so damage shows here too
+    except IndexNotFoundError:
+        documents = hub.knowledge_bases.settings_for(kb).paths.documents
+        st.info(f"No index yet. Index the documents in `{documents}` to start.")
+        label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
+        if st.button(label, type="primary"):
+            _run_ingest(hub, kb, None, rebuild=False)
+            st.rerun()
     except IndexStoreError as err:
         _unusable(hub, kb, err)
+        return
     else:
-        if version is None:
-            st.info(f"No index yet. Index the documents in `{settings.paths.documents}` to start.")
-            label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
-            if st.button(label, type="primary"):
-                _run_ingest(hub, kb, None, rebuild=False)
-                st.rerun()
-        else:
-            _stats(hub, kb, version)
-        _upload(hub, kb)
-        version = current_version(settings.paths.index)  # an upload writes a new version
-        if version is not None:
-            _remove(hub, kb, version)
-            _rebuild(hub, kb)
-    knowledge_bases.manage(hub, kb)
+        _stats(hub, kb, hub.knowledge_bases.contents(kb))
+    _upload(hub, kb)
+    contents = hub.knowledge_bases.contents(kb)  # an upload writes a new version
+    if contents is not None:
+        _remove(hub, kb, contents)
+        _rebuild(hub, kb)
 
 
 def _unusable(hub: ServiceHub, kb: str, err: IndexStoreError) -> None:
     """A damaged index (or another embedder's): what to run, the indexed files if the manifest
     still reads, the upload (indexed once the index is whole) and the rebuild, which reads
     nothing of the damaged index."""
-    st.error(f"{err}\n\nOr use **Rebuild** below: it reads only the documents.")
+    errors.show(err, then="Or use **Rebuild** below: it reads only the documents.")
     with contextlib.suppress(IndexStoreError):
-        _stats(hub, kb, current_version(hub.settings_for(kb).paths.index))
+        _stats(hub, kb, hub.knowledge_bases.contents(kb))
     _upload(hub, kb)
     _rebuild(hub, kb)
 
 
-def _stats(hub: ServiceHub, kb: str, version: Path) -> None:
-    manifest = read_manifest(version)
-    identity = hub.embedder_for(kb).identity
-    size = index_size(version.parent)
-    chunks = sum(len(record.chunk_ids) for record in manifest.files.values())
+def _stats(hub: ServiceHub, kb: str, contents: IndexContents | None) -> None:
+    if contents is None:
+        return
+    identity = hub.knowledge_bases.embedder(kb)
     columns = st.columns(4)
-    columns[0].metric("Files", len(manifest.files))
-    columns[1].metric("Chunks", chunks)
-    columns[2].metric("Size on disk", f"{size / 1e6:.1f} MB")
+    columns[0].metric("Files", len(contents.files))
+    columns[1].metric("Chunks", contents.chunks)
+    columns[2].metric("Size on disk", f"{contents.size_bytes / 1e6:.1f} MB")
     columns[3].metric(
-        "Last ingest", time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.updated_at))
+        "Last ingest", time.strftime("%Y-%m-%d %H:%M", time.localtime(contents.updated_at))
     )
     store = " · ".join(
-        str(manifest.store[key]) for key in ("backend", "collection") if key in manifest.store
+        str(contents.store[key]) for key in ("backend", "collection") if key in contents.store
     )
     st.caption(
         f"Embedder: {identity.backend} · {identity.model} · {identity.dimension} dimensions"
         f" · store: {store}"
     )
     st.dataframe(
-        [
-            {"file": source, "chunks": len(record.chunk_ids)}
-            for source, record in sorted(manifest.files.items())
-        ],
+        [{"file": f.source, "chunks": f.chunks} for f in contents.files.values()],
         width="stretch",
         hide_index=True,
     )
@@ -99,15 +99,11 @@ def _upload(hub: ServiceHub, kb: str) -> None:
     )
     if uploads and st.button("Save and index", type="primary"):
         saved, new = [], set()
-        settings = hub.settings_for(kb)
-        limit = int(settings.ingest.max_upload_mb * 1_000_000)
         for upload in uploads:
             try:  # never a path from the browser, never over another file
-                target, created = save_upload(
-                    settings.paths.documents, upload.name, upload.getvalue(), limit
-                )
-            except UploadError as err:
-                st.error(str(err))
+                target, created = hub.ingesting.save_upload(upload.name, upload.getvalue(), kb)
+            except RagchatError as err:
+                errors.show(err)
                 continue
             if target.name != safe_upload_name(upload.name):
                 st.info(f"{upload.name}: another file has that name; saved as {target.name}")
@@ -118,12 +114,11 @@ def _upload(hub: ServiceHub, kb: str) -> None:
             _run_ingest(hub, kb, saved, rebuild=False, new_uploads=new)
 
 
-def _remove(hub: ServiceHub, kb: str, version: Path) -> None:
+def _remove(hub: ServiceHub, kb: str, contents: IndexContents) -> None:
     st.subheader("Remove from the index")
-    sources = sorted(read_manifest(version).files)
-    chosen = st.multiselect("Files (they stay on disk)", sources)
+    chosen = st.multiselect("Files (they stay on disk)", list(contents.files))
     if chosen and st.button("Remove"):
-        report = hub.forget(chosen, on_message=st.info, kb=kb)
+        report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb)
         st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
 
 
@@ -141,12 +136,12 @@ def _run_ingest(
     rebuild: bool,
     new_uploads: Iterable[Path] = (),
 ) -> None:
-    """Ingest with a progress bar, and show the report (`ServiceHub.ingest` for
+    """Ingest with a progress bar, and show the report (`IngestService.ingest` for
     `new_uploads`)."""
     with st.status("Indexing…", expanded=True) as status:
         bar = st.progress(0.0, text="Embedding…")
         try:
-            report = hub.ingest(
+            report = hub.ingesting.ingest(
                 paths,
                 rebuild=rebuild,
                 new_uploads=new_uploads,
@@ -156,9 +151,9 @@ def _run_ingest(
                     done / total, f"Embedded {done}/{total} chunks"
                 ),
             )
-        except IndexStoreError as err:
+        except RagchatError as err:
             status.update(label="Indexing failed", state="error")
-            st.error(str(err))
+            errors.show(err)
             return
         status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete", expanded=False)
     _show_report(report)

@@ -13,16 +13,19 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from index.catalog import DEFAULT_KB, KnowledgeBaseError
-from index.store import IndexStoreError
-from services.answering import ServiceHub
+from errors import RagchatError
+from services.container import ServiceHub
+from services.knowledge_bases import DEFAULT_KB
+from ui import errors
 
 KEY = "kb"
+ERROR = "kb_error"
+SUCCESS = "kb_success"
 
 
 def picker(hub: ServiceHub) -> str:
     """The sidebar's knowledge-base picker; returns the session's knowledge base."""
-    names = hub.catalog.names()
+    names = hub.knowledge_bases.names()
     if st.session_state.get(KEY) not in names:  # first run, or deleted in another tab
         st.session_state[KEY] = DEFAULT_KB
     return st.selectbox("Knowledge base", names, key=KEY)
@@ -30,30 +33,27 @@ def picker(hub: ServiceHub) -> str:
 
 def manage(hub: ServiceHub, current: str) -> None:
     """Every knowledge base with its statistics; create one, rename or delete the current one."""
-    catalog = hub.catalog
     st.divider()
     st.subheader("All knowledge bases")
-    rows = []
-    for name in catalog.names():
-        stats = catalog.stats(name)
-        rows.append(
-            {
-                "knowledge base": name,
-                "files": stats.files,
-                "chunks": stats.chunks,
-                "size (MB)": round(stats.size_bytes / 1e6, 1),
-                "last ingest": time.strftime("%Y-%m-%d %H:%M", time.localtime(stats.updated_at))
-                if stats.updated_at
-                else "never",
-                "embedder": stats.embedder,
-                "status": stats.problem or "ok",
-                "documents": ", ".join(str(folder) for folder in stats.documents),
-            }
-        )
+    rows = [
+        {
+            "knowledge base": stats.name,
+            "files": stats.files,
+            "chunks": stats.chunks,
+            "size (MB)": round(stats.size_bytes / 1e6, 1),
+            "last ingest": time.strftime("%Y-%m-%d %H:%M", time.localtime(stats.updated_at))
+            if stats.updated_at
+            else "never",
+            "embedder": stats.embedder,
+            "status": stats.problem or "ok",
+            "documents": ", ".join(str(folder) for folder in stats.documents),
+        }
+        for stats in hub.knowledge_bases.overview()
+    ]
     st.dataframe(rows, width="stretch", hide_index=True)
-    if message := st.session_state.pop("kb_message", None):
-        kind, text = message
-        (st.success if kind == "success" else st.error)(text)
+    errors.show_kept(ERROR)
+    if success := st.session_state.pop(SUCCESS, None):
+        st.success(success)
     st.text_input("New knowledge base", placeholder="e.g. course-notes", key="kb_new_name")
     st.button("Create", key="kb_create", on_click=_create, args=(hub,))
     if current == DEFAULT_KB:
@@ -78,20 +78,21 @@ def manage(hub: ServiceHub, current: str) -> None:
 def _create(hub: ServiceHub) -> None:
     """Callback: create the named knowledge base and switch to it."""
     name = st.session_state.get("kb_new_name", "")
-    if _attempt(lambda: hub.catalog.create(name), f"Created {name!r}: add files to it above."):
+    created = f"Created {name!r}: add files to it above."
+    if _attempt(lambda: hub.knowledge_bases.create(name), created):
         st.session_state[KEY] = name
         st.session_state["kb_new_name"] = ""
 
 
 def _rename(hub: ServiceHub, old: str, new: str) -> None:
     """Callback: rename, then keep the renamed knowledge base selected."""
-    if _attempt(lambda: hub.rename_knowledge_base(old, new), f"Renamed {old!r} to {new!r}."):
+    if _attempt(lambda: hub.knowledge_bases.rename(old, new), f"Renamed {old!r} to {new!r}."):
         st.session_state[KEY] = new
 
 
 def _delete(hub: ServiceHub, name: str) -> None:
     """Callback: delete, and switch the session to the default knowledge base."""
-    if _attempt(lambda: hub.delete_knowledge_base(name), f"Deleted {name!r}."):
+    if _attempt(lambda: hub.knowledge_bases.delete(name), f"Deleted {name!r}."):
         st.session_state[KEY] = DEFAULT_KB
         st.session_state["kb_delete"] = False
 
@@ -100,8 +101,8 @@ def _attempt(action: Callable[[], object], success: str) -> bool:
     """Run a callback's action; its outcome is shown on the next run (`manage`)."""
     try:
         action()
-    except (KnowledgeBaseError, IndexStoreError) as err:
-        st.session_state["kb_message"] = ("error", str(err))
+    except RagchatError as err:
+        errors.keep(ERROR, err)
         return False
-    st.session_state["kb_message"] = ("success", success)
+    st.session_state[SUCCESS] = success
     return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from config import Settings
-from services.answering import ServiceHub
+from services.container import ServiceHub
 
 
 @st.cache_resource(show_spinner="Starting ragchat…", max_entries=2)

@@ -1,0 +1,145 @@
+"""The stored conversations (`history.store`) as every face uses them: list, open (with notes on
+source cards whose documents have changed since), save a turn, rename, export, delete, and
+follow a renamed knowledge base.
+
+A stored answer's cards keep the chunk ids and offsets they cited. Chunk ids are made from the
+file, the chunk's position and its text's hash, so a chunk id that is no longer among its file's
+ids means the passage is not in the index as it was when the answer was given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from errors import RagchatError
+from history.store import (
+    Conversation,
+    HistoryError,
+    HistoryStore,
+    Turn,
+    UnknownConversation,
+)
+from index.catalog import KnowledgeBaseCatalog, KnowledgeBaseError
+from index.store import IndexStoreError, Manifest, current_version, read_manifest
+
+GONE = "the document is no longer in the knowledge base"
+CHANGED = "the document has changed since this answer"
+
+
+@dataclass(frozen=True)
+class OpenedConversation:
+    """A stored conversation as the chat shows it again."""
+
+    conversation: Conversation
+    """With its turns; their source cards carry a `note` where `source_note` has one."""
+    kb_exists: bool
+    """Its knowledge base still exists (under that name)."""
+    unchecked: RagchatError | None = None
+    """Why its cards could not be checked against the knowledge base (then they have no notes)."""
+
+
+class ConversationService:
+    """The conversations in the history file `path`, about the knowledge bases of `catalog`."""
+
+    def __init__(self, path: Path, catalog: KnowledgeBaseCatalog) -> None:
+        self.path = path
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._store: HistoryStore | None = None
+
+    def unavailable(self) -> HistoryError | None:
+        """Why the history file cannot be used (None when it can): history is then off, and
+        chat goes on without it."""
+        try:
+            self._history()
+        except HistoryError as err:
+            return err
+        return None
+
+    def list(self) -> list[Conversation]:
+        """Every conversation without its turns, the most recently continued first."""
+        return self._history().list()
+
+    def open(self, conversation: int) -> OpenedConversation:
+        """A conversation with its turns, its cards checked against its knowledge base as it is
+        now, or UnknownConversation."""
+        stored = self._history().get(conversation)
+        kb_exists = self.catalog.exists(stored.kb)
+        try:
+            manifest = self._manifest(stored.kb) if kb_exists else None
+        except (IndexStoreError, KnowledgeBaseError) as err:
+            return OpenedConversation(stored, kb_exists, err)
+        return OpenedConversation(
+            replace(stored, turns=with_notes(stored.turns, manifest)), kb_exists
+        )
+
+    def save_turn(
+        self, conversation: int | None, turns: Sequence[Turn], kb: str, profile: str
+    ) -> int:
+        """Store the last of `turns`, just answered: appended to `conversation`, or, when there
+        is none (or it was deleted meanwhile, from another tab: then all of `turns`), as a new
+        conversation of `kb` and `profile`. Returns the conversation it is stored in."""
+        history = self._history()
+        if conversation is not None:
+            try:
+                history.append_turn(conversation, turns[-1])
+                return conversation
+            except UnknownConversation:
+                pass
+        return history.create(turns[0]["question"], kb, profile, turns)
+
+    def rename(self, conversation: int, title: str) -> str:
+        """Give a conversation a new title; the title as stored."""
+        return self._history().rename(conversation, title)
+
+    def delete(self, conversation: int) -> bool:
+        """Remove a conversation; False when it was already gone."""
+        return self._history().delete(conversation)
+
+    def export(self, conversation: int) -> str:
+        """The conversation as a Markdown file."""
+        return self._history().export_markdown(conversation)
+
+    def rename_kb(self, old: str, new: str) -> int:
+        """The conversations of knowledge base `old` follow it to its new name; how many did.
+        Without a history file there are none (no file is created for that)."""
+        if not self.path.exists():
+            return 0
+        return self._history().rename_kb(old, new)
+
+    def _history(self) -> HistoryStore:
+        """The store, opened once it can be: a file that cannot be used raises HistoryError and
+        is tried again on the next call."""
+        with self._lock:
+            if self._store is None:
+                self._store = HistoryStore(self.path)
+            return self._store
+
+    def _manifest(self, kb: str) -> Manifest | None:
+        """What the knowledge base's live index holds now (None without an index)."""
+        version = current_version(self.catalog.settings_for(kb).paths.index)
+        return read_manifest(version) if version is not None else None
+
+
+def source_note(source: Mapping[str, Any], manifest: Manifest | None) -> str:
+    """Why a stored card may no longer match its document ("" when its chunk is still indexed).
+    `manifest` is None when the knowledge base has no index (or no longer exists)."""
+    record = manifest.files.get(source["source"]) if manifest is not None else None
+    if record is None:
+        return GONE
+    if source["id"] not in record.chunk_ids:
+        return CHANGED
+    return ""
+
+
+def with_notes(turns: Sequence[Turn], manifest: Manifest | None) -> list[Turn]:
+    """Copies of stored turns whose source cards carry a `note` where `source_note` has one."""
+    noted = []
+    for turn in turns:
+        sources = [{**s, "note": source_note(s, manifest)} for s in turn["sources"]]
+        noted.append(Turn(**{**turn, "sources": sources}))
+    return noted
