@@ -1,0 +1,163 @@
+"""`python users.py add|list|passwd|role|disable|enable|key|keys|revoke|audit`: the people who
+may sign in, their API keys, and the audit log.
+
+Accounts are used once `[auth] enabled = true` (or RAGCHAT_AUTH__ENABLED=true); they live in
+`paths.users`. Roles: admin (everything), editor (creates knowledge bases, changes those they own
+or may write), reader (asks those shared with them). This CLI acts as the local operator, an
+admin: whoever can run it already owns the files. A password is asked twice at a prompt, or read
+from one line of standard input with --password-stdin (scripts). A new API key is printed once;
+only its id is kept in view. Exit status: 0 done, 1 refused (the message says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from accounts.store import AccountStore
+from config import load_settings
+from errors import RagchatError
+from history.store import local_time
+from services.people import LOCAL_OPERATOR, AccountError, AccountService
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        accounts = AccountService(AccountStore(settings.paths.users), settings.auth)
+        COMMANDS[args.command](accounts, args)
+    except RagchatError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
+def add(accounts: AccountService, args: argparse.Namespace) -> None:
+    password = _password(args)
+    person = accounts.add_person(LOCAL_OPERATOR, args.name, args.role, password)
+    print(f"added {person.name} ({person.role})")
+
+
+def list_people(accounts: AccountService, args: argparse.Namespace) -> None:
+    print(f"{'name':<24} {'role':<7} {'status':<9} created")
+    for account in accounts.accounts():
+        status = "disabled" if account.disabled else "active"
+        person = account.person
+        print(f"{person.name:<24} {person.role:<7} {status:<9} {local_time(account.created_at)}")
+
+
+def passwd(accounts: AccountService, args: argparse.Namespace) -> None:
+    accounts.person(args.name)  # an unknown name is refused before the prompt
+    accounts.set_password(LOCAL_OPERATOR, args.name, _password(args))
+    print(f"changed the password of {args.name}")
+
+
+def role(accounts: AccountService, args: argparse.Namespace) -> None:
+    accounts.set_role(LOCAL_OPERATOR, args.name, args.role)
+    print(f"{args.name} is now {args.role}")
+
+
+def disable(accounts: AccountService, args: argparse.Namespace) -> None:
+    accounts.set_disabled(LOCAL_OPERATOR, args.name, True)
+    print(f"disabled {args.name}: their sessions and keys stop working now")
+
+
+def enable(accounts: AccountService, args: argparse.Namespace) -> None:
+    accounts.set_disabled(LOCAL_OPERATOR, args.name, False)
+    print(f"enabled {args.name}")
+
+
+def key(accounts: AccountService, args: argparse.Namespace) -> None:
+    new = accounts.create_key(LOCAL_OPERATOR, args.name, args.expires)
+    until = "never expires" if new.expires_at is None else f"expires {local_time(new.expires_at)}"
+    print(
+        f"API key {new.key_id} for {new.owner} ({until}); it is shown this once, keep it now:",
+        file=sys.stderr,
+    )
+    print(new.key)
+
+
+def keys(accounts: AccountService, args: argparse.Namespace) -> None:
+    print(f"{'key id':<18} {'owner':<24} {'state':<8} {'created':<16}  {'expires':<16}  last used")
+    for info in accounts.keys(args.name):
+        expires = local_time(info.expires_at) if info.expires_at else "never"
+        used = local_time(info.last_used_at) if info.last_used_at else "never"
+        print(
+            f"{info.key_id:<18} {info.owner:<24} {info.state:<8} "
+            f"{local_time(info.created_at):<16}  {expires:<16}  {used}"
+        )
+
+
+def revoke(accounts: AccountService, args: argparse.Namespace) -> None:
+    accounts.revoke_key(LOCAL_OPERATOR, args.key_id)
+    print(f"revoked API key {args.key_id}")
+
+
+def audit(accounts: AccountService, args: argparse.Namespace) -> None:
+    for entry in reversed(accounts.audit_log(args.limit)):
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
+        detail = f"  ({entry.detail})" if entry.detail else ""
+        print(f"{at}  {entry.actor}  {entry.action}  {entry.target}{detail}")
+
+
+COMMANDS: dict[str, Callable[[AccountService, argparse.Namespace], None]] = {
+    "add": add,
+    "list": list_people,
+    "passwd": passwd,
+    "role": role,
+    "disable": disable,
+    "enable": enable,
+    "key": key,
+    "keys": keys,
+    "revoke": revoke,
+    "audit": audit,
+}
+
+
+def _password(args: argparse.Namespace) -> str:
+    """The new password: one line of standard input, or typed twice at a hidden prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        raise AccountError("the two passwords differ; nothing was changed")
+    return password
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
+    parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_parser = commands.add_parser("add", help="a new person")
+    add_parser.add_argument("name")
+    add_parser.add_argument("--role", required=True, help="admin, editor or reader")
+    passwd_parser = commands.add_parser("passwd", help="set a person's password")
+    passwd_parser.add_argument("name")
+    for with_password in (add_parser, passwd_parser):
+        with_password.add_argument(
+            "--password-stdin", action="store_true", help="read the password from stdin"
+        )
+    commands.add_parser("list", help="everyone, with role and status")
+    role_parser = commands.add_parser("role", help="change a person's role")
+    role_parser.add_argument("name")
+    role_parser.add_argument("role", help="admin, editor or reader")
+    for name, text in (("disable", "stop a person signing in"), ("enable", "undo disable")):
+        commands.add_parser(name, help=text).add_argument("name")
+    key_parser = commands.add_parser("key", help="a new API key for a person (printed once)")
+    key_parser.add_argument("name")
+    key_parser.add_argument("--expires", type=float, metavar="DAYS", help="valid this many days")
+    keys_parser = commands.add_parser("keys", help="the API keys (ids, never the keys)")
+    keys_parser.add_argument("name", nargs="?", help="only this person's")
+    commands.add_parser("revoke", help="stop an API key working").add_argument("key_id")
+    audit_parser = commands.add_parser("audit", help="the latest audit log entries")
+    audit_parser.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
