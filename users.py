@@ -1,12 +1,12 @@
-"""`python users.py add|list|passwd|role|disable|enable|key|keys|revoke|audit`: the people who
-may sign in, their API keys, and the audit log.
+"""`python users.py add|list|passwd|role|disable|enable|key|keys|revoke|audit`: manage accounts.
 
-Accounts are used once `[auth] enabled = true` (or RAGCHAT_AUTH__ENABLED=true); they live in
-`paths.users`. Roles: admin (everything), editor (creates knowledge bases, changes those they own
-or may write), reader (asks those shared with them). This CLI acts as the local operator, an
-admin: whoever can run it already owns the files. A password is asked twice at a prompt, or read
-from one line of standard input with --password-stdin (scripts). A new API key is printed once;
-only its id is kept in view. Exit status: 0 done, 1 refused (the message says why).
+The people who may sign in, their API keys, and the audit log. Accounts are used once
+`[auth] enabled = true` (or RAGCHAT_AUTH__ENABLED=true); they live in `paths.users`. Roles: admin
+(everything), editor (creates knowledge bases, changes those they own or may write), reader (asks
+those shared with them). This CLI acts as the local operator, an admin: whoever can run it
+already owns the files. A password is asked twice at a prompt, or read from one line of standard
+input with --password-stdin (scripts). A new API key is printed once; afterwards only its id is
+shown. Exit status: 0 done, 1 refused (the message says why).
 """
 
 from __future__ import annotations
