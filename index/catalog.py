@@ -5,7 +5,7 @@ Layout::
     <paths.knowledge_bases>/
       <name>/
         kb.json       its settings (documents folders, chunking, embedding), written once
-        index/        its index (the same format as the default one: index/store.py)
+        index/        its index (the same format as the default one: index/versions.py)
         documents/    its own documents folder (uploads land here), unless others were named
 
 The knowledge base called `default` is the one the config's `[paths]` describe, so an index
@@ -32,14 +32,11 @@ from pydantic import ValidationError
 
 from config import ChunkingSettings, EmbeddingSettings, Section, Settings
 from errors import RagchatError
-from index.store import (
-    IndexStoreError,
-    current_version,
-    index_lock,
-    index_size,
-    read_manifest,
-)
-from index.stores import store_type
+from index.errors import IndexStoreError
+from index.lock import index_lock
+from index.manifest import read_manifest
+from index.stores import store_class
+from index.versions import current_version, index_size
 
 DEFAULT_KB = "default"
 SETTINGS_FILE = "kb.json"
@@ -228,7 +225,7 @@ class KnowledgeBaseCatalog:
         self._named(name, "deleted")
         store = self.settings_for(name).store
         with self._writers_lock(name):
-            store_type(store.backend).drop(store)
+            store_class(store.backend).drop(store)
             home = self._home(name)
             trash = self.folder / f".deleted-{name}-{os.getpid()}"
             home.rename(trash)  # gone from the list at once, even if removal is slow

@@ -24,23 +24,12 @@ import numpy as np
 
 from config import Settings
 from index.embeddings import Embedder
-from index.store import (
-    MANIFEST_FILE,
-    VECTORS_FILE,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexStoreError,
-    KnowledgeBase,
-    Manifest,
-    current_version,
-    damaged,
-    load_index,
-    read_embedder_identity,
-    read_manifest,
-)
-from index.stores import store_type
-from index.stores.faiss_segments import segment_folders
+from index.errors import IndexCorruptError, IndexMismatchError, IndexStoreError, damaged
+from index.knowledge_base import KnowledgeBase
+from index.manifest import MANIFEST_FILE, Manifest, read_embedder_identity, read_manifest
+from index.stores import backend_of, store_class
 from index.updater import IngestReport, file_digest, ingest, source_path
+from index.versions import current_version, load_index
 
 UNIT_LENGTH_TOLERANCE = 1e-3
 
@@ -121,10 +110,8 @@ def _damaged_files(settings: Settings) -> list[str]:
         manifest = read_manifest(version)
     except IndexStoreError as err:
         problems.append(str(err))
-    backend = store_type(
-        manifest.store.get("backend", "faiss") if manifest else settings.store.backend
-    )
-    return problems + backend.damaged_files(version, manifest, settings.store)
+    store = store_class(backend_of(manifest) if manifest else settings.store.backend)
+    return problems + store.damaged_files(version, manifest, settings.store)
 
 
 def _inspect(knowledge_base: KnowledgeBase, settings: Settings, version: Path) -> IndexHealth:
@@ -173,12 +160,10 @@ def _rows_off_unit_length(knowledge_base: KnowledgeBase) -> np.ndarray:
 
 
 def _vector_files(knowledge_base: KnowledgeBase, version: Path) -> list[Path]:
-    """Where the vectors are kept: the FAISS store's segment files (a Milvus collection has
-    none on this machine)."""
-    manifest = knowledge_base.manifest
-    if manifest.store.get("backend", "faiss") != "faiss":
-        return [version / MANIFEST_FILE]
-    return [folder / VECTORS_FILE for folder in segment_folders(version, manifest)]
+    """Where the vectors are kept: the store's files, or the manifest that names where (a
+    store on a server has no files on this machine)."""
+    files = knowledge_base.store.vector_files(version, knowledge_base.manifest)
+    return files or [version / MANIFEST_FILE]
 
 
 def _changed_files(manifest: Manifest, documents: Path) -> list[str]:

@@ -23,17 +23,12 @@ from tqdm import tqdm
 
 from config import ChunkingSettings, Settings
 from index.embeddings import Embedder, unit_rows
-from index.store import (
-    FileRecord,
-    IndexMismatchError,
-    KnowledgeBase,
-    current_version,
-    encode_sentence_vectors,
-    index_lock,
-    load_index,
-    save_index,
-    sentence_unit_limit,
-)
+from index.errors import IndexMismatchError
+from index.knowledge_base import KnowledgeBase
+from index.lock import index_lock
+from index.manifest import FileRecord
+from index.records import encode_sentence_vectors, sentence_unit_limit
+from index.versions import current_version, load_index, save_index
 from loaders import SUPPORTED_SUFFIXES, LoaderError
 from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
 from loaders.isolation import IsolatedLoader

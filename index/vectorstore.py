@@ -3,7 +3,7 @@
 `KnowledgeBaseVectorStore(knowledge_base)` gives LangChain code (`as_retriever()`,
 `add_documents`, `delete`, `get_by_ids`, `similarity_search*`) the same chunks that ragchat's
 own hybrid retriever searches, over FAISS segments or a Milvus collection alike. Changes live in
-memory until `index.store.save_index` writes them, as for an ingest.
+memory until `index.versions.save_index` writes them, as for an ingest.
 
 Ingest owns files: a document added here is kept under its metadata's `source` (or
 `DEFAULT_SOURCE`) in the manifest, and a later `ingest.py` run over a documents folder that has
@@ -30,7 +30,8 @@ from langchain_core.vectorstores import VectorStore
 from config import StoreSettings
 from index.embeddings import Embedder, EmbedderIdentity
 from index.filters import ChunkFilter
-from index.store import FileRecord, KnowledgeBase
+from index.knowledge_base import KnowledgeBase
+from index.manifest import FileRecord
 from loaders.chunking import content_hash
 
 DEFAULT_SOURCE = "(langchain)"

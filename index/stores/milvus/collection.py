@@ -20,31 +20,27 @@ What the FAISS store gets from its atomic folder switch, this one gets as follow
 from __future__ import annotations
 
 import json
-import logging
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from config import StoreSettings
-from index.embeddings import Embedder, EmbedderIdentity
-from index.store import (
-    REPAIR_COMMAND,
-    ChunkRecord,
-    IndexBusyError,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexStoreError,
-    KnowledgeBase,
-    Manifest,
+from index.embeddings import Embedder
+from index.errors import IndexStoreError
+from index.manifest import Manifest
+from index.records import ChunkRecord
+from index.stores.milvus.client import (
+    builds,
+    check_collection,
+    connect,
+    create_collection,
+    langchain_store,
+    missing_collection,
 )
 
-logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
-"""Its traceback when a file is open elsewhere: `connect` says what happened and what to do."""
-
-IDENTITY_PROPERTY = "ragchat.embedder"
 TERMS_KEY = "_terms"
 SENTENCES_KEY = "_sentences"
 """Where a row's metadata keeps the chunk's BM25 counts and its sentence vectors."""
@@ -77,7 +73,7 @@ class MilvusCollection:
         self.pending: dict[str, tuple[ChunkRecord, np.ndarray]] = {}
         self.doomed: set[str] = set()
 
-    # -- opening ------------------------------------------------------------------------
+    # -- opening, dropping, checking ----------------------------------------------------
 
     @classmethod
     def create(cls, embedder: Embedder, settings: StoreSettings) -> MilvusCollection:
@@ -86,13 +82,13 @@ class MilvusCollection:
         return cls(connect(settings), name, embedder, settings)
 
     @classmethod
-    def load(
+    def open(
         cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
-    ) -> KnowledgeBase:
+    ) -> tuple[MilvusCollection, Iterable[ChunkRecord]]:
         """Open the collection the manifest names, with the rows the manifest lists."""
         name = manifest.store.get("collection", "")
         client = connect(settings)
-        _check_collection(client, name, embedder.identity, settings)
+        check_collection(client, name, embedder.identity, settings)
         store = cls(client, name, embedder, settings)
         store.vectorstore = langchain_store(name, embedder, settings)
         live = manifest.chunk_ids()
@@ -110,13 +106,13 @@ class MilvusCollection:
                         store.orphans.add(chunk_id)
                         del found[chunk_id]
         store.committed = set(found)
-        return KnowledgeBase.of_records(store, manifest, embedder, found.values())
+        return store, found.values()
 
     @classmethod
     def drop(cls, settings: StoreSettings) -> None:
         """Drop every build of the knowledge base's collection."""
         client = connect(settings)
-        for name in _builds(client, settings):
+        for name in builds(client, settings):
             client.drop_collection(name)
 
     @classmethod
@@ -129,9 +125,14 @@ class MilvusCollection:
             client = connect(settings)
             name = manifest.store.get("collection", "")
             if not client.has_collection(name):
-                return [_missing(name, settings)]
+                return [missing_collection(name, settings)]
         except IndexStoreError as err:
             return [str(err)]
+        return []
+
+    @classmethod
+    def vector_files(cls, version: Path, manifest: Manifest) -> list[Path]:
+        """None: the vectors are in the collection."""
         return []
 
     def _rows(self) -> Iterator[ChunkRecord]:
@@ -211,10 +212,11 @@ class MilvusCollection:
 
     # -- writing ------------------------------------------------------------------------
 
-    def save(self, knowledge_base: KnowledgeBase, folder: Path) -> dict:
+    def save(self, folder: Path, record: Callable[[str], ChunkRecord]) -> dict:
         """Delete, then insert, a batch at a time: LangChain turns what it is given into Python
         lists and row dicts all at once (a 100k-chunk build peaked at 3.9 GiB that way, 2.4 GiB
-        this way; 1M did not fit in 24 GiB). Flushed before the manifest is switched in."""
+        this way; 1M did not fit in 24 GiB). Flushed before the manifest is switched in.
+        (`record` goes unused: the changes not yet written keep their records.)"""
         if self.vectorstore is None:
             create_collection(self.client, self.collection, self.embedder.identity, self.settings)
             self.vectorstore = langchain_store(self.collection, self.embedder, self.settings)
@@ -240,105 +242,9 @@ class MilvusCollection:
     def clean_up(self, folder: Path) -> None:
         """Drop the builds of this knowledge base's collection that the live one replaced (a
         rebuild, or one a crash interrupted)."""
-        for name in _builds(self.client, self.settings):
+        for name in builds(self.client, self.settings):
             if name != self.collection:
                 self.client.drop_collection(name)
-
-
-def _builds(client: Any, settings: StoreSettings) -> list[str]:
-    """The collections written for `store.collection` (one per build)."""
-    prefix = f"{settings.collection}__b"
-    return [name for name in client.list_collections() if name.startswith(prefix)]
-
-
-def connect(settings: StoreSettings) -> Any:
-    """A client for `store.uri`, or an error saying why there is none."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
-
-    uri = settings.uri
-    token = settings.token.get_secret_value() if settings.token else ""
-    try:
-        return MilvusClient(uri=uri, token=token, db_name=settings.db_name, timeout=10)
-    except MilvusException as err:
-        if uri.endswith(".db") and "Open local milvus failed" in str(err):
-            raise IndexBusyError(
-                f"Milvus Lite cannot open {uri}: another process has it open (Milvus Lite "
-                "allows one process per file; stop it, or use a Milvus server's URI)"
-            ) from None
-        raise IndexStoreError(f"cannot reach Milvus at {uri}: {err.message}") from None
-
-
-def langchain_store(name: str, embedder: Embedder, settings: StoreSettings) -> Any:
-    """LangChain's Milvus vector store over collection `name`, with ragchat's field names."""
-    from langchain_milvus import Milvus
-
-    token = settings.token.get_secret_value() if settings.token else ""
-    return Milvus(
-        embedding_function=embedder.embeddings,
-        collection_name=name,
-        connection_args={"uri": settings.uri, "token": token, "db_name": settings.db_name},
-        consistency_level="Strong",
-        index_params={"index_type": settings.index_type, "metric_type": "IP"},
-        search_params={"metric_type": "IP"},
-        auto_id=False,
-        primary_field="id",
-        text_field="text",
-        vector_field="vector",
-        metadata_field="metadata",
-    )
-
-
-def release(settings: StoreSettings) -> None:
-    """Close Milvus Lite's file in this process, so that another process may open it."""
-    if settings.uri.endswith(".db"):
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(settings.uri)
-
-
-def create_collection(
-    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
-) -> None:
-    from pymilvus import DataType
-
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("text", DataType.VARCHAR, max_length=65535)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=identity.dimension)
-    schema.add_field("metadata", DataType.JSON)
-    index = client.prepare_index_params()
-    index.add_index("vector", index_type=settings.index_type, metric_type="IP")
-    client.create_collection(
-        name,
-        schema=schema,
-        index_params=index,
-        consistency_level="Strong",
-        properties={IDENTITY_PROPERTY: json.dumps(identity.to_dict())},
-    )
-
-
-def _check_collection(
-    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
-) -> None:
-    if not client.has_collection(name):
-        raise IndexCorruptError(_missing(name, settings))
-    properties = client.describe_collection(name).get("properties", {})
-    stored = json.loads(properties.get(IDENTITY_PROPERTY, "{}"))
-    if stored != identity.to_dict():
-        raise IndexMismatchError(
-            f"the Milvus collection {name} was built with embedder "
-            f"{stored.get('backend')}:{stored.get('model')} but the configuration asks for "
-            f"{identity.backend}:{identity.model}; vectors of two models cannot be mixed. "
-            "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
-        )
-
-
-def _missing(name: str, settings: StoreSettings) -> str:
-    return (
-        f"the Milvus collection {name or '(none named)'} at {settings.uri} is missing; "
-        f"run `{REPAIR_COMMAND}`"
-    )
 
 
 def _row_metadata(record: ChunkRecord) -> dict:

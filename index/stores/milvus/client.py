@@ -1,0 +1,119 @@
+"""Reaching Milvus: a client for `store.uri`, a collection made with the embedder's identity as
+one of its properties, LangChain's vector store over it, and Milvus Lite's file let go of."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from config import StoreSettings
+from index.embeddings import Embedder, EmbedderIdentity
+from index.errors import (
+    REPAIR_COMMAND,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexStoreError,
+)
+
+logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
+"""Its traceback when a file is open elsewhere: `connect` says what happened and what to do."""
+
+IDENTITY_PROPERTY = "ragchat.embedder"
+
+
+def connect(settings: StoreSettings) -> Any:
+    """A client for `store.uri`, or an error saying why there is none."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    uri = settings.uri
+    token = settings.token.get_secret_value() if settings.token else ""
+    try:
+        return MilvusClient(uri=uri, token=token, db_name=settings.db_name, timeout=10)
+    except MilvusException as err:
+        if uri.endswith(".db") and "Open local milvus failed" in str(err):
+            raise IndexBusyError(
+                f"Milvus Lite cannot open {uri}: another process has it open (Milvus Lite "
+                "allows one process per file; stop it, or use a Milvus server's URI)"
+            ) from None
+        raise IndexStoreError(f"cannot reach Milvus at {uri}: {err.message}") from None
+
+
+def langchain_store(name: str, embedder: Embedder, settings: StoreSettings) -> Any:
+    """LangChain's Milvus vector store over collection `name`, with ragchat's field names."""
+    from langchain_milvus import Milvus
+
+    token = settings.token.get_secret_value() if settings.token else ""
+    return Milvus(
+        embedding_function=embedder.embeddings,
+        collection_name=name,
+        connection_args={"uri": settings.uri, "token": token, "db_name": settings.db_name},
+        consistency_level="Strong",
+        index_params={"index_type": settings.index_type, "metric_type": "IP"},
+        search_params={"metric_type": "IP"},
+        auto_id=False,
+        primary_field="id",
+        text_field="text",
+        vector_field="vector",
+        metadata_field="metadata",
+    )
+
+
+def release(settings: StoreSettings) -> None:
+    """Close Milvus Lite's file in this process, so that another process may open it."""
+    if settings.uri.endswith(".db"):
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(settings.uri)
+
+
+def create_collection(
+    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
+) -> None:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("text", DataType.VARCHAR, max_length=65535)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=identity.dimension)
+    schema.add_field("metadata", DataType.JSON)
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type=settings.index_type, metric_type="IP")
+    client.create_collection(
+        name,
+        schema=schema,
+        index_params=index,
+        consistency_level="Strong",
+        properties={IDENTITY_PROPERTY: json.dumps(identity.to_dict())},
+    )
+
+
+def check_collection(
+    client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
+) -> None:
+    if not client.has_collection(name):
+        raise IndexCorruptError(missing_collection(name, settings))
+    properties = client.describe_collection(name).get("properties", {})
+    stored = json.loads(properties.get(IDENTITY_PROPERTY, "{}"))
+    if stored != identity.to_dict():
+        raise IndexMismatchError(
+            f"the Milvus collection {name} was built with embedder "
+            f"{stored.get('backend')}:{stored.get('model')} but the configuration asks for "
+            f"{identity.backend}:{identity.model}; vectors of two models cannot be mixed. "
+            "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
+        )
+
+
+def missing_collection(name: str, settings: StoreSettings) -> str:
+    return (
+        f"the Milvus collection {name or '(none named)'} at {settings.uri} is missing; "
+        f"run `{REPAIR_COMMAND}`"
+    )
+
+
+def builds(client: Any, settings: StoreSettings) -> list[str]:
+    """The collections written for `store.collection` (one per build)."""
+    prefix = f"{settings.collection}__b"
+    return [name for name in client.list_collections() if name.startswith(prefix)]

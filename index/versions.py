@@ -1,0 +1,142 @@
+"""The index folder's versions: a new one is written beside the live one and switched in by
+replacing CURRENT, so a crash or Ctrl-C at any moment leaves the previous version whole.
+
+Layout::
+
+    INDEX/
+      CURRENT            name of the live version folder (replaced with os.replace)
+      .lock              held by the one process that writes (`index.lock`)
+      v-<time>-<pid>/
+        manifest.json    file -> content hash -> chunk ids, the chunking that made them, and
+                         where the store keeps them (`index.manifest`)
+        embedder.json    identity of the embedding model that made the vectors
+      ...                what the store keeps in the index folder (`index.stores`)
+
+Nothing is pickled (LangChain's `FAISS.load_local` unpickles, so an index folder someone hands
+you could run code), and every file is read defensively: damage is an `IndexCorruptError`
+naming the file and `python ingest.py --repair`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from config import StoreSettings
+from index.disk import fsync
+from index.embeddings import Embedder
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, damaged
+from index.knowledge_base import KnowledgeBase
+from index.manifest import read_embedder_identity, read_manifest, write_manifest
+from index.stores import backend_of, store_class
+
+CURRENT_FILE = "CURRENT"
+VERSION_NAME = re.compile(r"v-[\w.-]+")
+"""What CURRENT may name: a version folder beside it, never a path elsewhere."""
+
+
+def current_version(folder: Path) -> Path | None:
+    """The live version folder, or None when no index has been written yet (no CURRENT: also
+    the state a crash during the very first save leaves)."""
+    pointer = folder / CURRENT_FILE
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise damaged(f"unreadable: {err.strerror}", pointer) from None
+    except UnicodeDecodeError:
+        raise damaged("not a version name: not text", pointer) from None
+    if not name:
+        raise damaged("empty", pointer)
+    if not VERSION_NAME.fullmatch(name):
+        raise damaged(f"not a version name: {name[:60]!r}", pointer)
+    if not (folder / name).is_dir():
+        raise damaged(f"names {name}, which does not exist", pointer)
+    return folder / name
+
+
+def load_index(
+    folder: Path, embedder: Embedder, store: StoreSettings | None = None
+) -> KnowledgeBase:
+    """Open the live index for `embedder`, refusing one built by another model or kept by
+    another store than `store.backend`. A writer may switch versions and remove the old one
+    while we read it: then the new one is read."""
+    version = current_version(folder)
+    if version is None:
+        raise IndexNotFoundError(f"no index in {folder}: build it with `python ingest.py`")
+    try:
+        return _read_version(version, embedder, store or StoreSettings())
+    except IndexCorruptError:
+        if current_version(folder) == version:
+            raise
+        return load_index(folder, embedder, store)
+
+
+def _read_version(version: Path, embedder: Embedder, settings: StoreSettings) -> KnowledgeBase:
+    stored = read_embedder_identity(version)
+    if stored != embedder.identity:
+        raise IndexMismatchError(
+            f"the index in {version.parent} was built with embedder {stored.backend}:"
+            f"{stored.model} (dimension {stored.dimension}) but the configuration asks for "
+            f"{embedder.identity.backend}:{embedder.identity.model} "
+            f"(dimension {embedder.identity.dimension}); vectors of two models cannot be mixed. "
+            "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
+        )
+    manifest = read_manifest(version)
+    backend = backend_of(manifest)
+    if backend != settings.backend:
+        raise IndexMismatchError(
+            f"the index in {version.parent} keeps its chunks in store {backend!r} but the "
+            f"configuration asks for store.backend = {settings.backend!r}; rebuild it with "
+            "`python ingest.py --rebuild`, or set store.backend back"
+        )
+    store, records = store_class(backend).open(version, manifest, embedder, settings)
+    return KnowledgeBase.of_records(store, manifest, embedder, records)
+
+
+def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
+    """Have the store make its changes durable, then write a new version beside the live one
+    and switch CURRENT to it in one rename."""
+    knowledge_base.check_consistent()
+    folder.mkdir(parents=True, exist_ok=True)
+    knowledge_base.manifest.store = knowledge_base.store.save(folder, knowledge_base.record)
+    name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    staging = folder / f".staging-{name}"
+    staging.mkdir()
+    knowledge_base.manifest.updated_at = time.time()
+    write_manifest(staging, knowledge_base.manifest, knowledge_base.identity)
+    for written in staging.iterdir():
+        fsync(written)
+    version = folder / name
+    staging.rename(version)
+    pointer_staging = folder / f".{CURRENT_FILE}.staging"
+    pointer_staging.write_text(name, encoding="utf-8")
+    fsync(pointer_staging)
+    os.replace(pointer_staging, folder / CURRENT_FILE)
+    fsync(folder)
+    _remove_stale_versions(folder, keep=name)
+    knowledge_base.store.clean_up(folder)
+    return version
+
+
+def _remove_stale_versions(folder: Path, keep: str) -> None:
+    """Old versions and leftovers of interrupted writes; only called while holding the lock.
+
+    Only the live version is kept, not the previous one as a fallback: opening an older
+    version when the live one is damaged would silently answer from the documents as they
+    were (an API client would never see the warning); the documents are the backup, and
+    `ingest.py --repair` rebuilds from them beside the damaged version; and a second copy would
+    double the disk a large index takes. A reader that loaded a version keeps it in memory.
+    """
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != keep and entry.name.startswith(("v-", ".staging-")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def index_size(folder: Path) -> int:
+    """Bytes the index folder takes on disk (with a server store, only what is kept here)."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
