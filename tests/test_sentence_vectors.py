@@ -7,15 +7,10 @@ import pytest
 from chains.retrieval import build_retriever
 from config import ChunkingSettings, RetrievalSettings
 from index.embeddings import unit_rows
-from index.store import (
-    decode_sentence_vectors,
-    encode_sentence_vectors,
-    load_index,
-    save_index,
-    sentence_unit_limit,
-)
-from index.stores.milvus import release
+from index.records import decode_sentence_vectors, encode_sentence_vectors, sentence_unit_limit
+from index.stores.milvus.client import release
 from index.updater import ingest
+from index.versions import load_index, save_index
 from text.sentences import MAX_SENTENCE_UNITS, sentence_units
 
 

@@ -1,6 +1,6 @@
 """LangChain's standard vector-store suite against the Milvus store exactly as ragchat builds it:
 ragchat's own collection schema (VARCHAR `id` primary key, no auto ids, `metadata` JSON, IP
-metric, Strong consistency) under `index.stores.milvus.langchain_store`, in Milvus Lite; and
+metric, Strong consistency) under `index.stores.milvus.client.langchain_store`, in Milvus Lite; and
 against ragchat's own `index.vectorstore.KnowledgeBaseVectorStore` over a knowledge base kept
 in FAISS segments (`TestKnowledgeBaseFaiss`) and in Milvus Lite (`TestKnowledgeBaseMilvus`).
 
@@ -31,9 +31,10 @@ from pymilvus.exceptions import DataNotMatchException
 from config import StoreSettings
 from index.embeddings import Embedder, EmbedderIdentity
 from index.filters import ChunkFilter
-from index.store import KnowledgeBase, load_index, save_index
-from index.stores.milvus import connect, create_collection, langchain_store, release
+from index.knowledge_base import KnowledgeBase
+from index.stores.milvus.client import connect, create_collection, langchain_store, release
 from index.vectorstore import DEFAULT_SOURCE, KnowledgeBaseVectorStore, langchain_embedder
+from index.versions import load_index, save_index
 from loaders.chunking import content_hash
 
 pytestmark = pytest.mark.filterwarnings(  # NO_AUTO_ID's tests: langchain-milvus says so itself

@@ -1,5 +1,5 @@
 """The two vector stores behind `store.backend`: what each guarantees beyond the tests that run
-on both (tests/test_ingest.py, the SIGKILL test in tests/test_index_safety.py).
+on both (tests/test_ingest.py, the SIGKILL test in tests/test_index_writes.py).
 
 FAISS: an update writes a segment with only the changed file's chunks and leaves the others'
 files as they were; compaction folds them into one. Milvus (Milvus Lite, the real engine, in a
@@ -20,17 +20,14 @@ from streamlit.testing.v1 import AppTest
 from config import ConfigError, Settings, StoreSettings, load_settings
 from index.catalog import KnowledgeBaseCatalog
 from index.check import check_index
-from index.store import (
-    IndexCorruptError,
-    IndexMismatchError,
-    current_version,
-    load_index,
-    read_manifest,
-)
-from index.stores.faiss_segments import DOCSTORE_FILE, SEGMENTS, segment_folders
-from index.stores.milvus import IDENTITY_PROPERTY, connect, release
+from index.errors import IndexCorruptError, IndexMismatchError
+from index.manifest import read_manifest
+from index.stores.faiss.segment_files import DOCSTORE_FILE, SEGMENTS, segment_folders
+from index.stores.milvus.client import IDENTITY_PROPERTY, connect, release
 from index.updater import ingest
-from tests.conftest import REPO, SAMPLE_DIR, store_config
+from index.versions import current_version, load_index
+from tests.support.paths import REPO, SAMPLE_DIR
+from tests.support.processes import store_config
 
 
 def run(settings: Settings, embedder, paths=None, **kwargs):

