@@ -33,7 +33,6 @@ from index.records import (
     record_of,
     sentence_unit_limit,
 )
-from index.stores.base import Store as ChunkStore
 from index.versions import (
     CURRENT_FILE,
     VERSION_NAME,
@@ -54,7 +53,6 @@ __all__ = [
     "VERSION_NAME",
     "ChunkMetadata",
     "ChunkRecord",
-    "ChunkStore",
     "FileRecord",
     "IndexBusyError",
     "IndexCorruptError",
