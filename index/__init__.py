@@ -1,1 +1,2 @@
-"""Embeddings, the FAISS index on disk, and the incremental update that `ingest.py` runs."""
+"""Embeddings, the index on disk (versions, manifest, the stores behind one protocol), and the
+incremental update that `ingest.py` runs."""
