@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,11 +35,14 @@ from langchain_core.documents import Document
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.ingest import CORPORA, PYDOCS_HTML  # noqa: E402
+from bench.ingest import CORPORA  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
-from evaluation.scoring import SPLITS, QAItem, rate, read_qa, score_checked, squeeze  # noqa: E402
+from evaluation.answers import answer_rows, summarize  # noqa: E402
+from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages  # noqa: E402
+from evaluation.scoring import SPLITS, QAItem, read_qa, squeeze  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
-from services.answering import Answer, AnswerOptions, RagService, ServiceHub  # noqa: E402
+from services.answering import AnswerOptions, RagService  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 QA_FILES = [
@@ -59,14 +59,9 @@ PYDOCS_PAGES = REPO / "tests" / "data" / "pydocs_pages.txt"
 """The python3-doc library pages CI indexes, one file name a line."""
 
 
-def pydocs_pages(target: Path = CORPORA / "pydocs-pages") -> Path:
-    """A folder holding a copy of the python3-doc library pages CI indexes (ragchat reads the
-    HTML; links would lead outside the folder, which ingest refuses to follow)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PYDOCS_PAGES.read_text(encoding="utf-8").split():
-        if not (target / name).is_file():
-            shutil.copyfile(PYDOCS_HTML / "library" / name, target / name)
-    return target
+def pydocs_pages() -> Path:
+    """The python3-doc library pages CI indexes, copied into bench/corpora/pydocs-pages."""
+    return copy_pydocs_pages(PYDOCS_PAGES, CORPORA / "pydocs-pages")
 
 
 def main() -> None:
@@ -119,43 +114,6 @@ def _questions(path: Path, split: str, limit: int | None) -> list[QAItem]:
     ]
 
 
-def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
-    """Ask every question and score the service's final answer: one row per question."""
-    rows = []
-    for item in items:
-        started = time.perf_counter()
-        first = None
-        for event in service.stream(item.question):
-            if isinstance(event, Answer):
-                answer = event
-            elif isinstance(event, str):
-                first = first or time.perf_counter()
-        finished = time.perf_counter()
-        if answer.error:
-            raise SystemExit(f"{service.profile}: {answer.error}")
-        passages = [card.text for card in answer.sources]
-        score = score_checked(answer.text, answer.cited, passages, item.answer)
-        rows.append(
-            {
-                "qid": item.qid,
-                "language": item.language,
-                "ttft_s": (first or finished) - started,
-                "answer_s": finished - started,
-                **score.row(),
-            }
-        )
-    return rows
-
-
-def summarize(rows: list[dict]) -> dict:
-    """`_summarize` overall, and per question language under `by_language`."""
-    by_language = {
-        language: _summarize([r for r in rows if r["language"] == language])
-        for language in sorted({r["language"] for r in rows})
-    }
-    return {**_summarize(rows), "by_language": by_language}
-
-
 def _run(hub: ServiceHub, profile: str, items: list[QAItem], oracle: bool) -> dict:
     service = hub.service(profile)
     if oracle:
@@ -177,24 +135,6 @@ def _put_answer_window_first(service: RagService, items: list[QAItem]) -> None:
         return holding[:1] + [d for d in documents if d not in holding[:1]]
 
     service.retrieve = answer_first
-
-
-def _summarize(rows: list[dict]) -> dict:
-    """Answer rates over the answerable questions (false refusals: those refused), refusals
-    over the absent ones, speed over all of them."""
-    answerable = [r for r in rows if r["answerable"]]
-    return {
-        "n": len(answerable),
-        "containment": rate(answerable, "contained"),
-        "citations_present": rate(answerable, "cited"),
-        "false_refusals": rate(answerable, "refused"),
-        "citations_in_non_refusals": rate([r for r in answerable if not r["refused"]], "cited"),
-        "absent_n": len(rows) - len(answerable),
-        "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
-        "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
-        "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
-        "answer_s_p50": round(statistics.median(r["answer_s"] for r in rows), 2),
-    }
 
 
 def _parse_args() -> argparse.Namespace:

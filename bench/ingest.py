@@ -29,8 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from evaluation.corpora import PYDOCS_HTML  # noqa: E402
+
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
-PYDOCS_HTML = Path("/usr/share/doc/python3-doc/html")
 CORPORA = REPO / "bench" / "corpora"
 RESULTS = REPO / "bench" / "results"
 PATHS = ("tutorial", "ragchat", "reingest", "one-file")

@@ -44,15 +44,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.answer import PYDOCS_PAGES  # noqa: E402
-from bench.ingest import CORPORA, PYDOCS_HTML, RESULTS, SEEDS  # noqa: E402
+from bench.ingest import CORPORA, RESULTS, SEEDS  # noqa: E402
 from chains.expansion import QueryTranslator  # noqa: E402
 from chains.injection import screen  # noqa: E402
 from chains.retrieval import WeightedQuery  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
+from evaluation.corpora import PYDOCS_HTML, listed_pages  # noqa: E402
 from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from index.filters import ChunkFilter  # noqa: E402
 from index.store import chunk_language  # noqa: E402
-from services.answering import RagService, ServiceHub  # noqa: E402
+from services.answering import RagService  # noqa: E402
+from services.container import ServiceHub  # noqa: E402
 from text.normalize import normalize_text  # noqa: E402
 
 DATA = REPO / "tests" / "data"
@@ -130,7 +132,7 @@ def translating_service(settings: Settings) -> tuple[RagService, QueryTranslator
 def _corpus(target: Path) -> Path:
     """One flat folder holding the seed notes and the CI pages (file names as sources)."""
     target.mkdir(parents=True, exist_ok=True)
-    pages = [PYDOCS_HTML / "library" / name for name in PYDOCS_PAGES.read_text().split()]
+    pages = [PYDOCS_HTML / "library" / name for name in listed_pages(PYDOCS_PAGES)]
     for path in [*sorted(SEEDS.iterdir()), *pages]:
         if not (target / path.name).is_file():
             shutil.copyfile(path, target / path.name)

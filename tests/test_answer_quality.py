@@ -1,24 +1,23 @@
 """Answer quality gates: the bundled local model, with the product's settings (config.toml),
-answers the report split of our QA sets through the service, scored as `bench/answer.py` scores
-it (the final answer: checked citations, refusal where nothing was supported). The levels must
-stay at least where they were reached (README, "Quality gates"), per question language:
-containment and citations on answerable questions, refusal on questions no document answers.
-The seed notes are answered once for the module, over the index the retrieval gates use
-(tests/test_quality.py: built by whichever comes first); the tests read the rates. The
-python3-doc answers are measured by `bench/answer.py --pydocs`, not here: CI time."""
+answers the report split of our QA sets through the service, scored by `evaluation.answers` as
+`bench/answer.py` scores it (the final answer: checked citations, refusal where nothing was
+supported). The levels must stay at least where they were reached (README, "Quality gates"),
+per question language: containment and citations on answerable questions, refusal on questions
+no document answers. The seed notes are answered once for the module, over the index the
+retrieval gates use (tests/test_retrieval_quality.py: built by whichever comes first); the tests
+read the rates. The python3-doc answers are measured by `bench/answer.py --pydocs`, not here:
+CI time."""
 
 from pathlib import Path
 
 import pytest
 
-from bench.answer import answer_rows, summarize
 from config import load_settings
+from evaluation.answers import answer_rows, summarize
 from evaluation.scoring import read_qa
 from services.container import ServiceHub
-from tests.conftest import REPO, SEEDS_DIR
-from tests.test_quality import shared_indexes
+from tests.support.paths import DATA, SEEDS_DIR
 
-DATA = REPO / "tests" / "data"
 SEEDS_QA = ["seeds_qa_zh.jsonl", "seeds_qa_en.jsonl", "absent_qa.jsonl"]
 REFUSED_WHEN_ABSENT = {"zh": 0.8, "en": 0.8}
 """Just under the levels reached with the support and number checks (0.9 each, the goal; 10
@@ -50,11 +49,10 @@ def misses(answers: dict, language: str, answerable: bool, key: str) -> list[tup
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory) -> dict:
+def seeds(quality_indexes: Path) -> dict:
     if not SEEDS_DIR.is_dir():
         pytest.skip(f"../shared/corpus/seeds not found at {SEEDS_DIR}: the seed notes are not here")
-    indexes = shared_indexes(tmp_path_factory)
-    return report_answers(indexes, SEEDS_DIR, [DATA / name for name in SEEDS_QA])
+    return report_answers(quality_indexes, SEEDS_DIR, [DATA / name for name in SEEDS_QA])
 
 
 @pytest.mark.slow

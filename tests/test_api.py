@@ -21,7 +21,7 @@ from langchain_openai import ChatOpenAI
 from index.store import current_version, read_manifest
 from index.stores.faiss_segments import segment_folders
 from llms.local_server import free_port, wait_until_serving
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import REPO, SAMPLE_DIR
 from text.language import is_refusal
 
 KEY = "test-api-key"

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from llms.local_server import free_port
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import REPO, SAMPLE_DIR
 
 
 @pytest.fixture

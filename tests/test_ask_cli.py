@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import REPO, SAMPLE_DIR
 
 
 def ask_cli(*args: str, config, cwd) -> subprocess.CompletedProcess:

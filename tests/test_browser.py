@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cjk_pdf import write_cjk_pdf
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.cjk_pdf import write_cjk_pdf
+from tests.support.paths import MODEL, REPO, SAMPLE_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -39,10 +39,9 @@ def app_url(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = tmp_path / "config.toml"
-    model = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
     config.write_text(
         f'[paths]\ndocuments = "{tmp_path / "docs"}"\nindex = "{tmp_path / "index"}"\n'
-        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\n',
+        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\n',
         encoding="utf-8",
     )
     shutil.copytree(SAMPLE_DIR, tmp_path / "docs")

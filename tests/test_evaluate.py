@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from evaluation.scoring import SPLITS, ModeResult, QAFormatError, read_qa
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import REPO, SAMPLE_DIR
 
 DATA = REPO / "tests" / "data"
 QA_FILES = sorted(p for p in DATA.glob("*qa*.jsonl") if p.name != "injection_qa.jsonl")

@@ -4,9 +4,10 @@ must load to a Document or fail with a LoaderError (not one from the last line o
 10 s and 2048 MB.
 
 The fuzzer is libFuzzer through atheris, coverage-guided, one subprocess per reader
-(bench/fuzz.py), as many at once as there are cores, each from fresh seeds with a fixed seed so
-that a run can be repeated. RAGCHAT_FUZZ_SECONDS sets the seconds per reader (default 10): a
-longer campaign is `RAGCHAT_FUZZ_SECONDS=600 python -m pytest tests/test_fuzz_loaders.py`.
+(bench/fuzz.py, starting from the seeds of `evaluation.fuzz_seeds`), as many at once as there
+are cores, each from fresh seeds with a fixed seed so that a run can be repeated.
+RAGCHAT_FUZZ_SECONDS sets the seconds per reader (default 10): a longer campaign is
+`RAGCHAT_FUZZ_SECONDS=600 python -m pytest tests/test_fuzz_loaders.py`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.fuzz import CRASH_PREFIX, NO_SEEDS, seeds
+from evaluation.fuzz_seeds import CRASH_PREFIX, NO_SEEDS, seeds
 from loaders import LOADERS, LoaderError, load_document
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SECONDS = int(os.environ.get("RAGCHAT_FUZZ_SECONDS", "10"))
 TIMEOUT_S, MEMORY_MB = 10, 2048

@@ -22,7 +22,7 @@ from history.store import (
 )
 from index.store import FileRecord, Manifest
 from services.conversations import CHANGED, GONE, source_note, with_notes
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def turn(question: str, answer: str = "an answer [1]", sources: int = 1) -> Turn:

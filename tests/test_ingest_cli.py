@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def ingest_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

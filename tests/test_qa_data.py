@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.ingest import PYDOCS_HTML
+from evaluation.corpora import PYDOCS_HTML, listed_pages
 from evaluation.scoring import read_qa, squeeze
 from loaders import load_document
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import DATA, SAMPLE_DIR
 from text.language import question_language
 
-DATA = REPO / "tests" / "data"
 # injection_qa.jsonl is a different format (a document per case), checked by test_injection.py.
 QA_FILES = sorted(path.name for path in DATA.glob("*.jsonl") if path.name != "injection_qa.jsonl")
 PYDOCS_LIBRARY = PYDOCS_HTML / "library"
-PYDOCS_PAGES = [line for line in (DATA / "pydocs_pages.txt").read_text().split() if line]
+PYDOCS_PAGES = listed_pages(DATA / "pydocs_pages.txt")
 SPLITS = {"tune", "report"}
 
 

@@ -22,7 +22,7 @@ from index.store import load_index
 from index.updater import ingest
 from services.answering import SourceCard
 from services.conversations import GONE
-from tests.cjk_pdf import TRAINING_NOTES, write_cjk_pdf
+from tests.support.cjk_pdf import TRAINING_NOTES, write_cjk_pdf
 from ui.document import DocumentView, open_document, sentences, supporting_span
 from ui.page_image import cited_page, render_page
 

@@ -1,8 +1,9 @@
 """Retrieval quality gates: evaluate.py on the report split of our QA sets must stay at the
 levels we reached (README, "Quality gates"), in every question language, with either vector
 store. A change that makes retrieval worse fails here. Each corpus is ingested once per store
-for the whole test session (the index is updated incrementally, so later gates, and the answer
-gates of tests/test_answer_quality.py, find it ready)."""
+for the whole test session into the `quality_indexes` folder (the index is updated
+incrementally, so later gates, and the answer gates of tests/test_answer_quality.py, find it
+ready)."""
 
 import json
 import os
@@ -12,42 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.answer import pydocs_pages
-from bench.ingest import PYDOCS_HTML
 from config import StoreSettings
-from tests.conftest import REPO, SAMPLE_DIR
-
-DATA = REPO / "tests" / "data"
-
-
-def shared_indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's folder of quality-gate indexes: `<corpus>-<store>` (and its Milvus Lite
-    file `<corpus>-<store>.db`) for the corpus folder `<corpus>`, whichever gate comes first
-    builds it."""
-    folder = tmp_path_factory.getbasetemp() / "quality-indexes"
-    folder.mkdir(exist_ok=True)
-    return folder
+from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages
+from tests.support.paths import DATA, REPO, SAMPLE_DIR
 
 
-def python_docs(folder: Path) -> Path:
-    """The python3-doc pages CI indexes, copied into `folder`/pydocs-pages; skips the test
+@pytest.fixture(scope="module")
+def pydocs_dir(quality_indexes: Path) -> Path:
+    """The python3-doc pages CI indexes, copied into the quality indexes' folder; skips the test
     where Debian's python3-doc is not installed."""
     if not (PYDOCS_HTML / "library").is_dir():
         pytest.skip(
             f"Debian's python3-doc is not installed ({PYDOCS_HTML} not found; `make test` "
             "installs it with apt-get): the python3-doc gates need its library pages"
         )
-    return pydocs_pages(folder / "pydocs-pages")
-
-
-@pytest.fixture(scope="module")
-def indexes(tmp_path_factory) -> Path:
-    return shared_indexes(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def pydocs_dir(indexes) -> Path:
-    return python_docs(indexes)
+    return copy_pydocs_pages(DATA / "pydocs_pages.txt", quality_indexes / "pydocs-pages")
 
 
 def evaluate(indexes: Path, store: StoreSettings, qa: str, docs: Path, *extra: str) -> dict:
@@ -73,9 +53,9 @@ def evaluate(indexes: Path, store: StoreSettings, qa: str, docs: Path, *extra: s
 
 
 @pytest.mark.slow
-def test_chinese_questions_on_the_seed_notes(indexes, seeds_dir, store):
+def test_chinese_questions_on_the_seed_notes(quality_indexes, seeds_dir, store):
     evaluate(
-        indexes,
+        quality_indexes,
         store,
         "seeds_qa_zh.jsonl",
         seeds_dir,
@@ -84,11 +64,11 @@ def test_chinese_questions_on_the_seed_notes(indexes, seeds_dir, store):
 
 
 @pytest.mark.slow
-def test_english_questions_on_the_seed_notes_with_translation(indexes, seeds_dir):
+def test_english_questions_on_the_seed_notes_with_translation(quality_indexes, seeds_dir):
     """FAISS only: the translations cost most of this gate's time and do not depend on the
     store; both stores' rankings are gated by the other two sets (one also translated)."""
     evaluate(
-        indexes,
+        quality_indexes,
         StoreSettings(),
         "seeds_qa_en.jsonl",
         seeds_dir,
@@ -96,10 +76,10 @@ def test_english_questions_on_the_seed_notes_with_translation(indexes, seeds_dir
     )
 
 
-def test_sample_notes_in_both_languages(indexes, store):
+def test_sample_notes_in_both_languages(quality_indexes, store):
     """Three report questions per language: a coarse gate (one miss in Chinese today)."""
     summary = evaluate(
-        indexes,
+        quality_indexes,
         store,
         "sample_qa.jsonl",
         SAMPLE_DIR,
@@ -109,11 +89,11 @@ def test_sample_notes_in_both_languages(indexes, store):
 
 
 @pytest.mark.slow
-def test_python_docs_in_chinese_and_english(indexes, pydocs_dir):
+def test_python_docs_in_chinese_and_english(quality_indexes, pydocs_dir):
     """Real documentation nobody here wrote: English library pages, questions in English and
     in Chinese (translated). FAISS only, like the English seeds gate."""
     summary = evaluate(
-        indexes,
+        quality_indexes,
         StoreSettings(),
         "pydocs_qa.jsonl",
         pydocs_dir,

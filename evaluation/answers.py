@@ -1,0 +1,67 @@
+"""Answer quality on a QA set: every question asked through the answer service, and the final
+`Answer` scored (its text with checked citations, the refusal where nothing was supported):
+time to the first piece shown and to the whole answer, containment, citations, refusals. Used
+by `bench/answer.py` and the answer quality gates (tests/test_answer_quality.py)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from evaluation.scoring import QAItem, rate, score_checked
+from services.answering import Answer, RagService
+
+
+def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
+    """Ask every question and score the service's final answer: one row per question."""
+    rows = []
+    for item in items:
+        started = time.perf_counter()
+        first = None
+        for event in service.stream(item.question):
+            if isinstance(event, Answer):
+                answer = event
+            elif isinstance(event, str):
+                first = first or time.perf_counter()
+        finished = time.perf_counter()
+        if answer.error:
+            raise SystemExit(f"{service.profile}: {answer.error}")
+        passages = [card.text for card in answer.sources]
+        score = score_checked(answer.text, answer.cited, passages, item.answer)
+        rows.append(
+            {
+                "qid": item.qid,
+                "language": item.language,
+                "ttft_s": (first or finished) - started,
+                "answer_s": finished - started,
+                **score.row(),
+            }
+        )
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    """`_summarize` overall, and per question language under `by_language`."""
+    by_language = {
+        language: _summarize([r for r in rows if r["language"] == language])
+        for language in sorted({r["language"] for r in rows})
+    }
+    return {**_summarize(rows), "by_language": by_language}
+
+
+def _summarize(rows: list[dict]) -> dict:
+    """Answer rates over the answerable questions (false refusals: those refused), refusals
+    over the absent ones, speed over all of them."""
+    answerable = [r for r in rows if r["answerable"]]
+    return {
+        "n": len(answerable),
+        "containment": rate(answerable, "contained"),
+        "citations_present": rate(answerable, "cited"),
+        "false_refusals": rate(answerable, "refused"),
+        "citations_in_non_refusals": rate([r for r in answerable if not r["refused"]], "cited"),
+        "absent_n": len(rows) - len(answerable),
+        "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
+        "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
+        "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
+        "answer_s_p50": round(statistics.median(r["answer_s"] for r in rows), 2),
+    }
