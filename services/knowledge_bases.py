@@ -146,8 +146,11 @@ class KnowledgeBaseService:
         try:
             chosen = ChunkingSettings.model_validate(chunking)
         except ValidationError as err:
-            problems = "; ".join(problem["msg"] for problem in err.errors())
-            raise KnowledgeBaseError(f"{name!r}: chunking cannot be used: {problems}") from None
+            problems = "; ".join(
+                ".".join(["chunking", *map(str, problem["loc"])]) + f": {problem['msg']}"
+                for problem in err.errors()
+            )
+            raise KnowledgeBaseError(f"{name!r}: {problems}") from None
         changes = {"backend": embedding_backend, "model": embedding_model}
         embedding = settings.embedding.model_copy(
             update={key: value for key, value in changes.items() if value is not None}

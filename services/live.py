@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.embeddings import Embedder, build_embedder, serialized
 from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
+from services.answering import RagService
 
 
 @dataclass
@@ -23,8 +23,8 @@ class LiveIndex:
 
     version: Path
     knowledge_base: KnowledgeBase
-    services: dict[tuple[str, bool], Any] = field(default_factory=dict)
-    """`RagService`s by (profile, with_model)."""
+    services: dict[tuple[str, bool], RagService] = field(default_factory=dict)
+    """By (profile, with_model)."""
 
 
 class LiveIndexes:
