@@ -77,9 +77,6 @@ class KnowledgeBaseService:
         """`default` first, then the named ones in alphabetical order."""
         return self.catalog.names()
 
-    def exists(self, name: str) -> bool:
-        return self.catalog.exists(name)
-
     def settings_for(self, name: str = DEFAULT_KB) -> Settings:
         """The settings of knowledge base `name` (its paths, chunking and embedder), or
         KnowledgeBaseError naming the ones there are."""
