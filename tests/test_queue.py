@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from llms.queue import ModelQueue
+import pytest
+
+from llms.queue import ModelQueue, QueueFull
 
 
 def test_tickets_are_served_in_the_order_they_joined():
@@ -77,3 +79,88 @@ def test_many_threads_never_hold_the_seat_at_once():
     for thread in threads:
         thread.join(10)
     assert most[0] == 1 and sorted(order) == list(range(16)) and len(queue) == 0
+
+
+def test_people_take_turns_and_one_persons_order_is_kept():
+    """One person's eight queued requests do not starve another's one: it is served after at
+    most one of them (the one in the seat), and each person's own requests keep their order."""
+    queue = ModelQueue()
+    hers = [queue.join("ana") for _ in range(8)]
+    his = queue.join("bo")
+    assert queue.ahead(his) == 1
+    later = [queue.join("bo"), queue.join("cy")]
+    order = [hers[0], his, later[1], hers[1], later[0], *hers[2:]]
+    assert [queue.ahead(t) for t in order] == list(range(len(order)))
+
+
+def test_the_ticket_in_the_seat_is_never_overtaken():
+    queue = ModelQueue()
+    seated = queue.join("ana")
+    assert queue.wait(seated, 0)
+    newcomer = queue.join("bo")
+    assert queue.ahead(seated) == 0 and queue.ahead(newcomer) == 1
+    queue.leave(seated)
+    assert queue.wait(newcomer, 0)
+
+
+def test_a_person_past_the_limit_is_told_when_to_come_back():
+    queue = ModelQueue(limit=2)
+    seated, first, second = queue.join("ana"), queue.join("ana"), queue.join("ana")
+    with pytest.raises(QueueFull) as refused:
+        queue.join("ana")
+    assert refused.value.http_status == 429 and refused.value.retry_after >= 1
+    assert "2 of your requests" in str(refused.value)
+    bo = queue.join("bo")  # someone else still gets in, and is next
+    queue.leave(seated)
+    queue.leave(bo)
+    assert queue.wait(first, 0)
+    assert queue.join("ana")  # `first` took the seat: one fewer waiting
+    assert second
+
+
+def test_accepted_work_is_never_refused():
+    """An ingest already accepted waits for the seat even when its person is at the limit."""
+    queue = ModelQueue(limit=1)
+    earlier = [queue.join("ana"), queue.join("ana")]  # one in the seat, one waiting
+    indexed = threading.Event()
+
+    def ingest() -> None:
+        with queue.seat("ana"):
+            indexed.set()
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    for ticket in earlier:
+        queue.leave(ticket)
+    worker.join(5)
+    assert indexed.is_set() and len(queue) == 0
+
+
+def test_fair_share_under_threads():
+    """Real threads: ana floods the line, bo asks once; bo's turn comes second."""
+    queue = ModelQueue()
+    served: list[str] = []
+    lock = threading.Lock()
+    ana_seated = threading.Event()
+
+    def ask(person: str) -> None:
+        ticket = queue.join(person)
+        while not queue.wait(ticket, 1.0):
+            pass
+        with lock:
+            served.append(person)
+        ana_seated.set()
+        time.sleep(0.2)
+        queue.leave(ticket)
+
+    threads = [threading.Thread(target=ask, args=("ana",)) for _ in range(8)]
+    threads[0].start()
+    ana_seated.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.05)  # ana's other seven are waiting
+    bo = threading.Thread(target=ask, args=("bo",))
+    bo.start()
+    for thread in [*threads, bo]:
+        thread.join(10)
+    assert served.index("bo") == 1 and len(served) == 9
