@@ -24,9 +24,8 @@ from index.filters import ChunkFilter, facets, filter_from_mapping, parse_filter
 from index.store import load_index
 from index.updater import ingest
 from loaders import load_document
-from tests import test_ask_cli
-from tests.conftest import REPO
-from tests.test_api import MODEL, client, start_server
+from tests.support.paths import MODEL, REPO
+from tests.support.processes import ask_cli, client, start_server
 
 KEY = "filters-test-key"
 CHUNKING = ChunkingSettings(size=80, overlap=15, boundary_tolerance=15)
@@ -411,9 +410,9 @@ def test_each_filter_returns_only_matching_chunks_and_k_of_them(retriever, chunk
 
 def test_ask_cli_filter_flag(corpus):
     folder, _, _, config = corpus
-    ask_cli = functools.partial(test_ask_cli.ask_cli, config=config, cwd=folder)
+    ask = functools.partial(ask_cli, config=config, cwd=folder)
     # `nokey` cannot answer (exit 2), but the passages are found and printed all the same.
-    result = ask_cli(
+    result = ask(
         "--json",
         "--k",
         "3",
@@ -426,7 +425,7 @@ def test_ask_cli_filter_flag(corpus):
     answer = json.loads(result.stdout)
     assert "no OpenAI API key" in answer["error"]
     assert [card["source"] for card in answer["sources"]] == ["papers/lora.docx"] * 3
-    bad = ask_cli("--filter", "colour=red", "What is smoothing?")
+    bad = ask("--filter", "colour=red", "What is smoothing?")
     assert bad.returncode == 2 and "unknown filter key 'colour'" in bad.stderr
     assert "Traceback" not in bad.stderr
 

@@ -29,7 +29,7 @@ from finetune.data import read_examples
 from index.embeddings import build_embedder
 from index.updater import ingest
 from llms import build_chat_model
-from tests.conftest import REPO, SAMPLE_DIR
+from tests.support.paths import REPO, SAMPLE_DIR
 
 MODELS = REPO / ".ragchat" / "models"
 QA = [  # answers copied from data/sample, all found by the retriever in the top passages

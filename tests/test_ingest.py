@@ -12,7 +12,7 @@ import pytest
 from config import ChunkingSettings, EmbeddingSettings
 from index.store import IndexMismatchError, current_version, load_index
 from index.updater import ingest
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from text.normalize import normalize_text
 
 

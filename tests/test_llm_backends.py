@@ -19,7 +19,7 @@ from llms.llamacpp_backend import RefusalMargin
 from llms.local_server import free_port, llama_server
 from llms.queue import ModelQueue
 from services.answering import RagService
-from tests.test_retrieval import sample_knowledge_base
+from tests.support.knowledge import sample_knowledge_base
 from text.language import REFUSALS, is_refusal, question_language
 
 SERVER_KEY = "test-key"

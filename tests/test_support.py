@@ -12,9 +12,9 @@ from chains.rerank import SentenceSimilarity
 from config import RetrievalSettings, Settings
 from llms.queue import ModelQueue
 from services.answering import Answer, RagService
-from tests.conftest import SAMPLE_DIR
-from tests.test_retrieval import sample_knowledge_base
-from tests.test_service import fake_models
+from tests.support.fakes import fake_models
+from tests.support.knowledge import sample_knowledge_base
+from tests.support.paths import SAMPLE_DIR
 from text.language import REFUSALS
 
 

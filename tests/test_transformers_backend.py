@@ -7,7 +7,7 @@ from config import TransformersProfile, load_settings
 from llms import LLMError, build_chat_model
 from llms.dequantized import copy_folder
 from llms.transformers_backend import load_causal_lm, load_tokenizer, model_source
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 MODELS = REPO / ".ragchat" / "models"
 GGUF = TransformersProfile().gguf_file

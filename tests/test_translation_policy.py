@@ -14,7 +14,7 @@ from index.store import KnowledgeBase, load_index
 from index.updater import ingest
 from llms.queue import ModelQueue
 from services.answering import AnswerOptions, RagService
-from tests.test_service import fake_models
+from tests.support.fakes import fake_models
 
 QUESTION = "这个缓存系统过多少秒会清除最久没有用过的条目？"
 TRANSLATION = "After how many seconds does the cache evict the least recently used entry?"

@@ -2,6 +2,6 @@
 faces driven as a user drives them. Fixtures live in tests/conftest.py; no test module imports
 another test module or a bench script.
 
-A helper that loads a real model or starts a process is listed in `HEAVY_HELPERS`: every test
-of a module that imports one is marked `heavy` (tests/conftest.py), so `make test-fast` leaves
-it out without anyone remembering to."""
+A helper here that loads a real model or starts a process makes every test that calls it
+`heavy` (tests/support/heavy.py reads the code), so `make test-fast` leaves those tests out
+without anyone remembering to mark them."""
