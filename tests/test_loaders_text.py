@@ -1,6 +1,7 @@
-import docx
+"""The text formats (plain text and Markdown in any encoding, HTML), Unicode normalization, and
+what every reader refuses: unreadable content and unsupported suffixes."""
+
 import pytest
-from fpdf import FPDF
 
 from loaders import LoaderError, load_document
 from text.normalize import normalize_text
@@ -53,34 +54,6 @@ def test_html_keeps_visible_text_only(tmp_path):
     text = load_document(path, "page.html").page_content
     assert "标题" in text and "正文" in text and "加粗" in text
     assert "alert" not in text and "color" not in text
-
-
-def test_pdf_pages_are_kept(tmp_path):
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for page_text in ["Bigram models count word pairs.", "Smoothing moves probability mass."]:
-        pdf.add_page()
-        pdf.cell(text=page_text)
-    path = tmp_path / "two-pages.pdf"
-    pdf.output(str(path))
-    document = load_document(path, "two-pages.pdf")
-    text, offsets = document.page_content, document.metadata["page_offsets"]
-    assert len(offsets) == 2
-    assert text[offsets[1] :].startswith("Smoothing")
-    assert "Bigram" in text[: offsets[1]]
-
-
-def test_docx_paragraphs_and_tables(tmp_path):
-    document = docx.Document()
-    document.add_paragraph("LoRA 冻结原始权重。")
-    table = document.add_table(rows=1, cols=2)
-    table.rows[0].cells[0].text = "rank"
-    table.rows[0].cells[1].text = "8"
-    path = tmp_path / "lora.docx"
-    document.save(str(path))
-    text = load_document(path, "lora.docx").page_content
-    assert "LoRA 冻结原始权重。" in text
-    assert "rank | 8" in text
 
 
 @pytest.mark.parametrize(
