@@ -18,17 +18,27 @@ from llms import ChatModels, estimate_tokens
 DIMENSION = 256
 
 
+class RecordingChatModel(GenericFakeChatModel):
+    """LangChain's fake chat model, keeping the messages of every call in `prompts`."""
+
+    prompts: list = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
 def fake_models(
     replies: list[str], exclusive: bool = True, temperatures: list | None = None
 ) -> ChatModels:
-    """Chat models that reply with `replies` in turn; each answer's temperature is appended
-    to `temperatures`."""
+    """Chat models that reply with `replies` in turn (a `RecordingChatModel`: the prompts are
+    in `.llm.prompts`); each answer's temperature is appended to `temperatures`."""
 
     def endless() -> Iterator[AIMessage]:
         while True:
             yield from (AIMessage(reply) for reply in replies)
 
-    llm = GenericFakeChatModel(messages=endless())
+    llm = RecordingChatModel(messages=endless())
 
     def options(temperature: float | None) -> dict:
         (temperatures if temperatures is not None else []).append(temperature)
