@@ -20,61 +20,16 @@ from langchain_openai import ChatOpenAI
 
 from index.store import current_version, read_manifest
 from index.stores.faiss_segments import segment_folders
-from llms.local_server import free_port, wait_until_serving
 from tests.support.paths import REPO, SAMPLE_DIR
+from tests.support.processes import KEY, client, index_and_serve, start_server, write_config
 from text.language import is_refusal
 
-KEY = "test-api-key"
-MODEL = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QUESTIONS = [
     "什么是困惑度？",
     "What does DPO skip compared with RLHF?",
     "多头注意力的各个头最后怎么合并？",
     "加一平滑的分母要加上什么？",
 ]
-
-
-def write_config(folder: Path, docs: Path, max_upload_mb: float = 20) -> Path:
-    config = folder / "config.toml"
-    config.write_text(
-        f'[paths]\ndocuments = "{docs}"\nindex = "{folder / "index"}"\n'
-        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\n'
-        "temperature = 0.0\n"
-        '[llm.profiles.nokey]\nbackend = "openai"\n'
-        f"[ingest]\nmax_upload_mb = {max_upload_mb}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
-def start_server(config: Path, log: Path, keys: list[str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    env["RAGCHAT_API__KEYS"] = json.dumps(keys)
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "serve.py"), "--config", str(config), "--port", str(port)],
-        stdout=open(log, "wb"),  # noqa: SIM115 - the process owns it
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(f"{base}/health", process, 120)
-    except RuntimeError as err:
-        process.kill()
-        pytest.fail(f"{err}: {log.read_text()[-2000:]}")
-    return process, f"{base}/v1"
-
-
-def index_and_serve(config: Path, folder: Path) -> tuple[subprocess.Popen, str]:
-    """`ingest.py` then `serve.py` (with the test key) on `config`."""
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return start_server(config, folder / "serve.log", [KEY])
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +43,6 @@ def api(tmp_path_factory):
     yield base_url, config, folder
     process.terminate()
     process.wait(30)
-
-
-def client(base_url: str, key: str = KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=300)
 
 
 def ask(base_url: str, question: str, **extra) -> openai.types.chat.ChatCompletion:

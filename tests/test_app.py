@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from llms.local_server import free_port
-from tests.support.paths import REPO, SAMPLE_DIR
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """The app on a fresh index folder, with two broken OpenAI profiles to show errors."""
-    config = tmp_path / "config.toml"
-    model = REPO / ".ragchat" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    config.write_text(
-        f'[paths]\ndocuments = "{SAMPLE_DIR}"\nindex = "{tmp_path / "index"}"\n'
-        f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{model}"\ntemperature = 0.0\n'
-        f'[llm.profiles.down]\nbackend = "openai"\nmodel = "local"\napi_key = "x"\n'
-        f'base_url = "http://127.0.0.1:{free_port()}/v1"\ntimeout = 3\nmax_retries = 0\n'
-        '[llm.profiles.nokey]\nbackend = "openai"\n',
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("RAGCHAT_CONFIG", str(config))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
-
-
-def index_samples(app: AppTest) -> AppTest:
-    app.run()
-    app.sidebar.radio[0].set_value("Knowledge base").run()
-    next(b for b in app.button if b.label == "Index the sample documents").click().run()
-    app.sidebar.radio[0].set_value("Chat").run()
-    return app
-
-
-def ask(app: AppTest, question: str) -> AppTest:
-    app.chat_input[0].set_value(question).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def source_cards(app: AppTest) -> list[str]:
-    return [e.label for e in app.main.expander]  # not the sidebar's (Filters)
+from tests.support.paths import REPO
+from tests.support.streamlit_app import ask, index_samples, source_cards
 
 
 def test_first_run_explains_and_indexes_the_samples(app):

@@ -9,10 +9,8 @@ from history.store import HistoryStore, Turn
 from services.answering import RagService
 from services.container import ServiceHub
 from services.conversations import GONE
-from tests import test_app
-from tests.conftest import REPO
-
-app = test_app.app  # the same fixture: the app on a fresh index with the local model
+from tests.support.paths import REPO
+from tests.support.streamlit_app import ask, index_samples, source_cards
 
 
 def restarted() -> AppTest:
@@ -28,7 +26,7 @@ def open_buttons(session: AppTest) -> dict[str, str]:
 
 def test_a_conversation_is_kept_reopened_continued_renamed_exported_and_deleted(app, monkeypatch):
     question, follow_up = "什么是困惑度？", "它的数值越低说明什么？"
-    test_app.ask(test_app.index_samples(app), question)
+    ask(index_samples(app), question)
     conversation = app.session_state["conversation"]
     settings = app.session_state["settings"]
     store = HistoryStore(settings.paths.history)
@@ -39,7 +37,7 @@ def test_a_conversation_is_kept_reopened_continued_renamed_exported_and_deleted(
     assert any("default · local" in c.value for c in session.sidebar.caption)
     session.button(key=f"history-open-{conversation}").click().run()
     assert [t["question"] for t in session.session_state["turns"]] == [question]
-    cards = test_app.source_cards(session)
+    cards = source_cards(session)
     assert cards and "ngram-language-models.md" in cards[0] and "⚠" not in cards[0]
 
     histories: list[list[tuple[str, str]]] = []
@@ -50,7 +48,7 @@ def test_a_conversation_is_kept_reopened_continued_renamed_exported_and_deleted(
         return stream(self, question, history, *args, **kwargs)
 
     monkeypatch.setattr(RagService, "stream", recorded)
-    test_app.ask(session, follow_up)
+    ask(session, follow_up)
     first_answer = store.get(conversation).turns[0]["answer"]
     assert histories == [[(question, first_answer)]]  # the reopened turn is the history
     turns = store.get(conversation).turns
@@ -66,7 +64,7 @@ def test_a_conversation_is_kept_reopened_continued_renamed_exported_and_deleted(
 
     ServiceHub(settings).ingesting.forget(["ngram-language-models.md"], on_message=lambda _: None)
     session.button(key=f"history-open-{conversation}").click().run()
-    assert any(GONE in card for card in test_app.source_cards(session))
+    assert any(GONE in card for card in source_cards(session))
 
     session.button(key="history-delete").click().run()
     assert "cannot be undone" in session.sidebar.warning[0].value
@@ -111,7 +109,7 @@ def test_an_unusable_history_file_turns_history_off_and_chat_still_works(app):
     path = app.session_state["settings"].paths.history
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not SQLite at all\n" * 100)
-    test_app.ask(test_app.index_samples(app), "什么是困惑度？")
+    ask(index_samples(app), "什么是困惑度？")
     assert app.session_state["turns"][0]["answer"].strip()
     warning = app.sidebar.warning[0].value
     assert "Chat history is off" in warning and "left as it is" in warning

@@ -8,12 +8,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests import test_app
-from tests.conftest import SAMPLE_DIR
-from tests.test_app import ask, index_samples, source_cards
-from tests.test_knowledge_bases import OPTICS, QUESTION, write_optics
-
-app = test_app.app  # the same fixture: the app on a fresh index with the local model
+from tests.support.notes import OPTICS, QUESTION, write_optics
+from tests.support.paths import SAMPLE_DIR
+from tests.support.streamlit_app import ask, index_samples, source_cards
 
 
 def button(session: AppTest, label: str):

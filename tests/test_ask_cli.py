@@ -5,16 +5,7 @@ import subprocess
 import sys
 
 from tests.support.paths import REPO, SAMPLE_DIR
-
-
-def ask_cli(*args: str, config, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "ask.py"), "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-    )
+from tests.support.processes import ask_cli
 
 
 def config_for(tmp_path):

@@ -28,23 +28,9 @@ from index.filters import ChunkFilter
 from index.store import current_version, read_embedder_identity
 from services.answering import AnswerOptions
 from services.container import ServiceHub
-from tests.conftest import REPO, SAMPLE_DIR
-from tests.test_api import KEY, index_and_serve, write_config
-
-OPTICS = {
-    "optics.md": "# 光学笔记\n\n折射率是光在真空中的速度与光在介质中的速度之比。"
-    "凸透镜的焦距决定成像的位置。全反射只在光从光密介质射向光疏介质时发生。\n",
-    "waves.txt": "Waves carry energy without carrying matter. The wavelength is the distance "
-    "between two crests; frequency times wavelength gives the speed of the wave.\n",
-}
-QUESTION = "什么是困惑度？"  # answered by the sample notes, not by the optics notes
-
-
-def write_optics(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in OPTICS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+from tests.support.notes import OPTICS, QUESTION, write_optics
+from tests.support.paths import REPO, SAMPLE_DIR
+from tests.support.processes import KEY, index_and_serve, write_config
 
 
 @pytest.mark.parametrize(

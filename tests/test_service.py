@@ -5,7 +5,6 @@ The real models go through the same path in test_api.py, test_app.py and test_as
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
@@ -18,29 +17,11 @@ from llms import ChatModels, LLMError, estimate_tokens
 from llms.queue import ModelQueue
 from services.answering import Answer, AnswerOptions, RagService, Waiting
 from services.container import ServiceHub
-from tests.test_retrieval import sample_knowledge_base
+from tests.support.fakes import fake_models
+from tests.support.knowledge import sample_knowledge_base
 from text.language import REFUSALS
 
 PERPLEXITY_ANSWER = "困惑度是模型对测试集概率的几何平均的倒数。"
-
-
-def fake_models(
-    replies: list[str], exclusive: bool = True, temperatures: list | None = None
-) -> ChatModels:
-    """Chat models that reply with `replies` in turn; each answer's temperature is appended
-    to `temperatures`."""
-
-    def endless() -> Iterator[AIMessage]:
-        while True:
-            yield from (AIMessage(reply) for reply in replies)
-
-    llm = GenericFakeChatModel(messages=endless())
-
-    def options(temperature: float | None) -> dict:
-        (temperatures if temperatures is not None else []).append(temperature)
-        return {}
-
-    return ChatModels(llm, llm, exclusive, estimate_tokens, options)
 
 
 def service(
