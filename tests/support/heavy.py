@@ -46,7 +46,8 @@ def is_heavy(item: pytest.Item) -> bool:
     functions = [getattr(item, "function", None)]
     if getattr(item, "cls", None) is not None:
         functions += _members(item.cls)
-    for definitions in item._fixtureinfo.name2fixturedefs.values():
+    fixtures = getattr(item, "_fixtureinfo", None)  # what pytest resolved for this test
+    for definitions in fixtures.name2fixturedefs.values() if fixtures else ():
         functions += [definition.func for definition in definitions]
     return any(_heavy_function(function, seen) for function in functions)
 
