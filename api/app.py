@@ -9,7 +9,7 @@ from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
 from api.knowledge_bases import knowledge_bases_router
-from index.store import IndexStoreError
+from index.errors import IndexStoreError
 from services.container import ServiceHub
 
 

@@ -85,8 +85,8 @@ def _work(path: str, docs: Path, index: Path) -> dict:
     """Inside the child: time one path, count the characters it embedded."""
     from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings
     from index.embeddings import build_embedder
-    from index.store import load_index
     from index.updater import ingest
+    from index.versions import load_index
 
     embedder = build_embedder(EmbeddingSettings())
     if path == "tutorial":

@@ -44,13 +44,10 @@ from chains.retrieval import build_retriever  # noqa: E402
 from config import ChunkingSettings, RetrievalSettings, load_settings  # noqa: E402
 from evaluation.scoring import read_qa  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
-from index.store import (  # noqa: E402
-    KnowledgeBase,
-    encode_sentence_vectors,
-    load_index,
-    sentence_unit_limit,
-)
+from index.knowledge_base import KnowledgeBase  # noqa: E402
+from index.records import encode_sentence_vectors, sentence_unit_limit  # noqa: E402
 from index.updater import ingest  # noqa: E402
+from index.versions import load_index  # noqa: E402
 from loaders.chunking import content_hash  # noqa: E402
 from text.sentences import sentence_units  # noqa: E402
 

@@ -34,9 +34,10 @@ from config import EmbeddingSettings, PathsSettings, Settings, StoreSettings  # 
 from evaluation.scoring import QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from index.bm25 import STOP_WORDS  # noqa: E402
 from index.embeddings import Embedder, build_embedder  # noqa: E402
-from index.store import KnowledgeBase, load_index  # noqa: E402
-from index.stores.milvus import connect, release  # noqa: E402
+from index.knowledge_base import KnowledgeBase  # noqa: E402
+from index.stores.milvus.client import connect, release  # noqa: E402
 from index.updater import ingest  # noqa: E402
+from index.versions import load_index  # noqa: E402
 from text.normalize import normalize_text  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"

@@ -37,8 +37,9 @@ from bench.ingest import pydocs_corpus  # noqa: E402
 from chains.retrieval import build_retriever  # noqa: E402
 from config import load_settings  # noqa: E402
 from index.embeddings import build_embedder  # noqa: E402
-from index.store import KnowledgeBase, load_index  # noqa: E402
+from index.knowledge_base import KnowledgeBase  # noqa: E402
 from index.updater import ingest  # noqa: E402
+from index.versions import load_index  # noqa: E402
 
 BASELINE = "langchain FAISS.similarity_search"
 Search = Callable[[str], list[Document]]

@@ -51,8 +51,10 @@ sys.path.insert(0, str(REPO))
 from bench.ingest import pydocs_corpus  # noqa: E402
 from config import ChunkingSettings, RetrievalSettings, StoreSettings  # noqa: E402
 from index.embeddings import Embedder, EmbedderIdentity  # noqa: E402
-from index.store import FileRecord, KnowledgeBase, load_index, save_index  # noqa: E402
+from index.knowledge_base import KnowledgeBase  # noqa: E402
+from index.manifest import FileRecord  # noqa: E402
 from index.updater import make_splitter  # noqa: E402
+from index.versions import load_index, save_index  # noqa: E402
 from loaders.chunking import content_hash  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "scale.json"

@@ -52,7 +52,7 @@ from config import Settings, load_settings  # noqa: E402
 from evaluation.corpora import PYDOCS_HTML, listed_pages  # noqa: E402
 from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from index.filters import ChunkFilter  # noqa: E402
-from index.store import chunk_language  # noqa: E402
+from index.records import chunk_language  # noqa: E402
 from services.answering import RagService  # noqa: E402
 from services.container import ServiceHub  # noqa: E402
 from text.normalize import normalize_text  # noqa: E402

@@ -47,7 +47,7 @@ class SentenceSimilarity:
         self.close = close
         self.stored = stored
         self.unit_limit = unit_limit
-        """At most this many units per chunk (`index.store.sentence_unit_limit`)."""
+        """At most this many units per chunk (`index.records.sentence_unit_limit`)."""
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # requests to remote profiles run side by side

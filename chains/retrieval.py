@@ -20,7 +20,8 @@ from pydantic import ConfigDict
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
 from index.filters import ChunkFilter
-from index.store import KnowledgeBase, sentence_unit_limit
+from index.knowledge_base import KnowledgeBase
+from index.records import sentence_unit_limit
 from text.normalize import normalize_text
 
 RankedList = tuple[str, float, list[str]]

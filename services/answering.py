@@ -35,7 +35,7 @@ from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
 from index.filters import ChunkFilter
-from index.store import KnowledgeBase
+from index.knowledge_base import KnowledgeBase
 from llms import ChatModels, LLMError, estimate_tokens, explain
 from llms.queue import ModelQueue
 from text.language import REFUSALS, question_language

@@ -24,7 +24,9 @@ from history.store import (
     UnknownConversation,
 )
 from index.catalog import KnowledgeBaseCatalog, KnowledgeBaseError
-from index.store import IndexStoreError, Manifest, current_version, read_manifest
+from index.errors import IndexStoreError
+from index.manifest import Manifest, read_manifest
+from index.versions import current_version
 
 GONE = "the document is no longer in the knowledge base"
 CHANGED = "the document has changed since this answer"

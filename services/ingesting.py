@@ -14,7 +14,7 @@ from pathlib import Path
 
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.check import IndexHealth, check_index, repair_index
-from index.store import IndexStoreError
+from index.errors import IndexStoreError
 from index.updater import IngestReport, forget, ingest, source_path
 from llms.queue import ModelQueue
 from loaders.uploads import save_upload

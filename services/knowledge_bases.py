@@ -15,7 +15,9 @@ from history.store import HistoryError
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError, KnowledgeBaseStats
 from index.embeddings import EmbedderIdentity
 from index.filters import Facets, facets
-from index.store import KnowledgeBase, current_version, index_size, read_manifest
+from index.knowledge_base import KnowledgeBase
+from index.manifest import read_manifest
+from index.versions import current_version, index_size
 from llms.queue import ModelQueue
 from services.conversations import ConversationService
 from services.live import LiveIndexes, commands_for

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.embeddings import Embedder, build_embedder, serialized
-from index.store import IndexStoreError, KnowledgeBase, current_version, load_index
+from index.errors import IndexStoreError
+from index.knowledge_base import KnowledgeBase
+from index.versions import current_version, load_index
 from services.answering import RagService
 
 

@@ -18,8 +18,9 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from index.store import current_version, read_manifest
-from index.stores.faiss_segments import segment_folders
+from index.manifest import read_manifest
+from index.stores.faiss.segment_files import segment_folders
+from index.versions import current_version
 from tests.support.paths import REPO, SAMPLE_DIR
 from tests.support.processes import KEY, client, index_and_serve, start_server, write_config
 from text.language import is_refusal

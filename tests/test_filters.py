@@ -21,8 +21,8 @@ import index.updater as updater
 from chains.retrieval import HybridRetriever, build_retriever
 from config import ChunkingSettings, LLMSettings, PathsSettings, RetrievalSettings, Settings
 from index.filters import ChunkFilter, facets, filter_from_mapping, parse_filters
-from index.store import load_index
 from index.updater import ingest
+from index.versions import load_index
 from loaders import load_document
 from tests.support.paths import MODEL, REPO
 from tests.support.processes import ask_cli, client, start_server

@@ -20,7 +20,7 @@ from history.store import (
     Turn,
     UnknownConversation,
 )
-from index.store import FileRecord, Manifest
+from index.manifest import FileRecord, Manifest
 from services.conversations import CHANGED, GONE, source_note, with_notes
 from tests.support.paths import REPO
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from config import ChunkingSettings, EmbeddingSettings
-from index.store import IndexMismatchError, current_version, load_index
+from index.errors import IndexMismatchError
 from index.updater import ingest
+from index.versions import current_version, load_index
 from tests.support.paths import REPO
 from text.normalize import normalize_text
 

@@ -25,7 +25,8 @@ from index.catalog import (
     check_name,
 )
 from index.filters import ChunkFilter
-from index.store import current_version, read_embedder_identity
+from index.manifest import read_embedder_identity
+from index.versions import current_version
 from services.answering import AnswerOptions
 from services.container import ServiceHub
 from tests.support.notes import OPTICS, QUESTION, write_optics

@@ -27,8 +27,8 @@ import pytest
 import index.updater
 import loaders
 from config import IngestSettings
-from index.store import load_index
 from index.updater import discover, ingest
+from index.versions import load_index
 from loaders import LoaderError, load_document
 from loaders.formats import read_text
 from loaders.isolation import IsolatedLoader

@@ -13,8 +13,8 @@ from config import ChunkingSettings, RetrievalSettings
 from evaluation.scoring import QAFormatError, read_qa, squeeze
 from index.bm25 import Bm25Index, term_counts, tokenize
 from index.filters import ChunkFilter
-from index.store import load_index
 from index.updater import ingest
+from index.versions import load_index
 from tests.support.knowledge import sample_knowledge_base
 from tests.support.paths import DATA, REPO, SAMPLE_DIR
 

@@ -10,8 +10,9 @@ import pytest
 
 from config import PathsSettings, RetrievalSettings, Settings
 from index.embeddings import Embedder
-from index.store import KnowledgeBase, load_index
+from index.knowledge_base import KnowledgeBase
 from index.updater import ingest
+from index.versions import load_index
 from llms.queue import ModelQueue
 from services.answering import AnswerOptions, RagService
 from tests.support.fakes import fake_models

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from chains.citations import claims_citing
 from config import ChunkingSettings, PathsSettings, Settings
-from index.store import load_index
 from index.updater import ingest
+from index.versions import load_index
 from services.answering import SourceCard
 from services.conversations import GONE
 from tests.support.cjk_pdf import TRAINING_NOTES, write_cjk_pdf

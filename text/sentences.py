@@ -22,7 +22,7 @@ def sentences(text: str) -> list[str]:
 
 MAX_SENTENCE_UNITS = 32
 """Most sentence vectors kept per window (fewer for large embedders:
-`index.store.sentence_unit_limit`): prose windows of 500 characters hold 5-20 sentences; a
+`index.records.sentence_unit_limit`): prose windows of 500 characters hold 5-20 sentences; a
 window of short lines (a table, code) is cut into runs of lines instead."""
 
 

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from index.bm25 import tokenize
-from index.store import IndexNotFoundError, IndexStoreError
+from index.errors import IndexNotFoundError, IndexStoreError
 from services.answering import Answer, AnswerOptions, RagService, StreamEvent, Waiting
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB

@@ -7,8 +7,8 @@ from datetime import date
 
 import streamlit as st
 
+from index.errors import IndexStoreError
 from index.filters import ChunkFilter
-from index.store import IndexStoreError
 from services.container import ServiceHub
 
 LANGUAGE_NAMES = {"zh": "Chinese (zh)", "en": "English (en)"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from errors import RagchatError
-from index.store import IndexNotFoundError, IndexStoreError
+from index.errors import IndexNotFoundError, IndexStoreError
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import safe_upload_name
