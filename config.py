@@ -311,6 +311,9 @@ class LLMSettings(Section):
     """Which of `profiles` answers questions."""
     profiles: dict[str, LLMProfile] = {"local": LlamaCppProfile(), "openai": OpenAIProfile()}
     """Named chat model settings; switch with `profile`, `--profile` or in the app."""
+    queue_limit: int = Field(8, gt=0)
+    """Most requests one person may have waiting for the local model; one more is refused
+    (the API answers 429 with `Retry-After`), so one person cannot fill the line for all."""
 
     @model_validator(mode="after")
     def _profile_exists(self) -> LLMSettings:

@@ -368,6 +368,21 @@ class AccountStore:
     def kb_shares(self, kb: str) -> dict[int, str]:
         return dict(self._select("SELECT person_id, level FROM kb_shares WHERE kb = ?", kb))
 
+    def kb_records(self, kbs: Sequence[str]) -> dict[str, tuple[int | None, dict[int, str]]]:
+        """The owner and shares of each of `kbs` (None, {} for one without rows), in one query:
+        every request that names a knowledge base, or lists them, asks this."""
+        records: dict[str, tuple[int | None, dict[int, str]]] = {kb: (None, {}) for kb in kbs}
+        rows = self._select(
+            "SELECT kb_owners.kb, owner_id, person_id, level FROM kb_owners LEFT JOIN kb_shares "
+            f"ON kb_shares.kb = kb_owners.kb WHERE kb_owners.kb IN ({', '.join('?' * len(kbs))})",
+            *kbs,
+        )
+        for kb, owner_id, person_id, level in rows:
+            records[kb] = (owner_id, records[kb][1])
+            if person_id is not None:
+                records[kb][1][person_id] = level
+        return records
+
     def set_kb_owner(self, kb: str, owner_id: int) -> None:
         """Give `kb` an owner and no shares: rows left under its name by a knowledge base
         deleted behind ragchat's back do not pass to a new one."""

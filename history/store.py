@@ -3,7 +3,7 @@
     store = HistoryStore(settings.paths.history)
     conversation = store.create(question, kb="default", profile="local")
     store.append_turn(conversation, turn)   # one transaction: stored whole or not at all
-    store.list(); store.get(conversation); store.rename(...); store.delete(...)
+    store.list(owned_by=[person_id]); store.get(conversation); store.rename(...); store.delete(...)
 
 Why it is built this way: the journal is a write-ahead log and every turn is one transaction,
 so a process killed mid-write leaves the file readable with every committed turn whole.
@@ -12,6 +12,10 @@ Streamlit runs each browser session in its own thread: every call opens its own 
 another writer. The schema's version is kept in `PRAGMA user_version` and upgraded by
 `MIGRATIONS`; a file written by a newer ragchat is refused, and a damaged file is reported,
 never replaced: the user's conversations are not deleted behind their back.
+
+Each conversation records its `owner`, a person id (`accounts`); the store only keeps and
+filters it: whose a conversation is, and what NULL (a conversation from before people) means, is
+`services.conversations`' business.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +35,7 @@ from typing_extensions import TypedDict
 from errors import RagchatError
 from history.markdown import conversation_markdown
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 0 -> 1: conversations and their turns.
     (
@@ -55,6 +59,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at REAL NOT NULL,
             PRIMARY KEY (conversation_id, position)
         )""",
+    ),
+    # 1 -> 2: whose each conversation is (NULL: from before people).
+    (
+        "ALTER TABLE conversations ADD COLUMN owner INTEGER",
+        "CREATE INDEX conversations_by_owner ON conversations (owner, updated_at)",
     ),
 )
 """`MIGRATIONS[n]` upgrades a file from schema n to n + 1, in one transaction."""
@@ -100,6 +109,8 @@ class Conversation:
     profile: str
     created_at: float
     updated_at: float
+    owner: int | None = None
+    """The person id it belongs to; None for a conversation from before people."""
     turns: list[Turn] = field(default_factory=list)
     """Empty in `HistoryStore.list`; filled by `HistoryStore.get`."""
 
@@ -133,15 +144,23 @@ class HistoryStore:
         with self._transaction() as connection:
             _migrate(connection, self.path)
 
-    def create(self, question: str, kb: str, profile: str, turns: Sequence[Turn] = ()) -> int:
-        """A new conversation titled after its first question, holding `turns` (stored in the
-        same transaction: a conversation is never left without its first turn); its id."""
+    def create(
+        self,
+        question: str,
+        kb: str,
+        profile: str,
+        turns: Sequence[Turn] = (),
+        owner: int | None = None,
+    ) -> int:
+        """A new conversation of `owner` titled after its first question, holding `turns`
+        (stored in the same transaction: a conversation is never left without its first turn);
+        its id."""
         now = time.time()
         with self._transaction() as connection:
             cursor = connection.execute(
-                "INSERT INTO conversations (title, kb, profile, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (title_of(question), kb, profile, now, now),
+                "INSERT INTO conversations (title, kb, profile, created_at, updated_at, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title_of(question), kb, profile, now, now, owner),
             )
             conversation = int(cursor.lastrowid)
             for turn in turns:
@@ -156,12 +175,21 @@ class HistoryStore:
             _touch(connection, conversation, now)
             return _insert_turn(connection, conversation, turn, now)
 
-    def list(self) -> list[Conversation]:
-        """Every conversation without its turns, the most recently continued first."""
+    def list(self, owned_by: Collection[int | None] | None = None) -> list[Conversation]:
+        """The conversations without their turns, the most recently continued first: every one,
+        or those whose owner is in `owned_by` (None in it: those without an owner)."""
+        where, args = "", ()
+        if owned_by is not None:
+            ids = tuple(owner for owner in owned_by if owner is not None)
+            where = f"WHERE owner IN ({', '.join('?' * len(ids))})"
+            if None in owned_by:
+                where += " OR owner IS NULL"
+            args = ids
         with self._transaction(write=False) as connection:
             rows = connection.execute(
-                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations "
-                "ORDER BY updated_at DESC, id DESC"
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations {where} "
+                "ORDER BY updated_at DESC, id DESC",
+                args,
             ).fetchall()
         return [Conversation(*row) for row in rows]
 
@@ -184,6 +212,17 @@ class HistoryStore:
             for q, a, e, c, s in turns
         ]
         return Conversation(*row, turns=stored)
+
+    def owner(self, conversation: int) -> int | None:
+        """Whose a conversation is (None: nobody's, from before people), or
+        UnknownConversation."""
+        with self._transaction(write=False) as connection:
+            row = connection.execute(
+                "SELECT owner FROM conversations WHERE id = ?", (conversation,)
+            ).fetchone()
+        if row is None:
+            raise UnknownConversation(f"there is no conversation {conversation}")
+        return row[0]
 
     def rename(self, conversation: int, title: str) -> str:
         """Give a conversation a new title (one line, not empty); the title as stored."""
@@ -262,7 +301,7 @@ class HistoryStore:
         )
 
 
-_CONVERSATION_COLUMNS = "id, title, kb, profile, created_at, updated_at"
+_CONVERSATION_COLUMNS = "id, title, kb, profile, created_at, updated_at, owner"
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:

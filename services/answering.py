@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -37,7 +38,8 @@ from config import Settings, TranslateQuery
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 from llms import ChatModels, LLMError, estimate_tokens, explain
-from llms.queue import ModelQueue
+from llms.queue import ModelQueue, Ticket
+from services.people import LOCAL_OPERATOR, Person
 from text.language import REFUSALS, question_language
 
 QUESTION_RESERVE_TOKENS = 200
@@ -235,17 +237,35 @@ class RagService:
         history: Sequence[tuple[str, str]] = (),
         options: AnswerOptions = AnswerOptions(),
         cancel: threading.Event | None = None,
+        *,
+        person: Person = LOCAL_OPERATOR,
     ) -> Iterator[StreamEvent]:
         """Yield `Waiting` while the local model serves others, then the answer's text pieces,
-        then one `Answer`. Setting `cancel` (or closing the generator) gives up the place in
-        line or stops the generation, and frees the model for the next request."""
-        cancel = cancel or threading.Event()
+        then one `Answer`. The place in the local model's line is taken by this call, as
+        `person` (the line takes turns between people), so one who already has as many requests
+        waiting as the line allows is refused here, with QueueFull, before anything streams.
+        Setting `cancel` (or closing the generator, or dropping it unstarted) gives up the place
+        in line or stops the generation, and frees the model for the next request."""
+        ticket = self.queue.join(person.name) if self.queue is not None else None
+        events = self._stream(question, history, options, cancel or threading.Event(), ticket)
+        if ticket is not None:  # a generator dropped unstarted never runs its `finally`
+            weakref.finalize(events, self.queue.leave, ticket)
+        return events
+
+    def _stream(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        options: AnswerOptions,
+        cancel: threading.Event,
+        ticket: Ticket | None,
+    ) -> Iterator[StreamEvent]:
+        """`stream`'s events, holding `ticket` (None: no line) until they end."""
         started = time.perf_counter()
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
         refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
         checked = CitationStream(sources, self.support, refusal)
-        ticket = self.queue.join() if self.queue is not None else None
         try:
             if ticket is not None:
                 for ahead in self.queue.positions(ticket, cancel.is_set):
@@ -301,9 +321,12 @@ class RagService:
         question: str,
         history: Sequence[tuple[str, str]] = (),
         options: AnswerOptions = AnswerOptions(),
+        *,
+        person: Person = LOCAL_OPERATOR,
     ) -> Answer:
         """The finished answer, without streaming."""
-        return next(e for e in self.stream(question, history, options) if isinstance(e, Answer))
+        events = self.stream(question, history, options, person=person)
+        return next(e for e in events if isinstance(e, Answer))
 
 
 def context_budget(settings: Settings, profile: str) -> int:

@@ -2,14 +2,21 @@
 they share, across every knowledge base of the configuration (`kb`, default `default`).
 
     hub = ServiceHub(settings)                      # once per process
-    service = hub.service("local", kb="default")    # answers: one per (kb, index version, profile)
-    hub.ingesting.ingest(...)                       # ingest, uploads, forget, check, repair
-    hub.knowledge_bases.overview()                  # list, contents, create, rename, delete
-    hub.conversations.list()                        # the stored conversations
+    service = hub.service("local", kb="default", person=person)  # one per (kb, version, profile)
+    hub.ingesting.ingest(..., person=person)        # ingest, uploads, forget, check, repair
+    hub.knowledge_bases.overview(person=person)     # list, contents, create, rename, share, ...
+    hub.conversations.list(person=person)           # the person's stored conversations
+    hub.accounts                                    # people, keys, sessions, the audit log
+
+Every call that reads or changes a knowledge base, a file or a conversation takes the `person`
+who asks (keyword-only): the app and the API pass whoever signed in; the CLIs leave the default,
+LOCAL_OPERATOR, the admin who owns the files. The services check `services.permissions` before
+they act (`services.guard`).
 
 Shared: the catalogue of knowledge bases (`index.catalog`), each one's embedder and live index
-version (`services.live`), each profile's chat models, and the line for the local model's single
-seat (`llms.queue`), which ingests wait in too, so embedding and generation never run at once.
+version (`services.live`), each profile's chat models, the accounts file (opened when first
+needed), and the line for the local model's single seat (`llms.queue`), which takes turns
+between people and which ingests wait in too, so embedding and generation never run at once.
 """
 
 from __future__ import annotations
@@ -20,9 +27,12 @@ from llms import ChatModels, LLMError, backend_of, build_chat_models
 from llms.queue import ModelQueue
 from services.answering import RagService
 from services.conversations import ConversationService
+from services.guard import Guard
 from services.ingesting import IngestService
 from services.knowledge_bases import KnowledgeBaseService
 from services.live import LiveIndexes
+from services.people import LOCAL_OPERATOR, AccountService, Person
+from services.permissions import Action
 from text.language import REFUSALS
 
 
@@ -39,17 +49,24 @@ class ServiceHub:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.queue = ModelQueue()
+        self.queue = ModelQueue(limit=settings.llm.queue_limit)
         catalog = KnowledgeBaseCatalog(settings)
         self._live = LiveIndexes(catalog)
-        self.conversations = ConversationService(settings.paths.history, catalog)
+        self._guard = Guard(settings, catalog)
+        self.conversations = ConversationService(settings.paths.history, catalog, self._guard)
         self.knowledge_bases = KnowledgeBaseService(
-            catalog, self._live, self.queue, self.conversations
+            catalog, self._live, self.queue, self.conversations, self._guard
         )
-        self.ingesting = IngestService(catalog, self._live, self.queue)
+        self.ingesting = IngestService(catalog, self._live, self.queue, self._guard)
         self.ingest = self.ingesting.ingest
         """The call scripts and benchmarks make before asking: `IngestService.ingest`."""
         self._models: dict[str, ChatModels] = {}
+
+    @property
+    def accounts(self) -> AccountService:
+        """People, API keys, sessions, knowledge-base shares and the audit log
+        (`settings.paths.users`, opened or created on first use)."""
+        return self._guard.accounts
 
     @property
     def profiles(self) -> list[str]:
@@ -61,13 +78,21 @@ class ServiceHub:
         return backend_of(chosen).describe(chosen)
 
     def service(
-        self, profile: str | None = None, with_model: bool = True, kb: str = DEFAULT_KB
+        self,
+        profile: str | None = None,
+        with_model: bool = True,
+        kb: str = DEFAULT_KB,
+        *,
+        person: Person = LOCAL_OPERATOR,
     ) -> RagService:
         """The answer service for the live index of `kb` and `profile` (default: the configured
-        one). Raises KnowledgeBaseError for an unknown knowledge base, IndexStoreError without
-        an index, UnknownProfileError; a model that cannot be built is reported by each answer
-        (retrieval still works). `with_model=False`: a retrieval-only service that loads no
-        chat model (no translation)."""
+        one), for a `person` who may read `kb` (ask it with `stream(..., person=person)`).
+        Raises KnowledgeBaseNotFoundError for a knowledge base that does not exist or that
+        `person` may not read, IndexStoreError without an index, UnknownProfileError; a model
+        that cannot be built is reported by each answer (retrieval still works).
+        `with_model=False`: a retrieval-only service that loads no chat model (no
+        translation)."""
+        self._guard.require(person, Action.READ, kb)
         name = profile or self.settings.llm.profile
         if name not in self.settings.llm.profiles:
             raise UnknownProfileError(

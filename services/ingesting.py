@@ -4,6 +4,9 @@ check the index and repair it (`index.updater`, `index.check`).
 Everything that writes waits in the local model's line (`llms.queue`), after the answers
 already waiting, so embedding and generation never run at once. Errors name their `python
 ingest.py` commands with `--kb` for a named knowledge base.
+
+Every method takes the `person` who asks (keyword-only; the CLIs' LOCAL_OPERATOR by default) and
+needs write on the knowledge base (`services.permissions`); uploads and removals are audited.
 """
 
 from __future__ import annotations
@@ -15,19 +18,25 @@ from pathlib import Path
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.check import IndexHealth, check_index, repair_index
 from index.errors import IndexStoreError
-from index.updater import IngestReport, forget, ingest, source_path
+from index.updater import IngestReport, forget, ingest, source_name, source_path
 from llms.queue import ModelQueue
 from loaders.uploads import save_upload
+from services.guard import Guard
 from services.live import LiveIndexes, commands_for
+from services.people import LOCAL_OPERATOR, Audited, Person
+from services.permissions import Action
 
 
 class IngestService:
     """Ingest, uploads, forget, check and repair over the knowledge bases of `catalog`."""
 
-    def __init__(self, catalog: KnowledgeBaseCatalog, live: LiveIndexes, queue: ModelQueue):
+    def __init__(
+        self, catalog: KnowledgeBaseCatalog, live: LiveIndexes, queue: ModelQueue, guard: Guard
+    ) -> None:
         self.catalog = catalog
         self.live = live
         self.queue = queue
+        self.guard = guard
 
     def ingest(
         self,
@@ -41,14 +50,17 @@ class IngestService:
         dry_run: bool = False,
         show_progress: bool = False,
         lock_wait_seconds: float = 600.0,
+        person: Person = LOCAL_OPERATOR,
     ) -> IngestReport:
         """Index the files under `paths` (default: the documents folders) of knowledge base
         `kb`. `new_uploads`, files an upload has just created (app and API), are removed again
-        if they cannot be indexed, so a refused upload leaves nothing behind."""
+        if they cannot be indexed, so a refused upload leaves nothing behind; those indexed
+        are audited as uploaded by `person`."""
+        self.guard.require(person, Action.WRITE, kb)
         settings = self.catalog.settings_for(kb)
         new = {path.resolve() for path in new_uploads}
         try:
-            with self.queue.seat(), commands_for(kb):
+            with self.queue.seat(person.name), commands_for(kb):
                 report = ingest(
                     settings,
                     self.live.embedder_for(kb),
@@ -64,28 +76,47 @@ class IngestService:
             _remove(new)
             raise
         documents = settings.paths.documents
-        _remove(new & {source_path(failure.source, documents) for failure in report.failures()})
+        refused = new & {source_path(failure.source, documents) for failure in report.failures()}
+        _remove(refused)
+        if not dry_run:
+            for path in sorted(new - refused):
+                upload = source_name(path, documents)
+                self.guard.audit(person, Audited.FILE_UPLOAD, kb, upload)
         return report
 
-    def save_upload(self, name: str, data: bytes, kb: str = DEFAULT_KB) -> tuple[Path, bool]:
+    def save_upload(
+        self, name: str, data: bytes, kb: str = DEFAULT_KB, *, person: Person = LOCAL_OPERATOR
+    ) -> tuple[Path, bool]:
         """Save a file a browser or client sent under `kb`'s documents folder (`uploads/`, never
         over another file, within `ingest.max_upload_mb`): where it landed and whether that file
         is new. UploadError says why it cannot be saved; `ingest` indexes it."""
+        self.guard.require(person, Action.WRITE, kb)
         settings = self.catalog.settings_for(kb)
         limit = int(settings.ingest.max_upload_mb * 1_000_000)
         return save_upload(settings.paths.documents, name, data, limit)
 
     def forget(
-        self, sources: list[str], on_message: Callable[[str], None] = print, kb: str = DEFAULT_KB
+        self,
+        sources: list[str],
+        on_message: Callable[[str], None] = print,
+        kb: str = DEFAULT_KB,
+        *,
+        person: Person = LOCAL_OPERATOR,
     ) -> IngestReport:
-        """Remove files from the index of `kb` (they stay on disk)."""
+        """Remove files from the index of `kb` (they stay on disk); audited."""
+        self.guard.require(person, Action.WRITE, kb)
         settings = self.catalog.settings_for(kb)
-        with self.queue.seat(), commands_for(kb):
-            return forget(settings, self.live.embedder_for(kb), sources, on_message=on_message)
+        with self.queue.seat(person.name), commands_for(kb):
+            report = forget(settings, self.live.embedder_for(kb), sources, on_message=on_message)
+        for outcome in report.outcomes:
+            if outcome.status == "removed":
+                self.guard.audit(person, Audited.FILE_REMOVE, kb, outcome.source)
+        return report
 
-    def check(self, kb: str = DEFAULT_KB) -> IndexHealth:
+    def check(self, kb: str = DEFAULT_KB, *, person: Person = LOCAL_OPERATOR) -> IndexHealth:
         """Open the live index of `kb` as answering does and report what keeps it from working;
         its problems and notes name the commands for `kb`."""
+        self.guard.require(person, Action.WRITE, kb)
         health = check_index(self.catalog.settings_for(kb), self.live.embedder_for(kb))
         return replace(
             health,
@@ -100,11 +131,13 @@ class IngestService:
         *,
         show_progress: bool = False,
         lock_wait_seconds: float = 600.0,
+        person: Person = LOCAL_OPERATOR,
     ) -> IngestReport:
         """Rebuild the index of `kb` from the documents it was built from, beside the damaged
         version (`index.check.repair_index`)."""
+        self.guard.require(person, Action.WRITE, kb)
         settings = self.catalog.settings_for(kb)
-        with self.queue.seat(), commands_for(kb):
+        with self.queue.seat(person.name), commands_for(kb):
             return repair_index(
                 settings,
                 self.live.embedder_for(kb),

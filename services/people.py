@@ -367,11 +367,22 @@ class AccountService:
 
     def access(self, kb: str) -> KnowledgeBaseAccess:
         """Who owns `kb` and whom it is shared with, for `permissions.decide`."""
-        shares = {
-            person_id: ShareLevel(level) for person_id, level in self.store.kb_shares(kb).items()
-        }
-        everyone = shares.pop(EVERYONE, None)
-        return KnowledgeBaseAccess(kb, self.store.kb_owner(kb), shares, everyone)
+        return self.accesses([kb])[kb]
+
+    def accesses(self, kbs: Iterable[str]) -> dict[str, KnowledgeBaseAccess]:
+        """`access` of each of `kbs`, read in one query."""
+        records = {}
+        for kb, (owner, levels) in self.store.kb_records(list(kbs)).items():
+            shares = {person_id: ShareLevel(level) for person_id, level in levels.items()}
+            everyone = shares.pop(EVERYONE, None)
+            records[kb] = KnowledgeBaseAccess(kb, owner, shares, everyone)
+        return records
+
+    def first_admin(self) -> Person | None:
+        """The earliest added admin: what was made before people, or by the local operator,
+        is theirs."""
+        row = self.store.first_with_role(Role.ADMIN)
+        return None if row is None else _person(row)
 
     def record_created(self, actor: Person, kb: str) -> None:
         """`actor` created `kb` and owns it; made by the local operator, it belongs to the first
