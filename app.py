@@ -19,7 +19,20 @@ from config import ConfigError, Settings, TranslateQuery, load_settings
 from errors import RagchatError
 from services.answering import AnswerOptions
 from services.container import ServiceHub
-from ui import chat, errors, filters, history, knowledge, knowledge_bases, network, resources
+from services.people import Person
+from services.permissions import Action, Decision, decide
+from ui import (
+    admin,
+    chat,
+    errors,
+    filters,
+    history,
+    knowledge,
+    knowledge_bases,
+    network,
+    resources,
+    sign_in,
+)
 
 TRANSLATE_CHOICES = list(get_args(TranslateQuery))
 MODES = list(get_args(Mode))
@@ -32,13 +45,30 @@ def read_settings() -> Settings:
     return load_settings(args.config)
 
 
-def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
-    """Page, knowledge base, chat model profile and this session's retrieval and sampling
-    choices."""
+def session_settings() -> Settings | ConfigError:
+    """The settings, read once per browser session, or why they cannot be used."""
+    if "settings" not in st.session_state:
+        try:
+            st.session_state["settings"] = read_settings()
+        except ConfigError as err:
+            return err
+    return st.session_state["settings"]
+
+
+def pages(hub: ServiceHub, person: Person) -> list[str]:
+    """The pages `person` is offered: the Admin page to admins, when people sign in."""
+    people = hub.settings.auth.enabled and decide(person, Action.MANAGE_PEOPLE) is Decision.ALLOW
+    return ["Chat", "Knowledge base", *(["Admin"] if people else [])]
+
+
+def sidebar(hub: ServiceHub, person: Person) -> tuple[str, str | None, str, AnswerOptions]:
+    """Page, knowledge base (None: `person` may read none), chat model profile and this
+    session's retrieval and sampling choices."""
     settings = hub.settings
     with st.sidebar:
-        page = st.radio("Page", ["Chat", "Knowledge base"], horizontal=True)
-        kb = knowledge_bases.picker(hub)
+        sign_in.sign_out_button(hub, person)
+        page = st.radio("Page", pages(hub, person), horizontal=True)
+        kb = knowledge_bases.picker(hub, person)
         names = hub.profiles
         if st.session_state.get("profile") not in names:  # set by an opened conversation
             st.session_state["profile"] = settings.llm.profile
@@ -56,7 +86,7 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
             index=TRANSLATE_CHOICES.index(settings.retrieval.translate_query),
             help="auto: only when your documents are not in the question's language",
         )
-        chunk_filter = filters.sidebar_filter(hub, kb)
+        chunk_filter = filters.sidebar_filter(hub, kb, person)
         st.button("New chat", on_click=history.new_chat)
     options = AnswerOptions(
         k=k, mode=mode, temperature=temperature, translate=translate, filter=chunk_filter
@@ -65,19 +95,24 @@ def sidebar(hub: ServiceHub) -> tuple[str, str, str, AnswerOptions]:
 
 
 def main() -> None:
-    """The page; an error no page handles itself is shown in its box, not as a traceback."""
-    network.refuse_if_exposed()
+    """The page for the person signed in (everyone is the local operator when people do not
+    sign in); an error no page handles itself is shown in its box, not as a traceback."""
+    settings = session_settings()
+    network.refuse_if_exposed(isinstance(settings, Settings) and settings.auth.enabled)
     st.set_page_config(page_title="ragchat", page_icon="📚", layout="wide")
     try:
-        if "settings" not in st.session_state:  # read once per browser session
-            st.session_state["settings"] = read_settings()
-        hub = resources.hub(st.session_state["settings"])
-        page, kb, profile, options = sidebar(hub)
-        if page == "Chat":
-            chat.page(hub, profile, options, kb)
+        if isinstance(settings, ConfigError):
+            raise settings
+        hub = resources.hub(settings)
+        person = sign_in.person(hub)
+        page, kb, profile, options = sidebar(hub, person)
+        if page == "Admin":
+            admin.page(hub, person)
+        elif page == "Chat":
+            chat.page(hub, profile, options, kb, person)
         else:
-            knowledge.page(hub, kb)
-        history.sidebar(hub)
+            knowledge.page(hub, kb, person)
+        history.sidebar(hub, person)
     except ConfigError as err:
         errors.show(err, "The configuration cannot be used:")
     except RagchatError as err:

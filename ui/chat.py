@@ -16,9 +16,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from index.bm25 import tokenize
 from index.errors import IndexNotFoundError, IndexStoreError
-from services.answering import Answer, AnswerOptions, RagService, StreamEvent, Waiting
+from llms.queue import QueueFull
+from services.answering import Answer, AnswerOptions, StreamEvent, Waiting
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
+from services.people import Person
 from ui import errors
 from ui.history import save_turn
 from ui.markdown import escape_markdown
@@ -69,11 +71,18 @@ def render_sources(
                 open_card(source)
 
 
-def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None:
+def page(
+    hub: ServiceHub, profile: str, options: AnswerOptions, kb: str | None, person: Person
+) -> None:
+    """The chat with knowledge base `kb`, as `person` (who may read it: the picker offers no
+    other, and every service call checks again; None: they may read none)."""
     settings = hub.settings
     st.title(settings.ui.title)
+    if kb is None:
+        st.info("No knowledge base is shared with you yet: ask its owner or an admin.")
+        return
     try:
-        hub.knowledge_bases.open(kb)
+        hub.knowledge_bases.open(kb, person=person)
     except IndexNotFoundError:
         command = "python ingest.py" + ("" if kb == DEFAULT_KB else f" --kb {kb}")
         st.info(
@@ -84,17 +93,23 @@ def page(hub: ServiceHub, profile: str, options: AnswerOptions, kb: str) -> None
     except IndexStoreError as err:
         errors.show(err, then="Or rebuild it from the **Knowledge base** page.")
         return
-    kb_settings = hub.knowledge_bases.settings_for(kb)
+    kb_settings = hub.knowledge_bases.settings_for(kb, person=person)
     turns: list[dict] = st.session_state.setdefault("turns", [])
     for number, turn in enumerate(turns):
         _render_turn(turn, settings.ui.show_scores, Opener(kb_settings, f"turn-{number}"))
     question = st.chat_input("Ask about your documents…")
     if question:
         with st.spinner("Loading the chat model…"):
-            service = hub.service(profile, kb=kb)
+            service = hub.service(profile, kb=kb, person=person)
         opener = Opener(kb_settings, f"turn-{len(turns)}")
-        turns.append(_ask(service, question, turns, options, settings.ui.show_scores, opener))
-        save_turn(hub, kb, profile, turns)
+        history = [(t["question"], t["answer"]) for t in turns if not t["error"]]
+        try:  # the place in the model's line is taken here, before anything is drawn
+            events = service.stream(question, history, options, person=person)
+        except QueueFull as err:
+            errors.show(err)
+            return
+        turns.append(_ask(events, question, settings.ui.show_scores, opener))
+        save_turn(hub, kb, profile, turns, person)
 
 
 def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:
@@ -111,23 +126,16 @@ def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:
         render_sources(turn["question"], turn["sources"], turn["cited"], show_scores, open_card)
 
 
-def _ask(
-    service: RagService,
-    question: str,
-    turns: list[dict],
-    options: AnswerOptions,
-    show_scores: bool,
-    opener: Opener,
-) -> dict:
+def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener: Opener) -> dict:
+    """Draw the question and its answer as `events` (`RagService.stream`) bring it; the turn."""
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
-    history = [(t["question"], t["answer"]) for t in turns if not t["error"]]
     with st.chat_message("assistant"):
         finished: list[Answer] = []
         waiting = st.empty()
         slot = st.empty()
         with slot:
-            pieces = _pieces(service.stream(question, history, options), waiting, finished)
+            pieces = _pieces(events, waiting, finished)
             streamed = st.write_stream(pieces)
         answer = finished[0]
         text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))

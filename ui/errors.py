@@ -8,12 +8,13 @@ from __future__ import annotations
 import streamlit as st
 
 from errors import RagchatError
+from llms.queue import QueueFull
 
 
 def show(err: RagchatError, lead: str = "", then: str = "", warn: bool = False) -> None:
     """The error's box: `lead` says what could not be done, `then` what the page offers instead
     (a paragraph of its own)."""
-    text = " ".join(part for part in (lead, err.message) if part)
+    text = " ".join(part for part in (lead, _message(err)) if part)
     (st.warning if warn else st.error)(f"{text}\n\n{then}" if then else text)
 
 
@@ -28,3 +29,10 @@ def show_kept(key: str, warn: bool = False) -> None:
     if kept is not None:
         err, lead = kept
         show(err, lead, warn=warn)
+
+
+def _message(err: RagchatError) -> str:
+    """What the person reads: the service's message, put the app's way where it has one."""
+    if isinstance(err, QueueFull):
+        return f"The model is busy: try again in {err.retry_after} s."
+    return err.message

@@ -10,17 +10,20 @@ import streamlit as st
 from index.errors import IndexStoreError
 from index.filters import ChunkFilter
 from services.container import ServiceHub
+from services.people import Person
 
 LANGUAGE_NAMES = {"zh": "Chinese (zh)", "en": "English (en)"}
 REINDEX_HINT = "This index has no metadata to filter on yet: run `python ingest.py` to add it."
 
 
-def sidebar_filter(hub: ServiceHub, kb: str) -> ChunkFilter:
+def sidebar_filter(hub: ServiceHub, kb: str | None, person: Person) -> ChunkFilter:
     """The filter chosen in a "Filters" expander (call it inside `st.sidebar`); an empty
-    filter when knowledge base `kb` has no index to choose from. Each knowledge base keeps its
-    own choices."""
+    filter when there is no knowledge base `kb`, or it has no index to choose from. Each
+    knowledge base keeps its own choices."""
+    if kb is None:
+        return ChunkFilter()
     try:
-        found = hub.knowledge_bases.facets(kb)
+        found = hub.knowledge_bases.facets(kb, person=person)
     except IndexStoreError:  # the chat page says what is wrong with the index
         return ChunkFilter()
     with st.expander("Filters"):

@@ -1,6 +1,7 @@
 """The sidebar's conversations, kept in SQLite (`history.store`) so that they survive a restart:
-listed most recent first with title, date, knowledge base and profile; open one to read and
-continue it, rename it, export it as Markdown, or delete it after a confirmation.
+the person's own, listed most recent first with title, date, knowledge base and profile; open one
+to read and continue it, rename it, export it as Markdown, or delete it after a confirmation.
+Nobody else lists, opens, exports or deletes them: the conversation service checks the person.
 
 Session state: `turns` (the chat page's turns), `conversation` and `conversation_kb` (the
 stored conversation they belong to, None before the first question) and `kb` (the knowledge
@@ -16,7 +17,8 @@ from errors import RagchatError
 from history.markdown import conversation_markdown
 from history.store import Conversation, HistoryError, Turn, local_time
 from services.container import ServiceHub
-from ui import errors
+from services.people import Person
+from ui import errors, sign_in
 from ui.markdown import escape_markdown
 
 CONVERSATION = "conversation"
@@ -32,7 +34,7 @@ def new_chat() -> None:
     )
 
 
-def save_turn(hub: ServiceHub, kb: str, profile: str, turns: list[Turn]) -> None:
+def save_turn(hub: ServiceHub, kb: str, profile: str, turns: list[Turn], person: Person) -> None:
     """Store the last of `turns`, the chat page's turn just answered: appended to the current
     conversation, or the first turn of a new one (when the knowledge base was switched since,
     it starts anew; `ConversationService.save_turn` stores the whole chat again when the
@@ -47,20 +49,21 @@ def save_turn(hub: ServiceHub, kb: str, profile: str, turns: list[Turn]) -> None
             turns if continuing else turns[-1:],
             kb,
             profile,
+            person=person,
         )
         state[CONVERSATION_KB] = kb
     except HistoryError as err:
         errors.show(err, "This answer was not saved in the chat history:", warn=True)
 
 
-def sidebar(hub: ServiceHub) -> None:
-    """The conversations section of the sidebar. Drawn after the page, so that the turn just
+def sidebar(hub: ServiceHub, person: Person) -> None:
+    """`person`'s conversations in the sidebar. Drawn after the page, so that the turn just
     asked is already listed."""
     with st.sidebar:
         st.subheader("Conversations")
         errors.show_kept(MESSAGE, warn=True)
         try:
-            conversations = hub.conversations.list()
+            conversations = hub.conversations.list(person=person)
         except HistoryError as err:
             _history_off(err)
             return
@@ -80,7 +83,7 @@ def sidebar(hub: ServiceHub) -> None:
             st.caption(escape_markdown(about + conversation.profile))
         chosen = next((c for c in conversations if c.id == current), None)
         if chosen is not None:
-            _manage(hub, chosen)
+            _manage(hub, chosen, person)
 
 
 def _history_off(err: HistoryError) -> None:
@@ -101,8 +104,8 @@ def _open(hub: ServiceHub, conversation: int) -> None:
     where their documents have changed or gone since."""
     state = st.session_state
     try:
-        opened = hub.conversations.open(conversation)
-    except HistoryError as err:
+        opened = hub.conversations.open(conversation, person=sign_in.acting(hub))
+    except RagchatError as err:
         errors.keep(MESSAGE, err)
         return
     stored = opened.conversation
@@ -123,7 +126,7 @@ def _open(hub: ServiceHub, conversation: int) -> None:
     )
 
 
-def _manage(hub: ServiceHub, conversation: Conversation) -> None:
+def _manage(hub: ServiceHub, conversation: Conversation, person: Person) -> None:
     """Rename, export and delete the open conversation."""
     conversations = hub.conversations
     st.caption("This conversation")
@@ -132,11 +135,11 @@ def _manage(hub: ServiceHub, conversation: Conversation) -> None:
             "Title", value=conversation.title, key=f"history-title-{conversation.id}"
         )
         if st.button("Rename", key="history-rename") and title != conversation.title:
-            conversations.rename(conversation.id, title)
+            conversations.rename(conversation.id, title, person=person)
             st.rerun()
         st.download_button(
             "Export as Markdown",
-            conversations.export(conversation.id),
+            conversations.export(conversation.id, person=person),
             file_name=f"ragchat-conversation-{conversation.id}.md",
             key="history-export",
         )
@@ -148,7 +151,7 @@ def _manage(hub: ServiceHub, conversation: Conversation) -> None:
         title = escape_markdown(conversation.title)
         st.warning(f"Delete “{title}” and its answers? This cannot be undone.")
         if st.button("Yes, delete it", key="history-delete-confirm"):
-            conversations.delete(conversation.id)
+            conversations.delete(conversation.id, person=person)
             new_chat()
             st.rerun()
         if st.button("Cancel", key="history-delete-cancel"):

@@ -1,5 +1,9 @@
 """The knowledge-base page: what is indexed, adding files, removing them, rebuilding.
 
+Everyone who may read a knowledge base sees what it holds; the controls that change it are drawn
+only for those who may write it (`KnowledgeBaseService.allows`), and the ingest service checks
+the person again on every call.
+
 It asks the same ingest service as `ingest.py` (`services.ingesting`): under the same lock, after
 the answers already waiting for the local model, and the index is switched atomically, so a
 chat running in another tab never sees a half-built index.
@@ -21,54 +25,81 @@ from loaders import SUPPORTED_SUFFIXES
 from loaders.uploads import safe_upload_name
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB, IndexContents
+from services.people import Person
+from services.permissions import Action
 from ui import errors, knowledge_bases
 
 
-def page(hub: ServiceHub, kb: str) -> None:
-    """The page for knowledge base `kb`; the knowledge bases themselves are managed at the end."""
-    st.title(f"Knowledge base: {kb}")
-    _index(hub, kb)
-    knowledge_bases.manage(hub, kb)
+def page(hub: ServiceHub, kb: str | None, person: Person) -> None:
+    """The page for knowledge base `kb` as `person` sees it (None: they may read none); the
+    knowledge bases themselves are managed at the end."""
+    if kb is None:
+        st.title("Knowledge bases")
+    else:
+        st.title(f"Knowledge base: {kb}")
+        _contents(hub, kb, person)
+    knowledge_bases.manage(hub, kb, person)
 
 
-def _index(hub: ServiceHub, kb: str) -> None:
+def _contents(hub: ServiceHub, kb: str, person: Person) -> None:
+    """What the index holds, and, for a person who may change it, the controls that do."""
+    if hub.knowledge_bases.allows(kb, Action.WRITE, person=person):
+        _index(hub, kb, person)
+    else:
+        _read_only(hub, kb, person)
+
+
+def _read_only(hub: ServiceHub, kb: str, person: Person) -> None:
+    """What the index holds, for a person who may not change it."""
+    try:
+        hub.knowledge_bases.open(kb, person=person)
+    except IndexNotFoundError:
+        st.info("No index yet: someone who may change this knowledge base has to index it.")
+        return
+    except IndexStoreError as err:
+        errors.show(err, then="Someone who may change this knowledge base can rebuild it.")
+        return
+    _stats(hub, kb, person, hub.knowledge_bases.contents(kb, person=person))
+
+
+def _index(hub: ServiceHub, kb: str, person: Person) -> None:
     """What the index holds, adding files, removing them, rebuilding."""
     try:
-        hub.knowledge_bases.open(kb)  # opened as the chat opens it, so damage shows here too
+        hub.knowledge_bases.open(kb, person=person)  # as the chat opens it: damage shows here
     except IndexNotFoundError:
-        documents = hub.knowledge_bases.settings_for(kb).paths.documents
+        documents = hub.knowledge_bases.settings_for(kb, person=person).paths.documents
         st.info(f"No index yet. Index the documents in `{documents}` to start.")
         label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
         if st.button(label, type="primary"):
-            _run_ingest(hub, kb, None, rebuild=False)
+            _run_ingest(hub, kb, person, None, rebuild=False)
             st.rerun()
     except IndexStoreError as err:
-        _unusable(hub, kb, err)
+        _unusable(hub, kb, person, err)
         return
     else:
-        _stats(hub, kb, hub.knowledge_bases.contents(kb))
-    _upload(hub, kb)
-    contents = hub.knowledge_bases.contents(kb)  # an upload writes a new version
+        _stats(hub, kb, person, hub.knowledge_bases.contents(kb, person=person))
+    _upload(hub, kb, person)
+    contents = hub.knowledge_bases.contents(kb, person=person)  # an upload writes a new version
     if contents is not None:
-        _remove(hub, kb, contents)
-        _rebuild(hub, kb)
+        _remove(hub, kb, person, contents)
+        _rebuild(hub, kb, person)
 
 
-def _unusable(hub: ServiceHub, kb: str, err: IndexStoreError) -> None:
+def _unusable(hub: ServiceHub, kb: str, person: Person, err: IndexStoreError) -> None:
     """A damaged index (or another embedder's): what to run, the indexed files if the manifest
     still reads, the upload (indexed once the index is whole) and the rebuild, which reads
     nothing of the damaged index."""
     errors.show(err, then="Or use **Rebuild** below: it reads only the documents.")
     with contextlib.suppress(IndexStoreError):
-        _stats(hub, kb, hub.knowledge_bases.contents(kb))
-    _upload(hub, kb)
-    _rebuild(hub, kb)
+        _stats(hub, kb, person, hub.knowledge_bases.contents(kb, person=person))
+    _upload(hub, kb, person)
+    _rebuild(hub, kb, person)
 
 
-def _stats(hub: ServiceHub, kb: str, contents: IndexContents | None) -> None:
+def _stats(hub: ServiceHub, kb: str, person: Person, contents: IndexContents | None) -> None:
     if contents is None:
         return
-    identity = hub.knowledge_bases.embedder(kb)
+    identity = hub.knowledge_bases.embedder(kb, person=person)
     columns = st.columns(4)
     columns[0].metric("Files", len(contents.files))
     columns[1].metric("Chunks", contents.chunks)
@@ -90,7 +121,7 @@ def _stats(hub: ServiceHub, kb: str, contents: IndexContents | None) -> None:
     )
 
 
-def _upload(hub: ServiceHub, kb: str) -> None:
+def _upload(hub: ServiceHub, kb: str, person: Person) -> None:
     st.subheader("Add files")
     uploads = st.file_uploader(
         "Files are saved to the documents folder and indexed.",
@@ -101,7 +132,9 @@ def _upload(hub: ServiceHub, kb: str) -> None:
         saved, new = [], set()
         for upload in uploads:
             try:  # never a path from the browser, never over another file
-                target, created = hub.ingesting.save_upload(upload.name, upload.getvalue(), kb)
+                target, created = hub.ingesting.save_upload(
+                    upload.name, upload.getvalue(), kb, person=person
+                )
             except RagchatError as err:
                 errors.show(err)
                 continue
@@ -111,27 +144,28 @@ def _upload(hub: ServiceHub, kb: str) -> None:
             if created:
                 new.add(target)
         if saved:
-            _run_ingest(hub, kb, saved, rebuild=False, new_uploads=new)
+            _run_ingest(hub, kb, person, saved, rebuild=False, new_uploads=new)
 
 
-def _remove(hub: ServiceHub, kb: str, contents: IndexContents) -> None:
+def _remove(hub: ServiceHub, kb: str, person: Person, contents: IndexContents) -> None:
     st.subheader("Remove from the index")
     chosen = st.multiselect("Files (they stay on disk)", list(contents.files))
     if chosen and st.button("Remove"):
-        report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb)
+        report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb, person=person)
         st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
 
 
-def _rebuild(hub: ServiceHub, kb: str) -> None:
+def _rebuild(hub: ServiceHub, kb: str, person: Person) -> None:
     st.subheader("Rebuild")
     sure = st.checkbox("Yes, re-read and re-embed every document")
     if st.button("Rebuild the index", disabled=not sure):
-        _run_ingest(hub, kb, None, rebuild=True)
+        _run_ingest(hub, kb, person, None, rebuild=True)
 
 
 def _run_ingest(
     hub: ServiceHub,
     kb: str,
+    person: Person,
     paths: list[Path] | None,
     rebuild: bool,
     new_uploads: Iterable[Path] = (),
@@ -146,6 +180,7 @@ def _run_ingest(
                 rebuild=rebuild,
                 new_uploads=new_uploads,
                 kb=kb,
+                person=person,
                 on_message=st.write,
                 on_progress=lambda done, total: bar.progress(
                     done / total, f"Embedded {done}/{total} chunks"

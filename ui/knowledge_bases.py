@@ -1,5 +1,10 @@
 """Choosing and managing knowledge bases in the app: the sidebar's picker, and the list with
-statistics, create, rename and delete (confirmed) at the end of the Knowledge base page.
+statistics, create, rename, delete (confirmed) and share at the end of the Knowledge base page.
+
+The picker offers only the knowledge bases the person may read, and the page only the controls
+they may use (`KnowledgeBaseService.allows`); the service checks every action again, so a
+request crafted past the page is refused all the same. Callbacks act for the person as checked
+in the callback itself (`ui.sign_in.acting`).
 
 The picker is the widget with key `kb`: the knowledge base of the session. Renaming or
 deleting the one in use switches the picker in the button's callback (Streamlit allows a
@@ -13,26 +18,32 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from errors import RagchatError
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
-from ui import errors
+from services.people import Person
+from services.permissions import Action
+from ui import errors, sharing, sign_in
 
 KEY = "kb"
 ERROR = "kb_error"
 SUCCESS = "kb_success"
 
 
-def picker(hub: ServiceHub) -> str:
-    """The sidebar's knowledge-base picker; returns the session's knowledge base."""
-    names = hub.knowledge_bases.names()
-    if st.session_state.get(KEY) not in names:  # first run, or deleted in another tab
-        st.session_state[KEY] = DEFAULT_KB
+def picker(hub: ServiceHub, person: Person) -> str | None:
+    """The sidebar's picker of the knowledge bases `person` may read; returns the session's
+    knowledge base (None when there is none to read)."""
+    names = hub.knowledge_bases.names(person=person)
+    if not names:
+        st.caption("No knowledge base is shared with you yet: ask its owner or an admin.")
+        return None
+    if st.session_state.get(KEY) not in names:  # first run, deleted or unshared meanwhile
+        st.session_state[KEY] = DEFAULT_KB if DEFAULT_KB in names else names[0]
     return st.selectbox("Knowledge base", names, key=KEY)
 
 
-def manage(hub: ServiceHub, current: str) -> None:
-    """Every knowledge base with its statistics; create one, rename or delete the current one."""
+def manage(hub: ServiceHub, current: str | None, person: Person) -> None:
+    """The knowledge bases `person` may read, with their statistics; create one, and share,
+    rename or delete the current one (if any), as far as `person` may."""
     st.divider()
     st.subheader("All knowledge bases")
     rows = [
@@ -48,14 +59,27 @@ def manage(hub: ServiceHub, current: str) -> None:
             "status": stats.problem or "ok",
             "documents": ", ".join(str(folder) for folder in stats.documents),
         }
-        for stats in hub.knowledge_bases.overview()
+        for stats in hub.knowledge_bases.overview(person=person)
     ]
     st.dataframe(rows, width="stretch", hide_index=True)
     errors.show_kept(ERROR)
     if success := st.session_state.pop(SUCCESS, None):
         st.success(success)
-    st.text_input("New knowledge base", placeholder="e.g. course-notes", key="kb_new_name")
-    st.button("Create", key="kb_create", on_click=_create, args=(hub,))
+    if hub.knowledge_bases.allows(None, Action.CREATE_KB, person=person):
+        st.text_input("New knowledge base", placeholder="e.g. course-notes", key="kb_new_name")
+        st.button("Create", key="kb_create", on_click=_create, args=(hub,))
+    if current is not None:
+        _manage_current(hub, current, person)
+
+
+def _manage_current(hub: ServiceHub, current: str, person: Person) -> None:
+    """Share, rename and delete the current knowledge base: each control only for a person
+    who may use it."""
+    allows = hub.knowledge_bases.allows
+    if hub.settings.auth.enabled and allows(current, Action.SHARE, person=person):
+        sharing.panel(hub, current, person)  # without sign-in there is nobody to share with
+    if not allows(current, Action.RENAME, person=person):
+        return
     if current == DEFAULT_KB:
         st.caption("The default knowledge base (the config's [paths]) is not renamed or deleted.")
         return
@@ -67,42 +91,48 @@ def manage(hub: ServiceHub, current: str) -> None:
         on_click=_rename,
         args=(hub, current, new_name),
     )
-    sure = st.checkbox(
-        f"Yes, delete {current!r} with its index and its own documents folder", key="kb_delete"
-    )
-    st.button(
-        "Delete", key="kb_delete_button", disabled=not sure, on_click=_delete, args=(hub, current)
-    )
+    if allows(current, Action.DELETE, person=person):
+        sure = st.checkbox(
+            f"Yes, delete {current!r} with its index and its own documents folder",
+            key="kb_delete",
+        )
+        st.button(
+            "Delete",
+            key="kb_delete_button",
+            disabled=not sure,
+            on_click=_delete,
+            args=(hub, current),
+        )
 
 
 def _create(hub: ServiceHub) -> None:
     """Callback: create the named knowledge base and switch to it."""
     name = st.session_state.get("kb_new_name", "")
     created = f"Created {name!r}: add files to it above."
-    if _attempt(lambda: hub.knowledge_bases.create(name), created):
+    if _attempt(hub, lambda person: hub.knowledge_bases.create(name, person=person), created):
         st.session_state[KEY] = name
         st.session_state["kb_new_name"] = ""
 
 
 def _rename(hub: ServiceHub, old: str, new: str) -> None:
     """Callback: rename, then keep the renamed knowledge base selected."""
-    if _attempt(lambda: hub.knowledge_bases.rename(old, new), f"Renamed {old!r} to {new!r}."):
+    renamed = f"Renamed {old!r} to {new!r}."
+    if _attempt(hub, lambda person: hub.knowledge_bases.rename(old, new, person=person), renamed):
         st.session_state[KEY] = new
 
 
 def _delete(hub: ServiceHub, name: str) -> None:
     """Callback: delete, and switch the session to the default knowledge base."""
-    if _attempt(lambda: hub.knowledge_bases.delete(name), f"Deleted {name!r}."):
+    deleted = f"Deleted {name!r}."
+    if _attempt(hub, lambda person: hub.knowledge_bases.delete(name, person=person), deleted):
         st.session_state[KEY] = DEFAULT_KB
         st.session_state["kb_delete"] = False
 
 
-def _attempt(action: Callable[[], object], success: str) -> bool:
-    """Run a callback's action; its outcome is shown on the next run (`manage`)."""
-    try:
-        action()
-    except RagchatError as err:
-        errors.keep(ERROR, err)
-        return False
-    st.session_state[SUCCESS] = success
-    return True
+def _attempt(hub: ServiceHub, action: Callable[[Person], object], success: str) -> bool:
+    """Run a callback's action as the person acting now; its outcome is shown on the next run
+    (`manage`)."""
+    done = sign_in.act(hub, ERROR, action)
+    if done:
+        st.session_state[SUCCESS] = success
+    return done
