@@ -1,9 +1,14 @@
-"""`python kb.py list|create|rename|delete`: manage named knowledge bases.
+"""`python kb.py list|create|rename|delete|share|unshare`: manage named knowledge bases.
 
 Each knowledge base has its own index, documents folder(s), embedder and chunking; `ingest.py`,
 `ask.py` and `evaluate.py` take `--kb NAME`, the app has a picker, the API a `kb` field. The
-`default` one is the config's `[paths]`. Exit status: 0 done, 1 refused (the message says why),
-2 a deletion that was not confirmed.
+`default` one is the config's `[paths]`.
+
+With accounts (`python users.py`), a knowledge base has an owner and is private to them unless
+shared: `share NAME --with PERSON` (or `--everyone` signed in) to read, `--write` to change its
+documents too; `unshare` stops it. This CLI acts as the local operator, an admin; what it creates
+belongs to the first admin. Exit status: 0 done, 1 refused (the message says why), 2 a deletion
+that was not confirmed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rename":
             knowledge_bases.rename(args.name, args.new_name)
             print(f"renamed knowledge base {args.name!r} to {args.new_name!r}")
+        elif args.command == "share":
+            level = "write" if args.write else "read"
+            knowledge_bases.share(args.name, args.person, level)
+            print(f"shared knowledge base {args.name!r} with {_whom(args)} to {level}")
+        elif args.command == "unshare":
+            knowledge_bases.unshare(args.name, args.person)
+            print(f"knowledge base {args.name!r} is no longer shared with {_whom(args)}")
         elif not args.yes:
             stats = knowledge_bases.stats(args.name)
             print(
@@ -62,6 +74,10 @@ def _create(knowledge_bases: KnowledgeBaseService, args: argparse.Namespace) -> 
         f"{', '.join(str(p) for p in [paths.documents, *paths.extra_documents])}\n"
         f"index it with: python ingest.py --kb {args.name}"
     )
+
+
+def _whom(args: argparse.Namespace) -> str:
+    return "everyone signed in" if args.person is None else args.person
 
 
 def format_table(rows: list[KnowledgeBaseStats]) -> str:
@@ -104,6 +120,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     delete = commands.add_parser("delete", help="delete a knowledge base and its index")
     delete.add_argument("name")
     delete.add_argument("--yes", action="store_true", help="confirm the deletion")
+    share = commands.add_parser("share", help="let a person, or everyone signed in, use it")
+    unshare = commands.add_parser("unshare", help="stop sharing it with a person or everyone")
+    for sharing in (share, unshare):
+        sharing.add_argument("name")
+        whom = sharing.add_mutually_exclusive_group(required=True)
+        whom.add_argument("--with", dest="person", metavar="PERSON", help="a person's name")
+        whom.add_argument(
+            "--everyone", action="store_true", help="everyone who signs in (admins see all)"
+        )
+    share.add_argument("--write", action="store_true", help="change its documents too")
     return parser.parse_args(argv)
 
 

@@ -5,8 +5,12 @@ any OpenAI client.
 
 `POST /v1/chat/completions` answers from the documents (the model name is a profile name,
 `GET /v1/models` lists them; answers carry their `sources`), `GET/POST/DELETE /v1/files`
-manage the knowledge base, `GET /health` says whether an index is there. Keys come from
-`api.keys` (or RAGCHAT_API__KEYS='["key"]'); with none, it listens on loopback only.
+manage the knowledge base, `GET /health` says whether an index is there.
+
+With `[auth] enabled = true`, each client sends its person's own key (`python users.py key
+NAME`) and reaches only what that person may; the API may then listen beyond this machine.
+Without auth, keys come from `api.keys` (or RAGCHAT_API__KEYS='["key"]') and every client acts
+as the local operator; with no keys, it listens on loopback only.
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or settings.api.port
     problem = exposure_problem(
         host,
-        bool(settings.api.keys),
+        bool(settings.api.keys) or settings.auth.enabled,
         "the API",
-        "Set api.keys (or RAGCHAT_API__KEYS='[\"a-long-random-key\"]'), or listen on 127.0.0.1",
+        "Turn on [auth] (people's own keys), set api.keys "
+        "(RAGCHAT_API__KEYS='[\"a-long-random-key\"]'), or listen on 127.0.0.1",
     )
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -43,13 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     from api.app import create_app
     from services.container import ServiceHub
 
-    keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
+    if settings.auth.enabled:
+        keys = "people's API keys (auth on; api.keys unused)"
+    else:
+        keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
+    try:
+        app = create_app(ServiceHub(settings))
+    except RagchatError as err:  # the accounts file cannot be read
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     print(
         f"ragchat API on http://{host}:{port}/v1 · {keys} · profiles: "
         f"{', '.join(settings.llm.profiles)}",
         flush=True,
     )
-    uvicorn.run(create_app(ServiceHub(settings)), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
 

@@ -4,9 +4,11 @@ The people who may sign in, their API keys, and the audit log. Accounts are used
 `[auth] enabled = true` (or RAGCHAT_AUTH__ENABLED=true); they live in `paths.users`. Roles: admin
 (everything), editor (creates knowledge bases, changes those they own or may write), reader (asks
 those shared with them). This CLI acts as the local operator, an admin: whoever can run it
-already owns the files. A password is asked twice at a prompt, or read from one line of standard
-input with --password-stdin (scripts). A new API key is printed once; afterwards only its id is
-shown. Exit status: 0 done, 1 refused (the message says why).
+already owns the files. The first admin added takes the knowledge bases nobody owns yet, with
+`default` shared with everyone (`python kb.py share` shares others). A password is asked twice
+at a prompt, or read from one line of standard input with --password-stdin (scripts). A new API
+key is printed once; afterwards only its id is shown. Exit status: 0 done, 1 refused (the
+message says why).
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from accounts.store import AccountStore
 from config import load_settings
 from errors import RagchatError
 from history.store import local_time
+from services.container import ServiceHub
 from services.people import LOCAL_OPERATOR, AccountError, AccountService
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        accounts = AccountService(AccountStore(settings.paths.users), settings.auth)
-        COMMANDS[args.command](accounts, args)
+        hub = ServiceHub(load_settings(args.config))
+        COMMANDS[args.command](hub.accounts, args)
+        if args.command == "add":  # the first admin takes what nobody owns yet
+            hub.accounts.claim_unowned(hub.knowledge_bases.names())
     except RagchatError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

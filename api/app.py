@@ -1,10 +1,11 @@
-"""The FastAPI application: the routes, behind the API-key check, over one `ServiceHub`."""
+"""The FastAPI application: the routes, each acting as the person who asks (`api.auth`), over
+one `ServiceHub`."""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from api.auth import key_checker
+from api.auth import identifier, person_of
 from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
@@ -14,10 +15,10 @@ from services.container import ServiceHub
 
 
 def create_app(hub: ServiceHub) -> FastAPI:
-    keys = [key.get_secret_value() for key in hub.settings.api.keys]
     app = FastAPI(title="ragchat", summary="Chat with your documents: an OpenAI-compatible API")
+    app.state.identify = identifier(hub)
     install_error_handlers(app)
-    guarded = [Depends(key_checker(keys))]
+    guarded = [Depends(person_of)]
     app.include_router(chat_router(hub), dependencies=guarded)
     app.include_router(files_router(hub), dependencies=guarded)
     app.include_router(knowledge_bases_router(hub), dependencies=guarded)

@@ -1,6 +1,11 @@
 """`POST /v1/chat/completions` and `GET /v1/models`: a question in OpenAI's shape, answered by
 the profile's `RagService`, streamed as OpenAI's server-sent events when asked.
 
+The request acts as the person who asks: a knowledge base they may not read is 404
+`knowledge_base_not_found`, and their place in the local model's line is theirs (the line takes
+turns between people); one more request than `llm.queue_limit` waiting is 429 with
+`Retry-After`, refused before anything streams.
+
 The service's answer generator runs in a thread of its own and hands its events to the request
 over an asyncio queue: a client that goes away cancels the request, which sets the answer's
 cancel flag, so a waiting request leaves the line and a running one stops generating."""
@@ -11,15 +16,17 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from api.auth import Caller
 from api.errors import ApiError, error_body
 from api.schema import ChatRequest, Completion
-from services.answering import Answer, AnswerOptions, RagService, StreamEvent, Waiting
+from services.answering import Answer, RagService, StreamEvent, Waiting
 from services.container import ServiceHub
+from services.people import Person
 
 ANSWER_ERROR_STATUS = {"model_unavailable": 503, "model_error": 502}
 _END = object()
@@ -43,14 +50,18 @@ def chat_router(hub: ServiceHub) -> APIRouter:
         return {"object": "list", "data": data}
 
     @router.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(body: ChatRequest, request: Request) -> dict | StreamingResponse:
+    async def chat_completions(
+        body: ChatRequest, request: Request, person: Caller
+    ) -> dict | StreamingResponse:
         try:
             question, history = body.conversation()
         except ValueError as err:
             raise ApiError(400, "invalid_request", str(err), "messages") from None
-        service = await asyncio.to_thread(_service, hub, body.model, body.kb)
+        service = await asyncio.to_thread(_service, hub, body.model, body.kb, person)
         completion = Completion(body.model)
-        events = _events(service, question, history, body.options())
+        cancel = threading.Event()
+        answering = service.stream(question, history, body.options(), cancel, person=person)
+        events = _events(answering, cancel)
         if body.stream:
             return StreamingResponse(_sse(events, completion), media_type="text/event-stream")
         async with contextlib.aclosing(_watch(events, request)) as watched:
@@ -63,7 +74,7 @@ def chat_router(hub: ServiceHub) -> APIRouter:
     return router
 
 
-def _service(hub: ServiceHub, profile: str, kb: str) -> RagService:
+def _service(hub: ServiceHub, profile: str, kb: str, person: Person) -> RagService:
     """The profile's service (in OpenAI's words: the model's) over knowledge base `kb`."""
     if profile not in hub.profiles:
         raise ApiError(
@@ -72,7 +83,7 @@ def _service(hub: ServiceHub, profile: str, kb: str) -> RagService:
             f"model {profile!r} not found; available: {', '.join(hub.profiles)}",
             "model",
         )
-    return hub.service(profile, kb=kb)
+    return hub.service(profile, kb=kb, person=person)
 
 
 def _raise_for(answer: Answer) -> None:
@@ -82,12 +93,12 @@ def _raise_for(answer: Answer) -> None:
 
 
 async def _events(
-    service: RagService, question: str, history: list, options: AnswerOptions
+    answering: Iterator[StreamEvent], cancel: threading.Event
 ) -> AsyncIterator[StreamEvent]:
-    """`service.stream` run in its own thread; leaving this generator early cancels it."""
+    """The events of `answering` (a `RagService.stream` with `cancel`), run in their own
+    thread; leaving this generator early cancels them."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
-    cancel = threading.Event()
 
     def put(item: object) -> None:
         try:
@@ -97,7 +108,7 @@ async def _events(
 
     def produce() -> None:
         try:
-            for event in service.stream(question, history, options, cancel):
+            for event in answering:
                 put(event)
         finally:
             put(_END)

@@ -2,8 +2,9 @@
 with one clear message and never a stack trace, so OpenAI clients raise their usual errors.
 
 An error of the `RagchatError` family carries its own HTTP status and code, whichever layer
-raised it: one handler renders them all. `ApiError` is the family member for what only the API
-refuses (a missing key, a request it cannot read, a model or file it does not have)."""
+raised it: one handler renders them all, with the `Retry-After` header where the error says when
+to try again (the local model's line is full). `ApiError` is the family member for what only the
+API refuses (a request it cannot read, a model or file it does not have)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from errors import RagchatError
+from llms.queue import QueueFull
 
 log = logging.getLogger("ragchat.api")
 
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    403: "permission_error",
     404: "not_found_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
+    429: "rate_limit_error",
 }
 
 
@@ -41,17 +45,31 @@ def error_body(status: int, code: str, message: str, param: str | None = None) -
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-def _response(status: int, code: str, message: str, param: str | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, code, message, param), status_code=status)
+def _response(
+    status: int,
+    code: str,
+    message: str,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message, param), status, headers)
+
+
+def _headers(err: RagchatError) -> dict[str, str] | None:
+    """The response headers an error asks for: when to try again after a full line."""
+    if isinstance(err, QueueFull):
+        return {"Retry-After": str(err.retry_after)}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagchatError)
     async def refused(_request: Request, err: RagchatError) -> JSONResponse:
-        """Any layer's error: an unknown knowledge base (404), a damaged or missing index
-        (503, its message names the file and the command to run), an upload too large (413)."""
+        """Any layer's error: an unknown knowledge base, or one the person may not read (404),
+        one they may not change (403), a damaged or missing index (503, its message names the
+        file and the command to run), an upload too large (413), a full line (429)."""
         param = err.param if isinstance(err, ApiError) else None
-        return _response(err.http_status, err.code, err.message, param)
+        return _response(err.http_status, err.code, err.message, param, _headers(err))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, err: RequestValidationError) -> JSONResponse:
