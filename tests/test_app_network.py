@@ -1,6 +1,6 @@
 """`streamlit run app.py` serves this machine only: the committed `.streamlit/config.toml` binds
 127.0.0.1 wherever the command is started from, and a server told to listen anywhere else is
-stopped by the app before it shows anything (it has no sign-in yet).
+stopped by the app before it shows anything, unless sign-in is on (`[auth] enabled`).
 
 Real Streamlit servers in subprocesses; the listening sockets are read from the process itself.
 """
@@ -88,6 +88,22 @@ def test_app_refuses_to_serve_beyond_this_machine(tmp_path: Path) -> None:
         errors = server.stderr.read().decode().strip().splitlines()
     assert errors[-1].startswith("error: refusing to serve the app on 0.0.0.0")
     assert "server.address" in errors[-1]
+
+
+@pytest.mark.heavy
+def test_with_sign_in_on_the_app_may_serve_beyond_this_machine(tmp_path: Path) -> None:
+    """With `[auth] enabled` every page asks who you are first: the same server stays up on
+    every interface after a session has run the app."""
+    config = tmp_path / "config.toml"
+    config.write_text("[auth]\nenabled = true\n", encoding="utf-8")
+    flags = ("--server.address", "0.0.0.0", "--server.scriptHealthCheckEnabled", "true")
+    with streamlit_server(tmp_path, *flags, "--", "--config", str(config)) as (server, port):
+        assert listening_addresses(server.pid, port) == ["0.0.0.0"]
+        url = f"http://127.0.0.1:{port}/_stcore/script-health-check"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert response.status == 200
+        time.sleep(1)
+        assert server.poll() is None
 
 
 def test_exposure_rule() -> None:
