@@ -151,7 +151,11 @@ def _remove(hub: ServiceHub, kb: str, person: Person, contents: IndexContents) -
     st.subheader("Remove from the index")
     chosen = st.multiselect("Files (they stay on disk)", list(contents.files))
     if chosen and st.button("Remove"):
-        report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb, person=person)
+        try:
+            report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb, person=person)
+        except RagchatError as err:
+            errors.show(err)
+            return
         st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
 
 
