@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import cast
 
 from langchain_core.documents import Document
 
@@ -38,7 +38,7 @@ from config import Settings, TranslateQuery
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 from llms import ChatModels, LLMError, estimate_tokens, explain
-from llms.queue import ModelQueue, Ticket
+from llms.queue import ModelQueue
 from services.people import LOCAL_OPERATOR, Person
 from text.language import REFUSALS, question_language
 
@@ -244,13 +244,11 @@ class RagService:
         then one `Answer`. The place in the local model's line is taken by this call, as
         `person` (the line takes turns between people), so one who already has as many requests
         waiting as the line allows is refused here, with QueueFull, before anything streams.
-        Setting `cancel` (or closing the generator, or dropping it unstarted) gives up the place
-        in line or stops the generation, and frees the model for the next request."""
-        ticket = self.queue.join(person.name) if self.queue is not None else None
-        events = self._stream(question, history, options, cancel or threading.Event(), ticket)
-        if ticket is not None:  # a generator dropped unstarted never runs its `finally`
-            weakref.finalize(events, self.queue.leave, ticket)
-        return events
+        Setting `cancel` (or closing the generator, or dropping it) gives up the place in line
+        or stops the generation, and frees the model for the next request."""
+        events = self._stream(question, history, options, cancel or threading.Event(), person)
+        next(events)  # up to its first `yield`: in line (or QueueFull), nothing streamed yet
+        return cast(Iterator[StreamEvent], events)
 
     def _stream(
         self,
@@ -258,15 +256,18 @@ class RagService:
         history: Sequence[tuple[str, str]],
         options: AnswerOptions,
         cancel: threading.Event,
-        ticket: Ticket | None,
-    ) -> Iterator[StreamEvent]:
-        """`stream`'s events, holding `ticket` (None: no line) until they end."""
+        person: Person,
+    ) -> Iterator[StreamEvent | None]:
+        """`stream`'s events after a first None, yielded once in line: a generator that has
+        started runs its `finally` however it ends, so the place is always given back."""
         started = time.perf_counter()
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
         refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
         checked = CitationStream(sources, self.support, refusal)
+        ticket = self.queue.join(person.name) if self.queue is not None else None
         try:
+            yield None
             if ticket is not None:
                 for ahead in self.queue.positions(ticket, cancel.is_set):
                     yield Waiting(ahead)

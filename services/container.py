@@ -21,7 +21,9 @@ between people and which ingests wait in too, so embedding and generation never 
 
 from __future__ import annotations
 
-from config import Settings
+from collections.abc import Callable
+
+from config import LLMProfile, Settings
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog
 from llms import ChatModels, LLMError, backend_of, build_chat_models
 from llms.queue import ModelQueue
@@ -47,8 +49,16 @@ class UnknownProfileError(LLMError):
 class ServiceHub:
     """One per process: the services (see module), built once and shared by every request."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        chat_models: Callable[[LLMProfile, list[str]], ChatModels] = build_chat_models,
+    ) -> None:
+        """`chat_models` builds a profile's chat models (`llms.build_chat_models`; tests and
+        benchmarks pass stand-ins, so the rest of the process is the real one)."""
         self.settings = settings
+        self._build_chat_models = chat_models
         self.queue = ModelQueue(limit=settings.llm.queue_limit)
         catalog = KnowledgeBaseCatalog(settings)
         self._live = LiveIndexes(catalog)
@@ -118,7 +128,7 @@ class ServiceHub:
         """The profile's chat models, built once (called holding the live indexes' lock)."""
         if profile not in self._models:
             try:
-                self._models[profile] = build_chat_models(
+                self._models[profile] = self._build_chat_models(
                     self.settings.llm.profiles[profile], list(REFUSALS.values())
                 )
             except LLMError as err:

@@ -104,10 +104,13 @@ class Guard:
             self.accounts.forget_kb(person, kb)
 
     def _record(self, person: Person, kb: str | None) -> KnowledgeBaseAccess | None:
-        """What a decision about `kb` needs. The local operator's needs no record (see module);
-        a name that does not exist has none."""
+        """What a decision about `kb` needs. Where records are kept, the accounts file is opened
+        first, so that its opening (which claims what nobody owns) comes before the action and
+        never takes a knowledge base just made for an unowned one. The local operator's
+        decision needs no record (see module); a name that does not exist has none."""
+        accounts = self.accounts if self.keeps_records else None
         if kb is None:
             return None
-        if person == LOCAL_OPERATOR or not self.catalog.exists(kb):
+        if accounts is None or person == LOCAL_OPERATOR or not self.catalog.exists(kb):
             return KnowledgeBaseAccess(kb, None)
-        return self.access(kb)
+        return accounts.access(kb)
