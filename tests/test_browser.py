@@ -1,43 +1,29 @@
 """End to end in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's
-Chromium through chromedriver (Selenium). Screenshots go to the test's output folder and, with
-RAGCHAT_SCREENSHOTS=DIR, to DIR too (the README's pictures come from there)."""
+Chromium through chromedriver (Selenium), as `tests/support/browser.py` starts them.
+Screenshots go to the test's output folder and, with RAGCHAT_SCREENSHOTS=DIR, to DIR too (the
+README's pictures come from there)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser import AVAILABLE, MISSING, app_server, chromium, save_screenshot
 from tests.support.cjk_pdf import write_cjk_pdf
 from tests.support.paths import MODEL, REPO, SAMPLE_DIR
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-        reason="Debian's chromium and chromium-driver are not installed (make test installs them)",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=MISSING)]
 
 
 @pytest.fixture
 def app_url(tmp_path):
     """The app on a free port with the sample notes indexed in a temporary folder."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     config = tmp_path / "config.toml"
     config.write_text(
         f'[paths]\ndocuments = "{tmp_path / "docs"}"\nindex = "{tmp_path / "index"}"\n'
@@ -51,77 +37,14 @@ def app_url(tmp_path):
         capture_output=True,
         timeout=300,
     )
-    log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--",
-            "--config",
-            str(config),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with app_server(config, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="ragchat-chromium-")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def save_screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    driver.save_screenshot(str(path))
-    if extra := os.environ.get("RAGCHAT_SCREENSHOTS"):
-        Path(extra).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(extra) / name)
-    return path
+    with chromium() as driver:
+        yield driver
 
 
 def compact(text: str) -> str:

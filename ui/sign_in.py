@@ -70,11 +70,16 @@ def sign_out_button(hub: ServiceHub, signed_in: Person) -> None:
 
 
 def _page(hub: ServiceHub) -> None:
-    st.title(hub.settings.ui.title)
-    accounts = hub.accounts
-    if not any(account.person.role == Role.ADMIN for account in accounts.accounts()):
-        _first_admin(hub)
-        return
+    """The whole page for nobody signed in, in a column of its own (the app's layout is wide)."""
+    with st.columns([1, 2, 1])[1]:
+        st.title(hub.settings.ui.title)
+        if any(account.person.role == Role.ADMIN for account in hub.accounts.accounts()):
+            _sign_in_form(hub.accounts)
+        else:
+            _first_admin(hub)
+
+
+def _sign_in_form(accounts: AccountService) -> None:
     if st.session_state.pop(ENDED, False):
         st.info("Your session has ended: sign in again.")
     errors.show_kept(ERROR)
