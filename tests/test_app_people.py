@@ -19,6 +19,8 @@ import ui.cookies
 from config import EmbeddingSettings
 from history.store import UnknownConversation
 from index.embeddings import build_embedder
+from llms.queue import QueueFull
+from services.answering import RagService
 from services.container import ServiceHub
 from services.permissions import Forbidden
 from tests.support.knowledge import indexed
@@ -315,13 +317,14 @@ def test_the_admin_page(people, browser):
     )
 
 
-def _busy_page(retry_after: int) -> None:
-    from llms.queue import QueueFull
-    from ui import errors
+def test_a_full_line_says_when_to_try_again(people, browser, monkeypatch):
+    """The service refuses a person with too many requests waiting (`QueueFull`): the chat
+    says when to try again, and nothing is stored."""
 
-    errors.show(QueueFull(8, retry_after))
+    def full(*_args, **_kwargs):
+        raise QueueFull(8, 12)
 
-
-def test_the_busy_model_says_when_to_try_again():
-    app = AppTest.from_function(_busy_page, args=(12,)).run()
-    assert app.error[0].value == "The model is busy: try again in 12 s."
+    monkeypatch.setattr(RagService, "stream", full)
+    session = ask(sign_in(new_session(), "rita"), QUESTIONS["rita"])
+    assert session.error[0].value == "The model is busy: try again in 12 s."
+    assert session.session_state["turns"] == [] and conversation_titles(session) == []
