@@ -15,7 +15,7 @@ import streamlit as st
 
 from history.store import local_time
 from services.container import ServiceHub
-from services.people import AccountError, AccountService, Person, Role
+from services.people import Account, AccountError, AccountService, Person, Role
 from services.permissions import Action, require
 from ui import errors, sign_in
 
@@ -34,16 +34,17 @@ def page(hub: ServiceHub, person: Person) -> None:
     if done := st.session_state.pop(DONE, None):
         st.success(done)
     people, keys, audit = st.tabs(["People", "API keys", "Audit log"])
-    names = [account.person.name for account in hub.accounts.accounts()]
+    everyone = hub.accounts.accounts()
+    names = [account.person.name for account in everyone]  # the admin at least
     with people:
-        _people(hub, names)
+        _people(hub, everyone, names)
     with keys:
         _keys(hub, names)
     with audit:
         _audit(hub.accounts, person)
 
 
-def _people(hub: ServiceHub, names: list[str]) -> None:
+def _people(hub: ServiceHub, everyone: list[Account], names: list[str]) -> None:
     st.dataframe(
         [
             {
@@ -52,7 +53,7 @@ def _people(hub: ServiceHub, names: list[str]) -> None:
                 "status": "disabled" if account.disabled else "active",
                 "added": local_time(account.created_at),
             }
-            for account in hub.accounts.accounts()
+            for account in everyone
         ],
         width="stretch",
         hide_index=True,
@@ -63,8 +64,6 @@ def _people(hub: ServiceHub, names: list[str]) -> None:
         st.selectbox("Role", ROLES, index=ROLES.index(Role.READER), key="admin_add_role")
         st.text_input("Password", type="password", key="admin_add_password")
         st.form_submit_button("Add", on_click=_add, args=(hub,))
-    if not names:
-        return
     st.subheader("Change a person")
     st.selectbox("Person", names, key="admin_person")
     with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -103,12 +102,11 @@ def _keys(hub: ServiceHub, names: list[str]) -> None:
         width="stretch",
         hide_index=True,
     )
-    if names:
-        with st.form("admin-key"):
-            st.subheader("Create a key")
-            st.selectbox("For", names, key="admin_key_owner")
-            st.number_input("Valid for days (0: until revoked)", 0, 3650, 0, key="admin_key_days")
-            st.form_submit_button("Create key", on_click=_create_key, args=(hub,))
+    with st.form("admin-key"):
+        st.subheader("Create a key")
+        st.selectbox("For", names, key="admin_key_owner")
+        st.number_input("Valid for days (0: until revoked)", 0, 3650, 0, key="admin_key_days")
+        st.form_submit_button("Create key", on_click=_create_key, args=(hub,))
     active = [info.key_id for info in infos if info.state == "active"]
     if active:
         with st.container(horizontal=True, vertical_alignment="bottom"):
