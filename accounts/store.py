@@ -196,6 +196,19 @@ class AccountStore:
             self.server_secret = connection.execute(
                 "SELECT value FROM server WHERE key = 'session_secret'"
             ).fetchone()[0]
+        self._keeper = self._keep_open()
+
+    def _keep_open(self) -> sqlite3.Connection:
+        """A connection that holds the file open (once it has read, it keeps the write-ahead
+        log's index mapped) and does nothing else: the last connection to close checkpoints the
+        log and deletes it, which cost each call 0.2 ms more (measured) when its own connection
+        was the only one."""
+        try:
+            keeper = sqlite3.connect(self.path, check_same_thread=False)
+            keeper.execute("SELECT 1 FROM server").fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        return keeper
 
     # People.
 
