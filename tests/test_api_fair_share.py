@@ -83,6 +83,12 @@ def test_another_persons_request_overtakes_a_full_line_and_one_more_is_429(api, 
             wait_for(lambda: len(hub.queue) == LIMIT + 2)
             with pytest.raises(openai.RateLimitError) as refused:
                 ask("amy", "refused")
+            with pytest.raises(openai.RateLimitError):  # streamed: refused before any event
+                openai.OpenAI(
+                    base_url=base_url, api_key=people["amy"].key, max_retries=0
+                ).chat.completions.create(
+                    model="local", messages=[{"role": "user", "content": "?"}], stream=True
+                )
             assert len(hub.queue) == LIMIT + 2  # refused at once, before it took a place
             for future in [*amys, bobs]:
                 future.result(timeout=60)
