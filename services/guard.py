@@ -24,8 +24,6 @@ from index.catalog import KnowledgeBaseCatalog
 from services.people import LOCAL_OPERATOR, AccountService, KnowledgeBaseAccess, Person
 from services.permissions import Action, Decision, decide, require
 
-ALLOWED = Decision.ALLOW
-
 
 class Guard:
     """Permission checks on the knowledge bases of `catalog`, and their records in the accounts
@@ -79,7 +77,9 @@ class Guard:
         if person == LOCAL_OPERATOR:
             return names
         records = self.accounts.accesses(names)
-        return [name for name in names if decide(person, Action.READ, records[name]) is ALLOWED]
+        return [
+            name for name in names if decide(person, Action.READ, records[name]) is Decision.ALLOW
+        ]
 
     def first_admin(self) -> Person | None:
         """Who owns what was made before people (the first admin), if records are kept and
@@ -92,14 +92,17 @@ class Guard:
             self.accounts.audit(person, action, target, detail)
 
     def created(self, person: Person, kb: str) -> None:
+        """`person` made `kb` and owns it (the local operator: the first admin); audited."""
         if self.keeps_records:
             self.accounts.record_created(person, kb)
 
     def renamed(self, person: Person, old: str, new: str) -> None:
+        """`new` takes `old`'s owner and shares; audited."""
         if self.keeps_records:
             self.accounts.rename_kb(person, old, new)
 
     def deleted(self, person: Person, kb: str) -> None:
+        """`kb` is gone: its owner and shares are forgotten; audited."""
         if self.keeps_records:
             self.accounts.forget_kb(person, kb)
 
