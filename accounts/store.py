@@ -21,18 +21,16 @@ append-only in the file itself: triggers refuse to change or delete its rows.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from accounts.keys import new_server_secret
 from errors import RagchatError
+from storage.sqlite_file import FileKind, SqliteFile
 
-SCHEMA_VERSION = 1
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 0 -> 1: people, keys, sessions, sign-in failures, knowledge-base shares, audit log.
     (
@@ -92,6 +90,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 """`MIGRATIONS[n]` upgrades a file from schema n to n + 1, in one transaction."""
+SCHEMA_VERSION = len(MIGRATIONS)
 EVERYONE = 0
 """`kb_shares.person_id` of a share with everyone signed in (people's ids start at 1)."""
 
@@ -101,6 +100,19 @@ class AccountStoreError(RagchatError):
 
     code = "accounts_unavailable"
     http_status = 503
+
+
+ACCOUNTS_FILE = FileKind(
+    noun="accounts file",
+    is_not="a ragchat accounts file",
+    setting="paths.users",
+    instead=(
+        "Restore it from a backup, or set paths.users to another file to start again with "
+        "no accounts."
+    ),
+    error=AccountStoreError,
+    migrations=MIGRATIONS,
+)
 
 
 class NameTaken(RagchatError):
@@ -175,20 +187,12 @@ class AccountStore:
     def __init__(self, path: Path, busy_seconds: float = 10.0) -> None:
         """Open (or create) the file, bring its schema up to date and read the server secret,
         or raise AccountStoreError."""
-        self.path = Path(path)
-        self.busy_seconds = busy_seconds
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise AccountStoreError(f"{self.path}: cannot create its folder ({err})") from None
-        with self._connection() as connection:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            raise AccountStoreError(
-                f"{self.path}: cannot use a write-ahead log (journal mode {mode})"
-            )
+        file = SqliteFile(path, ACCOUNTS_FILE, busy_seconds)
+        self.path = file.path
+        self._connection = file.connection
+        self._transaction = file.transaction
+        self._error = file.error
         with self._transaction() as connection:
-            _migrate(connection, self.path)
             connection.execute(
                 "INSERT OR IGNORE INTO server (key, value) VALUES ('session_secret', ?)",
                 (new_server_secret(),),
@@ -480,46 +484,6 @@ class AccountStore:
         with self._connection() as connection:
             return connection.execute(sql, args).rowcount
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own (closed after), in autocommit mode: `_transaction` says
-        where transactions begin. sqlite3's errors become AccountStoreError naming the file."""
-        try:
-            connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None)
-        except sqlite3.Error as err:
-            raise self._error(err) from None
-        try:
-            connection.execute("PRAGMA foreign_keys = ON")
-            yield connection
-        except sqlite3.Error as err:
-            raise self._error(err) from None
-        finally:
-            connection.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed if the block ends normally and rolled back otherwise;
-        it takes the write lock at BEGIN, so what it reads cannot change before it writes."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
-    def _error(self, err: sqlite3.Error) -> AccountStoreError:
-        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
-            what = "is not a ragchat accounts file (or is damaged)"
-        else:
-            what = f"cannot be used ({err})"
-        return AccountStoreError(
-            f"accounts file {self.path} {what}; it was left as it is. Restore it from a backup, "
-            "or set paths.users to another file to start again with no accounts."
-        )
-
 
 _PERSON = "id, name, role, password_hash, disabled, created_at"
 _SHARE = (
@@ -539,17 +503,3 @@ def _person_row(
     person_id: int, name: str, role: str, password_hash: str, disabled: int, created_at: float
 ) -> PersonRow:
     return PersonRow(person_id, name, role, password_hash, bool(disabled), created_at)
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema to SCHEMA_VERSION inside the caller's transaction; refuse newer."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise AccountStoreError(
-            f"accounts file {path} was written by a newer ragchat (schema {version}; this one "
-            f"reads up to {SCHEMA_VERSION}); upgrade ragchat, or set paths.users to another file"
-        )
-    for step in MIGRATIONS[version:SCHEMA_VERSION]:
-        for statement in step:
-            connection.execute(statement)
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -20,12 +20,10 @@ filters it: whose a conversation is, and what NULL (a conversation from before p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,8 @@ from typing_extensions import TypedDict
 
 from errors import RagchatError
 from history.markdown import conversation_markdown
+from storage.sqlite_file import FileKind, SqliteFile
 
-SCHEMA_VERSION = 2
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 0 -> 1: conversations and their turns.
     (
@@ -67,6 +65,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 """`MIGRATIONS[n]` upgrades a file from schema n to n + 1, in one transaction."""
+SCHEMA_VERSION = len(MIGRATIONS)
 TITLE_CHARS = 80
 
 
@@ -88,6 +87,16 @@ class InvalidTitle(RagchatError, ValueError):
     """A title that cannot name a conversation (empty)."""
 
     code = "invalid_title"
+
+
+HISTORY_FILE = FileKind(
+    noun="chat history file",
+    is_not="a ragchat history",
+    setting="paths.history",
+    instead="Move it away (or set paths.history to another file) to start a new history.",
+    error=HistoryError,
+    migrations=MIGRATIONS,
+)
 
 
 class Turn(TypedDict):
@@ -131,18 +140,9 @@ class HistoryStore:
 
     def __init__(self, path: Path, busy_seconds: float = 10.0) -> None:
         """Open (or create) the file and bring its schema up to date, or raise HistoryError."""
-        self.path = Path(path)
-        self.busy_seconds = busy_seconds
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise HistoryError(f"{self.path}: cannot create its folder ({err})") from None
-        with self._connection() as connection:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            raise HistoryError(f"{self.path}: cannot use a write-ahead log (journal mode {mode})")
-        with self._transaction() as connection:
-            _migrate(connection, self.path)
+        file = SqliteFile(path, HISTORY_FILE, busy_seconds)
+        self.path = file.path
+        self._transaction = file.transaction
 
     def create(
         self,
@@ -259,64 +259,8 @@ class HistoryStore:
         )
         return conversation_markdown(stored.turns, title=stored.title, about=about)
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own (closed after), in autocommit mode: `_transaction` says
-        where transactions begin. sqlite3's errors become HistoryError naming the file."""
-        try:
-            connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None)
-        except sqlite3.Error as err:
-            raise self._error(err) from None
-        try:
-            connection.execute("PRAGMA foreign_keys = ON")
-            yield connection
-        except sqlite3.Error as err:
-            raise self._error(err) from None
-        finally:
-            connection.close()
-
-    @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed if the block ends normally and rolled back otherwise.
-        Writers take the write lock at BEGIN, so what they count (a turn's position) cannot
-        change before they insert; readers see one snapshot across their queries."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
-    def _error(self, err: sqlite3.Error) -> HistoryError:
-        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
-            what = "is not a ragchat history (or is damaged)"
-        else:
-            what = f"cannot be used ({err})"
-        return HistoryError(
-            f"chat history file {self.path} {what}; it was left as it is. Move it away (or "
-            "set paths.history to another file) to start a new history."
-        )
-
 
 _CONVERSATION_COLUMNS = "id, title, kb, profile, created_at, updated_at, owner"
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema to SCHEMA_VERSION inside the caller's transaction; refuse newer."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise HistoryError(
-            f"chat history file {path} was written by a newer ragchat (schema {version}; this "
-            f"one reads up to {SCHEMA_VERSION}); upgrade ragchat, or set paths.history to "
-            "another file"
-        )
-    for step in MIGRATIONS[version:SCHEMA_VERSION]:
-        for statement in step:
-            connection.execute(statement)
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _touch(connection: sqlite3.Connection, conversation: int, now: float) -> None:
