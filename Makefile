@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # llama-cpp-python compiles llama.cpp; its default -march=native build crashes (SIGSEGV in the
 # AMX path) on some CPUs, so it is built for AVX2, plus AVX-512 where this CPU has it (never AMX):
-# the model reads a prompt in 0.64x the time with it (README, "Answer quality").
+# the model reads a prompt in 0.64x the time with it (docs/benchmarks.md, "llama.cpp build").
 CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 has_flags = $(if $(strip $(foreach flag,$(1),$(if $(filter $(flag),$(CPU_FLAGS)),,missing))),,yes)
 AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw),-DGGML_AVX512=ON \
@@ -33,7 +33,7 @@ run: install
 test: install browser pydocs
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir .site
 	$(PY) -m pytest
 
 # The everyday lane: fakes and unit tests, no real model, server or browser (a few minutes).
@@ -62,7 +62,7 @@ lint: install
 
 # The documentation site (docs/, mkdocs.yml) into .site/, every link checked.
 docs: install
-	$(VENV)/bin/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir .site
 
 bench: install
 	$(PY) bench/ingest.py
