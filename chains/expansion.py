@@ -43,7 +43,7 @@ TRANSLATE_EXAMPLES = {
 """(text, translation) by the language translated into: worked translations of questions into
 questions. Without them the 0.5B model often turned a question into a statement, or answered it
 ("GPT-3 has 4 parameters."); with them, Chinese questions over python3-doc found their page in
-the first 5 for 0.750 of the tune split instead of 0.583 (README)."""
+the first 5 for 0.750 of the tune split instead of 0.583 (docs/quality.md)."""
 
 
 MIXED = {"zh": 0.5, "en": 0.5}
@@ -98,7 +98,7 @@ class QueryTranslator:
         """The question and its translation, if `policy` (default: this translator's) calls for
         one. When the question's own language holds less than `substantial` of the notes, its
         translation leads and the question counts `original_weight`: the answer most likely
-        lies in the other language (README, "Translation for mixed knowledge bases")."""
+        lies in the other language (docs/quality.md)."""
         translations = self.translations(question, policy or self.policy)
         asked = self.language_shares.get(question_language(question), 0.0) >= self.substantial
         own = 1.0 if asked or not translations else self.original_weight

@@ -15,7 +15,7 @@ before the model sees it:
   passage without those sentences (`flag`), or not at all (`drop`).
 
 Patterns, not a model: they are explainable, instant, and were measured for false alarms on the
-seed notes, the sample notes and the python3-doc pages (README, "Security").
+seed notes, the sample notes and the python3-doc pages (docs/security.md).
 """
 
 from __future__ import annotations

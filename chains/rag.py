@@ -77,12 +77,12 @@ EXAMPLES = {
 }
 """Worked examples: a 0.5B model follows them far better than instructions, and as part of the
 fixed prompt prefix they are cached. The Chinese set holds an instruction planted in a passage,
-which the answer ignores (README, "Security"): what `chains.injection` does not catch, the model
+which the answer ignores (docs/security.md): what `chains.injection` does not catch, the model
 has seen ignored; the same in the English example lowered English containment on the seeds
 (0.53 -> 0.47). The Chinese set starts with an answer found in passage [2],
 which taught the model to read past [1] (containment 0.67 -> 0.80 on the seeds); the same
-example in the English set, with an English or a Chinese passage, made it refuse more (README,
-"Answer quality")."""
+example in the English set, with an English or a Chinese passage, made it refuse more
+(docs/quality.md)."""
 
 STOP = ["\nQuestion:", "\nPassages:", "\n问题：", "\n段落："]
 """Small models sometimes go on to invent another passage or question; stop them there."""

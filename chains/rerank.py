@@ -5,7 +5,7 @@ question's topic as a whole can outrank the window holding the one sentence that
 the bundled model reads only the first passage that fits the context budget, so that order
 decides the answer. Scoring each of the first few windows by its closest sentence (same
 embedder, question and translation alike) put the answer's window first for 48 of the 60 seeds
-questions instead of 42 (README, "Answer quality"). Sentences are embedded once, at ingest,
+questions instead of 42 (docs/quality.md). Sentences are embedded once, at ingest,
 with their window (`index.updater`), so reranking is a lookup and a dot product.
 """
 

@@ -4,7 +4,7 @@ transformers reads a GGUF by parsing all of its metadata (the whole vocabulary, 
 memmaps) three times per load and dequantizing every tensor: about 36 s for the bundled 0.5B
 model on 2 cores, before each `finetune.py` command and each start of a `transformers` profile.
 The float32 model it produces, saved with its config and tokenizer as safetensors, loads in
-about 3 s with the same weights and the same tokenizer (README, "Loading a GGUF with
+about 3 s with the same weights and the same tokenizer (docs/benchmarks.md, "Loading a GGUF with
 transformers"). transformers has no cache for this, so
 it is kept here: made on first use, next to the GGUF (`<file>.gguf.transformers/`), and made
 again when the GGUF changes. It is written into a temporary folder and renamed into place, so an

@@ -72,7 +72,7 @@ class RefusalMargin:
     The bundled 0.5B model refused a quarter of the seeds questions whose passages it could
     answer, while its refusals of questions the notes do not answer are nearly certain (the
     Chinese refusal's first token at p ≈ 0.9, against at most 0.11 where the passages hold the
-    answer); the margin separates the two (README, "Answer quality"). One
+    answer); the margin separates the two (docs/quality.md). One
     instance per answer: the length of the first call's tokens is where the answer starts."""
 
     def __init__(self, refusals: list[list[int]], margin: float) -> None:
@@ -139,7 +139,7 @@ BACKEND = Backend(
     # llama.cpp keeps the KV cache of one prompt, so a side task between two answers made the
     # next answer re-read the fixed prompt prefix (~0.6 s on 2 cores): a second context over
     # the same memory-mapped weights keeps both prefixes cached (translated questions: TTFT p50
-    # 2.79 -> 1.73 s, README).
+    # 2.79 -> 1.73 s, docs/benchmarks.md).
     separate_helper=True,
     call_options=answer_call_options,
     token_counter=exact_token_counter,

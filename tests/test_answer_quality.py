@@ -1,9 +1,9 @@
 """Answer quality gates: the bundled local model, with the product's settings (config.toml),
 answers the report split of our QA sets through the service, scored by `evaluation.answers` as
 `bench/answer.py` scores it (the final answer: checked citations, refusal where nothing was
-supported). The levels must stay at least where they were reached (README, "Quality gates"),
-per question language: containment and citations on answerable questions, refusal on questions
-no document answers. The seed notes are answered once for the module, over the index the
+supported). The levels must stay at least where they were reached (docs/quality.md), per
+question language: containment and citations on answerable questions, refusal on questions no
+document answers. The seed notes are answered once for the module, over the index the
 retrieval gates use (tests/test_retrieval_quality.py: built by whichever comes first); the tests
 read the rates. The python3-doc answers are measured by `bench/answer.py --pydocs`, not here:
 CI time."""

@@ -1,7 +1,7 @@
 """End to end in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Debian's
 Chromium through chromedriver (Selenium), as `tests/support/browser.py` starts them.
 Screenshots go to the test's output folder and, with RAGCHAT_SCREENSHOTS=DIR, to DIR too (the
-README's pictures come from there)."""
+documentation's pictures come from there)."""
 
 from __future__ import annotations
 
@@ -211,7 +211,7 @@ def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
 
 def test_cited_chinese_pdf_page_in_the_viewer(app_url, browser, tmp_path):
     """A Chinese PDF uploaded, asked about, and its card opened: the page drawn (its embedded
-    CJK font) with the cited sentence highlighted, beside the page's text (the README's
+    CJK font) with the cited sentence highlighted, beside the page's text (the documentation's
     picture)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -86,8 +86,7 @@ def write_config(folder: Path, index: Path, **finetune: object) -> Path:
         "context_tokens = 300",
         # the QA's answers were picked from untranslated retrieval; over the mixed sample notes
         # `auto` also searches the English translation, which pushes the multi-head answer's
-        # window out of the two passages (the same-language cost README "Translation for mixed
-        # knowledge bases" measures)
+        # window out of the two passages (the same-language cost docs/quality.md measures)
         'translate_query = "off"',
         "[llm.profiles.local]",
         'backend = "llamacpp"',

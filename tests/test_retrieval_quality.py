@@ -1,5 +1,5 @@
 """Retrieval quality gates: evaluate.py on the report split of our QA sets must stay at the
-levels we reached (README, "Quality gates"), in every question language, with either vector
+levels we reached (docs/quality.md), in every question language, with either vector
 store. A change that makes retrieval worse fails here. Each corpus is ingested once per store
 for the whole test session into the `quality_indexes` folder (the index is updated
 incrementally, so later gates, and the answer gates of tests/test_answer_quality.py, find it

@@ -1,7 +1,7 @@
 """The app in a real browser: `streamlit run app.py` on a free loopback port, and Debian's
 Chromium driven through chromedriver (Selenium), each browser with a profile (and so a cookie
 jar) of its own. Screenshots go to the test's folder and, with RAGCHAT_SCREENSHOTS=DIR, to DIR
-too (the README's pictures come from there)."""
+too (the documentation's pictures come from there)."""
 
 from __future__ import annotations
 

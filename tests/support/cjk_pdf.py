@@ -1,4 +1,4 @@
-"""Chinese PDFs for the viewer's tests and the README's screenshot: fpdf2 with the simplified
+"""Chinese PDFs for the viewer's tests and the documentation's screenshot: fpdf2 with the simplified
 Chinese face of Debian's Noto Sans CJK (fonts-noto-cjk)."""
 
 from __future__ import annotations
