@@ -24,15 +24,12 @@ import os
 import platform
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import httpx
-import uvicorn
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -41,8 +38,8 @@ sys.path.insert(0, str(REPO))
 
 from api.app import create_app  # noqa: E402
 from config import AuthSettings, LLMProfile, PathsSettings, RetrievalSettings, Settings  # noqa: E402
+from evaluation.served import served  # noqa: E402
 from llms import ChatModels, estimate_tokens  # noqa: E402
-from llms.local_server import free_port  # noqa: E402
 from services.container import ServiceHub  # noqa: E402
 from services.people import LOCAL_OPERATOR  # noqa: E402
 
@@ -67,7 +64,7 @@ def main() -> None:
     cases: dict[str, dict[str, list[float]]] = {
         case: {"off": [], "on": []} for case in ("list", "chat")
     }
-    with _served(create_app(off)) as off_url, _served(create_app(on)) as on_url:
+    with served(create_app(off)) as off_url, served(create_app(on)) as on_url:
         clients = {
             "off": httpx.Client(base_url=off_url, timeout=60),
             "on": httpx.Client(base_url=on_url, timeout=60, headers=_bearer(key)),
@@ -189,24 +186,6 @@ def _sign_in_times(hub: ServiceHub, sign_ins: int = 20, checks: int = 2000) -> d
         "session_person": statistics.median(session) * 1e3,
         "authenticate_key": statistics.median(by_key) * 1e3,
     }
-
-
-@contextmanager
-def _served(app) -> Iterator[str]:
-    """`app` on a free loopback port, uvicorn in a thread; its `/v1` URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def _bearer(key: str) -> dict[str, str]:

@@ -18,13 +18,13 @@ import pytest
 
 from api.app import create_app
 from config import load_settings
+from evaluation.served import served
 from services.container import ServiceHub
 from tests.support.people_api import (
     accounts_at,
     add_members,
     auth_config,
     building,
-    served,
     slow_models,
 )
 

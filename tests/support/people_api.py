@@ -4,22 +4,17 @@ API served by uvicorn in a thread of the test's process (so it can be handed tha
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-from fastapi import FastAPI
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from accounts.store import AccountStore
 from config import AuthSettings, LLMProfile
 from llms import ChatModels, estimate_tokens
-from llms.local_server import free_port
 from services.people import LOCAL_OPERATOR, AccountService, Person
 
 PASSWORD = "a long enough password"
@@ -95,24 +90,3 @@ def building(models: ChatModels):
         return models
 
     return build
-
-
-@contextmanager
-def served(app: FastAPI, log_level: str = "warning") -> Iterator[str]:
-    """`app` on a free loopback port, served by uvicorn in a thread; its `/v1` URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, access_log=True)
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(30)
