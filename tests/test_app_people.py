@@ -328,3 +328,20 @@ def test_a_full_line_says_when_to_try_again(people, browser, monkeypatch):
     session = ask(sign_in(new_session(), "rita"), QUESTIONS["rita"])
     assert session.error[0].value == "The model is busy: try again in 12 s."
     assert session.session_state["turns"] == [] and conversation_titles(session) == []
+
+
+def test_a_reader_of_a_knowledge_base_with_no_index_is_shown_no_server_folder(people, browser):
+    owner = accounts(people)
+    eve = owner.person("eve")
+    hub = ServiceHub(new_session().session_state["settings"])
+    hub.knowledge_bases.create("drafts", person=eve)
+    documents = hub.knowledge_bases.settings_for("drafts", person=eve).paths.documents
+    hub.knowledge_bases.share("drafts", "rita", "read", person=eve)
+
+    session = sign_in(new_session(), "rita")
+    session.sidebar.radio[0].set_value("Knowledge base").run()
+    session.sidebar.selectbox(key="kb").set_value("drafts").run()
+    shown = " ".join(info.value for info in session.info)
+    assert "No index yet" in shown and str(documents) not in shown
+    assert write_controls(session) == set()
+    assert not [b for b in session.main.button if b.label.startswith("Index")]
