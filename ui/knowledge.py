@@ -67,9 +67,6 @@ def _index(hub: ServiceHub, kb: str, person: Person) -> None:
     try:
         hub.knowledge_bases.open(kb, person=person)  # as the chat opens it: damage shows here
     except IndexNotFoundError:
-        if not hub.knowledge_bases.allows(kb, Action.WRITE, person=person):
-            st.info("No index yet: someone who may change this knowledge base indexes it.")
-            return  # a reader is shown neither the server's folders nor a button to index
         documents = hub.knowledge_bases.settings_for(kb, person=person).paths.documents
         st.info(f"No index yet. Index the documents in `{documents}` to start.")
         label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
