@@ -1,0 +1,1 @@
+"""Traces and metrics an operator reads: OpenTelemetry set-up from config, Prometheus metrics."""
