@@ -453,6 +453,27 @@ class AuthSettings(Section):
     """How long a name stays locked after `max_failed_sign_ins` failures in a row."""
 
 
+class TracingSettings(Section):
+    """OpenTelemetry traces of answers and ingests (docs/guides/observability.md): where the
+    spans go, and whether they may hold the question and document text."""
+
+    exporter: Literal["none", "console", "otlp"] = "none"
+    """`none`: no spans are recorded; `console`: each span printed as JSON on standard output;
+    `otlp`: sent over OTLP/HTTP to `endpoint` (an OpenTelemetry Collector, Jaeger, Langfuse,
+    Phoenix, ...)."""
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    """otlp: the collector's traces URL (OTLP/HTTP, protobuf), usually ending in `/v1/traces`."""
+    headers: dict[str, SecretStr] = {}
+    """otlp: HTTP headers sent with every export, e.g. `Authorization` for Langfuse. Set them
+    with RAGCHAT_TRACING__HEADERS='{"Authorization": "Basic ..."}'. Never logged."""
+    service_name: str = "ragchat"
+    """The `service.name` the spans carry, so a collector tells ragchat's apart from others."""
+    include_content: bool = False
+    """Put the question, its rewrite and translation, the passages and the answer text on the
+    spans. Off: spans carry only names, sizes and durations, so a trace store never holds what
+    people asked or what their documents say."""
+
+
 class Settings(BaseSettings):
     """Everything ragchat can be told. Every default works offline."""
 
@@ -474,6 +495,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     ui: UISettings = UISettings()
     auth: AuthSettings = AuthSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @classmethod
     def settings_customise_sources(
