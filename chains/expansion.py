@@ -17,12 +17,15 @@ from collections.abc import Mapping
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from opentelemetry import trace
 
 from chains.retrieval import WeightedQuery
 from config import TranslateQuery
+from observability.stages import current, stage
 from text.language import question_language
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 TRANSLATE_PROMPT = {
     "zh": "Translate this English text into Chinese. Output only the Chinese translation.\n\n"
@@ -113,6 +116,14 @@ class QueryTranslator:
         needed = {"off": float("inf"), "auto": self.substantial, "always": 1e-9}[policy]
         if share < needed:
             return []
+        with stage(tracer, "translate", {"ragchat.language": target}) as span:
+            found = self._translated(question, target)
+            span.set_attribute("ragchat.translations", len(found))
+            current().content(span, "ragchat.translation", " ".join(found))
+        return found
+
+    def _translated(self, question: str, target: str) -> list[str]:
+        """`translations` past the policy: from the cache, or asked of the model."""
         with self._cache_lock:
             if question in self._cache:
                 self._cache.move_to_end(question)

@@ -21,8 +21,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
+from opentelemetry import trace
 
 from chains.citations import format_context
+from observability.stages import stage
 from text.language import REFUSALS, main_language, question_language
 
 ANSWER_SYSTEM = {
@@ -109,6 +111,8 @@ condense_prompt = ChatPromptTemplate.from_messages(
 )
 
 
+tracer = trace.get_tracer(__name__)
+
 PROMPT_OVERHEAD_TOKENS = 340
 """The fixed instructions, examples and chat-template markup, in tokens (310 measured for the
 Chinese prompt with the bundled model's tokenizer, 222 for the English one, plus a margin)."""
@@ -139,9 +143,14 @@ def build_rag_chain(
     `worth_asking(passages)` is false the answer is the refusal, without asking the model.
     The prompt is in the question's language, or in the first passage's when that is one of
     `quote_languages` (the model then quotes it: `config.LocalModelProfile`)."""
-    rewrite = condense_prompt | (condense_llm or llm) | StrOutputParser()
+    rewrite_chain = condense_prompt | (condense_llm or llm) | StrOutputParser()
+
+    def rewrite(inputs: dict) -> str:
+        with stage(tracer, "rewrite", {"ragchat.history_turns": len(inputs["history"]) // 2}):
+            return rewrite_chain.invoke(inputs)
+
     standalone = RunnableBranch(
-        (lambda inputs: bool(inputs["history"]), rewrite),
+        (lambda inputs: bool(inputs["history"]), RunnableLambda(rewrite)),
         itemgetter("question"),
     )
 

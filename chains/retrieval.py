@@ -15,6 +15,7 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from opentelemetry import trace
 from pydantic import ConfigDict
 
 from chains.rerank import SentenceReranker, SentenceSimilarity
@@ -22,6 +23,7 @@ from config import RetrievalSettings, TranslateQuery
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 from index.records import sentence_unit_limit
+from observability.stages import stage
 from text.normalize import normalize_text
 
 RankedList = tuple[str, float, list[str]]
@@ -29,6 +31,7 @@ RankedList = tuple[str, float, list[str]]
 WeightedQuery = tuple[str, float]
 """(query text, scale of its lists' fusion weights)."""
 Mode = Literal["hybrid", "dense", "bm25"]
+tracer = trace.get_tracer(__name__)
 
 
 def reciprocal_rank_fusion(
@@ -95,23 +98,37 @@ class HybridRetriever(BaseRetriever):
         variants = (
             self.expand_query(question, translate) if self.expand_query else [(question, 1.0)]
         )
-        matching = None if allowed is None else _matching_ids(self.knowledge_base, allowed)
+        matching = None
+        if allowed is not None:
+            with stage(tracer, "filter") as span:
+                matching = _matching_ids(self.knowledge_base, allowed)
+                span.set_attribute("ragchat.chunks", len(matching))
         reranking = self.rerank is not None and rerank is not False
-        embedded = mode != "bm25" or reranking
-        vectors = [self._embed(text) for text, _ in variants] if embedded else []
+        searched = {"ragchat.queries": len(variants), "ragchat.fetch_k": self.fetch_k}
+        vectors: list[np.ndarray] = []
+        dense: list[list[str]] = []
+        if mode != "bm25" or reranking:  # the query vectors serve the search and the rerank
+            with stage(tracer, "dense", searched):
+                vectors = [self._embed(text) for text, _ in variants]
+                if mode in ("hybrid", "dense"):
+                    dense = [self._dense(vector, matching) for vector in vectors]
+        bm25: list[list[str]] = []
+        if mode in ("hybrid", "bm25"):
+            with stage(tracer, "bm25", searched):
+                bm25 = [self._bm25(variant, matching) for variant, _ in variants]
         ranked_lists: list[RankedList] = []  # the filter is applied once, for every list
-        for number, (variant, scale) in enumerate(variants):
-            if mode in ("hybrid", "dense"):
-                dense = self._dense(vectors[number], matching)
-                ranked_lists.append(("dense", scale * self.dense_weight, dense))
-            if mode in ("hybrid", "bm25"):
-                ranked_lists.append(
-                    ("bm25", scale * self.bm25_weight, self._bm25(variant, matching))
-                )
-        chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+        for number, (_variant, scale) in enumerate(variants):
+            if dense:
+                ranked_lists.append(("dense", scale * self.dense_weight, dense[number]))
+            if bm25:
+                ranked_lists.append(("bm25", scale * self.bm25_weight, bm25[number]))
+        with stage(tracer, "fusion", {"ragchat.lists": len(ranked_lists)}) as span:
+            chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+            span.set_attribute("ragchat.passages", len(chosen))
         if not reranking or self.rerank is None:
             return chosen
-        return self.rerank(np.array(vectors), chosen)
+        with stage(tracer, "rerank", {"ragchat.passages": len(chosen)}):
+            return self.rerank(np.array(vectors), chosen)
 
     def _embed(self, query: str) -> np.ndarray:
         """A phrasing's query vector, computed once for dense search and reranking."""

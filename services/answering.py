@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import cast
 
 from langchain_core.documents import Document
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from chains.citations import (
     CitationStream,
@@ -27,6 +30,7 @@ from chains.citations import (
     cited_numbers,
     embedder_support,
     fit_to_budget,
+    format_context,
     source_label,
 )
 from chains.expansion import QueryTranslator
@@ -35,14 +39,18 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
+from index.catalog import DEFAULT_KB
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 from llms import ChatModels, LLMError, estimate_tokens, explain
 from llms.queue import ModelQueue
+from observability.metrics import RETRIEVAL_SECONDS, record_answer
+from observability.stages import Record, current, stage
 from services.people import LOCAL_OPERATOR, Person
 from text.language import REFUSALS, question_language
 
 QUESTION_RESERVE_TOKENS = 200
+tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,10 @@ class Answer:
     sources: list[SourceCard] = field(default_factory=list)
     standalone_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    """Where the time went, stage by stage in order (queue, rewrite, translate, dense, bm25,
+    fusion, rerank, prompt, generate, citations; those that ran), in seconds: the same as the
+    answer's trace (`observability.stages`), for faces without a collector."""
     error: str = ""
     error_code: str = ""
     """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
@@ -146,8 +158,12 @@ class RagService:
         profile: str,
         models: ChatModels | LLMError,
         queue: ModelQueue,
+        kb: str = DEFAULT_KB,
     ) -> None:
+        """`kb` names the knowledge base on traces."""
         self.profile = profile
+        self.kb = kb
+        self.include_content = settings.tracing.include_content
         self.knowledge_base = knowledge_base
         self.models = models
         """The profile's chat models, or why they could not be built (retrieval still works)."""
@@ -205,15 +221,16 @@ class RagService:
         translate = options.translate if self.chain else "off"
         k = options.k or self.retriever.k
         fetch = 2 * k if self.instruction_policy == "drop" else k
-        found = self.retriever.invoke(
-            question,
-            k=fetch,
-            mode=options.mode,
-            translate=translate,
-            filter=options.filter,
-            rerank=options.rerank,
-        )
-        return screen(found, self.instruction_policy)[:k]
+        with RETRIEVAL_SECONDS.time():
+            found = self.retriever.invoke(
+                question,
+                k=fetch,
+                mode=options.mode,
+                translate=translate,
+                filter=options.filter,
+                rerank=options.rerank,
+            )
+            return screen(found, self.instruction_policy)[:k]
 
     def worth_asking(self, passages: Sequence[Document]) -> bool:
         """Whether the model should answer from these passages: with `refuse_unsupported`, only
@@ -227,9 +244,12 @@ class RagService:
 
     def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
         """The passages the model is shown: the best ones that fit the context budget."""
-        return fit_to_budget(
-            self.retrieve(question, options), self.count_tokens, self.context_budget
-        )
+        found = self.retrieve(question, options)
+        with stage(tracer, "prompt", {"ragchat.candidates": len(found)}) as span:
+            kept = fit_to_budget(found, self.count_tokens, self.context_budget)
+            span.set_attribute("ragchat.passages", len(kept))
+            current().content(span, "ragchat.passages.text", format_context(kept))
+        return kept
 
     def stream(
         self,
@@ -258,13 +278,35 @@ class RagService:
         cancel: threading.Event,
         person: Person,
     ) -> Iterator[StreamEvent | None]:
+        """`_answer`'s events inside the answer's span, opened under the caller's context (a
+        request's span) and ended however the generator ends."""
+        record = Record(self.include_content)
+        record.start(tracer, "answer", {"ragchat.kb": self.kb, "ragchat.profile": self.profile})
+        record.content(record.root, "ragchat.question", question)
+        try:
+            yield from self._answer(record, question, history, options, cancel, person)
+        finally:
+            record.end()
+
+    def _answer(
+        self,
+        record: Record,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        options: AnswerOptions,
+        cancel: threading.Event,
+        person: Person,
+    ) -> Iterator[StreamEvent | None]:
         """`stream`'s events after a first None, yielded once in line: a generator that has
-        started runs its `finally` however it ends, so the place is always given back."""
+        started runs its `finally` however it ends, so the place is always given back. Each
+        stage is a child span of `record`'s and a line of `Answer.stages`
+        (`observability.stages`)."""
         started = time.perf_counter()
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
         refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
         checked = CitationStream(sources, self.support, refusal)
+        generation = _Generation()
         ticket = self.queue.join(person.name) if self.queue is not None else None
         try:
             yield None
@@ -272,6 +314,7 @@ class RagService:
                 for ahead in self.queue.positions(ticket, cancel.is_set):
                     yield Waiting(ahead)
             answer.timings["queued_s"] = time.perf_counter() - started
+            record.add(tracer, "queue", started, time.perf_counter())
             if isinstance(self.models, LLMError):
                 answer.error_code = "model_unavailable"
                 raise self.models
@@ -282,7 +325,7 @@ class RagService:
                 "options": options,
                 "temperature": options.temperature,
             }
-            for chunk in _closing(self.chain.stream(inputs)):
+            for chunk in record.within(self.chain.stream(inputs)):
                 if cancel.is_set():
                     break
                 if "standalone_question" in chunk:
@@ -291,6 +334,8 @@ class RagService:
                     sources = chunk["sources"]
                     checked = CitationStream(sources, self.support, refusal)
                     answer.timings["retrieval_s"] = time.perf_counter() - started
+                    generation.started = time.perf_counter()
+                generation.feed(chunk.get("answer", ""))
                 shown = checked.feed(chunk.get("answer", ""))
                 if shown:
                     answer.timings.setdefault("first_token_s", time.perf_counter() - started)
@@ -300,22 +345,65 @@ class RagService:
         except Exception as err:  # client libraries raise many kinds; explain() names them
             answer.error = str(explain(err))
             if not sources:  # retrieval needs no chat model: still show the passages
-                sources = self.passages(question, replace(options, translate="off"))
+                with record.active():
+                    sources = self.passages(question, replace(options, translate="off"))
                 checked = CitationStream(sources, self.support)
         finally:
             if ticket is not None:
                 self.queue.leave(ticket)
+        if generation.started:
+            self._record_generation(record, generation, answer, sources)
+        checking = time.perf_counter()
         rest = checked.finish(complete=not answer.error)
-        if rest and not answer.error:
-            yield rest
         final = checked.checked
         answer.text = final.text
         answer.unsupported = final.unsupported
         answer.withheld = final.withheld
         answer.cited = cited_numbers(answer.text, len(sources))
         answer.sources = [SourceCard.of(n, d) for n, d in enumerate(sources, start=1)]
+        record.add(
+            tracer,
+            "citations",
+            checking,
+            time.perf_counter(),
+            {"ragchat.cited": len(answer.cited), "ragchat.unsupported": len(answer.unsupported)},
+        )
+        if rest and not answer.error:
+            yield rest
         answer.timings["total_s"] = time.perf_counter() - started
+        answer.stages = list(record.stages)
+        self._finish(record, answer, generation)
         yield answer
+
+    def _record_generation(
+        self, record: Record, generation: _Generation, answer: Answer, sources: list[Document]
+    ) -> None:
+        """The `generate` stage, from the passages' arrival to the model's last token: token
+        counts by the model's tokenizer (the prompt's fixed part estimated) and its TTFT."""
+        ended = time.perf_counter()
+        prompt = format_context(sources) + answer.standalone_question
+        generation.tokens = self.count_tokens(generation.text)
+        attributes: dict[str, AttributeValue] = {
+            "gen_ai.usage.input_tokens": self.count_tokens(prompt) + PROMPT_OVERHEAD_TOKENS,
+            "gen_ai.usage.output_tokens": generation.tokens,
+            "ragchat.passages": len(sources),
+        }
+        if generation.first:
+            attributes["ragchat.first_token_s"] = generation.first - generation.started
+            generation.seconds = ended - generation.first
+        record.add(tracer, "generate", generation.started, ended, attributes)
+        record.content(record.root, "ragchat.answer", generation.text)
+
+    def _finish(self, record: Record, answer: Answer, generation: _Generation) -> None:
+        """The answer's span and metrics get its outcome."""
+        root = record.root
+        root.set_attribute("ragchat.passages", len(answer.sources))
+        if answer.error_code:
+            root.set_attribute("ragchat.error_code", answer.error_code)
+        if answer.error and answer.error_code != "cancelled":
+            root.set_status(StatusCode.ERROR, answer.error)
+        speed = generation.tokens / generation.seconds if generation.seconds > 0 else None
+        record_answer(self.profile, answer.error_code, answer.timings, speed)
 
     def answer(
         self,
@@ -340,10 +428,20 @@ def context_budget(settings: Settings, profile: str) -> int:
     return max(64, min(settings.retrieval.context_tokens, window_left))
 
 
-def _closing(stream: Iterator[dict]) -> Iterator[dict]:
-    """Iterate, and close the chain's stream however the loop ends, so that a stopped answer
-    stops the model's generation too."""
-    try:
-        yield from stream
-    finally:
-        stream.close()
+@dataclass
+class _Generation:
+    """What the answer's model call produced, and when (perf_counter seconds)."""
+
+    started: float = 0.0
+    """When the passages were ready and the prompt went to the model; 0 if it never did."""
+    first: float = 0.0
+    """When its first text arrived."""
+    text: str = ""
+    tokens: int = 0
+    seconds: float = 0.0
+    """From the first text to the last."""
+
+    def feed(self, piece: str) -> None:
+        if piece and not self.first:
+            self.first = time.perf_counter()
+        self.text += piece
