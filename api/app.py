@@ -1,5 +1,5 @@
 """The FastAPI application: the routes, each acting as the person who asks (`api.auth`), over
-one `ServiceHub`."""
+one `ServiceHub`: the OpenAI-compatible `/v1`, and the MCP server at `/mcp` (`api.mcp_http`)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,27 @@ from api.chat import chat_router
 from api.errors import install_error_handlers
 from api.files import files_router
 from api.knowledge_bases import knowledge_bases_router
+from api.mcp_http import PATH as MCP_PATH
+from api.mcp_http import McpEndpoint
 from index.errors import IndexStoreError
 from services.container import ServiceHub
 
 
 def create_app(hub: ServiceHub) -> FastAPI:
-    app = FastAPI(title="ragchat", summary="Chat with your documents: an OpenAI-compatible API")
-    app.state.identify = identifier(hub)
+    identify = identifier(hub)
+    mcp = McpEndpoint(hub, identify)
+    app = FastAPI(
+        title="ragchat",
+        summary="Chat with your documents: an OpenAI-compatible API and an MCP server",
+        lifespan=mcp.lifespan,
+    )
+    app.state.identify = identify
     install_error_handlers(app)
     guarded = [Depends(person_of)]
     app.include_router(chat_router(hub), dependencies=guarded)
     app.include_router(files_router(hub), dependencies=guarded)
     app.include_router(knowledge_bases_router(hub), dependencies=guarded)
+    app.add_route(MCP_PATH, mcp, include_in_schema=False)  # identifies the caller itself
 
     @app.get("/health")
     def health() -> dict:
