@@ -5,7 +5,8 @@ any OpenAI client.
 
 `POST /v1/chat/completions` answers from the documents (the model name is a profile name,
 `GET /v1/models` lists them; answers carry their `sources`), `GET/POST/DELETE /v1/files`
-manage the knowledge base, `GET /health` says whether an index is there.
+manage the knowledge base, `GET /health` says whether an index is there, `GET /metrics` is for
+Prometheus; requests and answers are traced as `[tracing]` says (docs/guides/observability.md).
 
 With `[auth] enabled = true`, each client sends its person's own key (`python users.py key
 NAME`) and reaches only what that person may; the API may then listen beyond this machine.
@@ -46,17 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.observability import observe
+    from observability.tracing import configure_tracing
     from services.container import ServiceHub
 
     if settings.auth.enabled:
         keys = "people's API keys (auth on; api.keys unused)"
     else:
         keys = "API keys required" if settings.api.keys else "no API key (loopback only)"
+    configure_tracing(settings.tracing)
     try:
-        app = create_app(ServiceHub(settings))
+        hub = ServiceHub(settings)
+        app = create_app(hub)
     except RagchatError as err:  # the accounts file cannot be read
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    observe(app, hub)
     print(
         f"ragchat API on http://{host}:{port}/v1 · {keys} · profiles: "
         f"{', '.join(settings.llm.profiles)}",

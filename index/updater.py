@@ -19,6 +19,8 @@ from typing import Literal
 
 import numpy as np
 from langchain_core.documents import Document
+from opentelemetry import trace
+from opentelemetry.util.types import AttributeValue
 from tqdm import tqdm
 
 from config import ChunkingSettings, Settings
@@ -33,8 +35,10 @@ from loaders import SUPPORTED_SUFFIXES, LoaderError
 from loaders.chunking import CharRuler, SlidingWindowSplitter, TokenRuler
 from loaders.isolation import IsolatedLoader
 from loaders.metadata import add_languages, sidecar_bytes
+from observability.stages import current, stage
 from text.sentences import sentence_units
 
+tracer = trace.get_tracer(__name__)
 Status = Literal["added", "updated", "removed", "unchanged", "failed"]
 METADATA_VERSION = b"metadata-1"
 """Folded into every file's fingerprint: raised when chunks get new metadata, so the next ingest
@@ -128,7 +132,8 @@ def _locked_index(
         knowledge_base = _open(settings, embedder, rebuild)
         yield knowledge_base
         if report.saved:
-            save_index(knowledge_base, folder)
+            with stage(tracer, "save", {"ragchat.chunks": knowledge_base.vector_count}):
+                save_index(knowledge_base, folder)
         report.total_files = len(knowledge_base.manifest.files)
         report.total_chunks = knowledge_base.vector_count
     report.seconds = time.perf_counter() - started
@@ -284,31 +289,67 @@ def _apply(
     splitter = make_splitter(settings.chunking, embedder)
     chunked: list[tuple[_PendingFile, list[Document]]] = []
     with IsolatedLoader(settings.ingest) as loader:  # a hostile file fails alone
-        for item in pending:
-            try:
-                document = loader.load(item.path, item.source)
-            except LoaderError as err:
-                report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
-                continue
-            chunked.append((item, add_languages(splitter.chunk_document(document))))
+        for number, item in enumerate(pending):
+            with stage(tracer, "load", _file_attributes(number, item)) as span:
+                current().content(span, "ragchat.file.source", item.source)
+                try:
+                    document = loader.load(item.path, item.source)
+                except LoaderError as err:
+                    report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
+                    continue
+            with stage(tracer, "chunk", _file_attributes(number, item)) as span:
+                chunks = add_languages(splitter.chunk_document(document))
+                span.set_attribute("ragchat.chunks", len(chunks))
+            chunked.append((item, chunks))
 
     vectors = _reusable_vectors(knowledge_base, [item for item, _ in chunked])
     new_texts = {c.metadata["hash"]: c.page_content for _, chunks in chunked for c in chunks}
-    to_embed = [(h, text) for h, text in new_texts.items() if h not in vectors]
-    report.reused = sum(len(chunks) for _, chunks in chunked) - len(to_embed)
+    to_embed = _new_texts_by_file(chunked, vectors)
+    embedded = sum(len(texts) for texts in to_embed)
+    report.reused = sum(len(chunks) for _, chunks in chunked) - embedded
     _embed_into(vectors, to_embed, embedder, settings.embedding.batch_size, progress)
     _add_sentence_vectors(vectors, new_texts, embedder)
-    report.embedded = len(to_embed)
+    report.embedded = embedded
 
-    for item, chunks in chunked:
-        if item.previous is not None:
-            knowledge_base.remove(item.previous.chunk_ids)
-        ids = [_chunk_id(item.source, chunk) for chunk in chunks]
-        found = [vectors[c.metadata["hash"]] for c in chunks]
-        knowledge_base.add(ids, chunks, [v.window for v in found], [v.sentences for v in found])
-        manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
+    for number, (item, chunks) in enumerate(chunked):
+        with stage(
+            tracer, "add", {**_file_attributes(number, item), "ragchat.chunks": len(chunks)}
+        ):
+            if item.previous is not None:
+                knowledge_base.remove(item.previous.chunk_ids)
+            ids = [_chunk_id(item.source, chunk) for chunk in chunks]
+            found = [vectors[c.metadata["hash"]] for c in chunks]
+            windows, sentences = [v.window for v in found], [v.sentences for v in found]
+            knowledge_base.add(ids, chunks, windows, sentences)
+            manifest.files[item.source] = FileRecord(item.digest, item.size, ids, time.time())
         report.outcomes.append(FileOutcome(item.source, _status_of(item), len(chunks)))
     return bool(removed or chunked)
+
+
+def _file_attributes(number: int, item: _PendingFile) -> dict[str, AttributeValue]:
+    """What a file's stage spans say about it without naming it (`tracing.include_content`
+    adds its name on `load`): its place in this run, its type and size."""
+    return {
+        "ragchat.file.number": number,
+        "ragchat.file.type": item.path.suffix.lower(),
+        "ragchat.file.bytes": item.size,
+    }
+
+
+def _new_texts_by_file(
+    chunked: list[tuple[_PendingFile, list[Document]]], vectors: dict[str, _ChunkVectors]
+) -> list[list[tuple[str, str]]]:
+    """For each file, the (hash, text) of its chunks to embed: not stored already, and not
+    met in an earlier file of this run (each text is embedded once)."""
+    seen = set(vectors)
+    by_file: list[list[tuple[str, str]]] = []
+    for _item, chunks in chunked:
+        texts = {
+            c.metadata["hash"]: c.page_content for c in chunks if c.metadata["hash"] not in seen
+        }
+        seen.update(texts)
+        by_file.append(list(texts.items()))
+    return by_file
 
 
 @dataclass(frozen=True)
@@ -357,24 +398,39 @@ class _Progress:
 
 def _embed_into(
     vectors: dict[str, _ChunkVectors],
-    to_embed: list[tuple[str, str]],
+    to_embed: list[list[tuple[str, str]]],
     embedder: Embedder,
     batch_size: int,
     progress: _Progress,
 ) -> None:
-    """Embed each chunk and its sentence units, a batch of chunks at a time."""
-    total = len(to_embed)
+    """Embed each file's new chunks and their sentence units (`to_embed`, file by file: an
+    `embed` span each), a batch of chunks at a time."""
+    total = sum(len(texts) for texts in to_embed)
+    done = 0
     with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress.show_bar) as bar:
-        for begin in range(0, total, batch_size):
-            batch = to_embed[begin : begin + batch_size]
-            texts = [text for _, text in batch]
-            embedded = embedder.embeddings.embed_documents(texts)
-            sentences = _encoded_sentence_vectors(texts, embedder)
-            for (digest, _), vector, encoded in zip(batch, embedded, sentences, strict=True):
-                vectors[digest] = _ChunkVectors(np.asarray(vector, dtype=np.float32), encoded)
-            bar.update(len(batch))
-            if progress.callback:
-                progress.callback(begin + len(batch), total)
+        for number, file_texts in enumerate(to_embed):
+            if not file_texts:
+                continue
+            with stage(
+                tracer, "embed", {"ragchat.file.number": number, "ragchat.chunks": len(file_texts)}
+            ):
+                for begin in range(0, len(file_texts), batch_size):
+                    batch = file_texts[begin : begin + batch_size]
+                    _embed_batch(vectors, batch, embedder)
+                    done += len(batch)
+                    bar.update(len(batch))
+                    if progress.callback:
+                        progress.callback(done, total)
+
+
+def _embed_batch(
+    vectors: dict[str, _ChunkVectors], batch: list[tuple[str, str]], embedder: Embedder
+) -> None:
+    texts = [text for _, text in batch]
+    embedded = embedder.embeddings.embed_documents(texts)
+    sentences = _encoded_sentence_vectors(texts, embedder)
+    for (digest, _), vector, encoded in zip(batch, embedded, sentences, strict=True):
+        vectors[digest] = _ChunkVectors(np.asarray(vector, dtype=np.float32), encoded)
 
 
 def _complete_sentence_vectors(

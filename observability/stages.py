@@ -46,7 +46,9 @@ class Record:
         self.root = tracer.start_span(name, attributes=attributes)
 
     def end(self) -> None:
-        self.root.end()
+        """End the root span, once (an answer ends it before its last event is read)."""
+        if self.root.is_recording():
+            self.root.end()
 
     @contextmanager
     def span(self, tracer: Tracer, name: str, attributes: Attributes | None = None):

@@ -373,6 +373,7 @@ class RagService:
         answer.timings["total_s"] = time.perf_counter() - started
         answer.stages = list(record.stages)
         self._finish(record, answer, generation)
+        record.end()  # before the answer is handed over: a face may reply at once
         yield answer
 
     def _record_generation(

@@ -15,16 +15,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.check import IndexHealth, check_index, repair_index
 from index.errors import IndexStoreError
 from index.updater import IngestReport, forget, ingest, source_name, source_path
 from llms.queue import ModelQueue
 from loaders.uploads import save_upload
+from observability.metrics import INGESTED_CHUNKS, INGESTED_FILES
+from observability.stages import Record
 from services.guard import Guard
 from services.live import LiveIndexes, commands_for
 from services.people import LOCAL_OPERATOR, Audited, Person
 from services.permissions import Action
+
+tracer = trace.get_tracer(__name__)
 
 
 class IngestService:
@@ -59,8 +66,13 @@ class IngestService:
         self.guard.require(person, Action.WRITE, kb)
         settings = self.catalog.settings_for(kb)
         new = {path.resolve() for path in new_uploads}
+        record = Record(settings.tracing.include_content)
         try:
-            with self.queue.seat(person.name), commands_for(kb):
+            with (
+                self.queue.seat(person.name),
+                commands_for(kb),
+                record.span(tracer, "ingest", {"ragchat.kb": kb}) as span,
+            ):
                 report = ingest(
                     settings,
                     self.live.embedder_for(kb),
@@ -72,6 +84,7 @@ class IngestService:
                     on_message=on_message,
                     on_progress=on_progress,
                 )
+                _describe(span, report)
         except IndexStoreError:
             _remove(new)
             raise
@@ -145,6 +158,23 @@ class IngestService:
                 lock_wait_seconds=lock_wait_seconds,
                 on_message=on_message,
             )
+
+
+def _describe(span: Span, report: IngestReport) -> None:
+    """An ingest's sizes on its span and, unless it was a dry run, in the metrics."""
+    span.set_attributes(
+        {
+            "ragchat.files": len(report.outcomes),
+            "ragchat.chunks": report.embedded + report.reused,
+            "ragchat.chunks_embedded": report.embedded,
+            "ragchat.failed": len(report.failures()),
+        }
+    )
+    if report.dry_run:
+        return
+    for outcome in report.outcomes:
+        INGESTED_FILES.labels(outcome.status).inc()
+    INGESTED_CHUNKS.inc(report.embedded)
 
 
 def _remove(files: Iterable[Path]) -> None:
