@@ -14,9 +14,15 @@ AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
   $(if $(call has_flags,avx_vnni),-DGGML_AVX_VNNI=ON) $(strip $(AVX512_ARGS))
 
-.PHONY: install run test test-fast lint docs bench browser pydocs clean
+.PHONY: install run test test-fast lint docs bench browser pydocs clean i18n-extract i18n-update i18n-compile
 
-install: $(VENV)/.installed
+# The interface's languages (i18n/, docs/guides/languages.md): each .po catalogue compiled to the
+# .mo the app reads, at install and whenever the .po changes (the .mo files are not in git).
+PO_FILES := $(wildcard i18n/locales/*/LC_MESSAGES/ragchat.po)
+CATALOGUES := $(PO_FILES:.po=.mo)
+POT := i18n/ragchat.pot
+
+install: $(VENV)/.installed $(CATALOGUES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +30,22 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -e '.[dev]'
 	$(PY) -m llms.bundled
 	touch $@
+
+# The compiled catalogues, rebuilt whenever their .po changes.
+i18n/locales/%/LC_MESSAGES/ragchat.mo: i18n/locales/%/LC_MESSAGES/ragchat.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -l $* -i $< -o $@
+
+i18n-compile: $(CATALOGUES)
+
+# The messages marked in the code (_(), N_(), ngettext()) into the template...
+i18n-extract: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o $(POT) .
+
+# ...and into each language's catalogue: new messages arrive untranslated (English gets its own
+# text), for a translator to fill in; then `make i18n-compile`.
+i18n-update: i18n-extract
+	$(VENV)/bin/pybabel update --ignore-obsolete -w 100 -i $(POT) -d i18n/locales -D ragchat
+	$(PY) -m i18n.english
 
 run: install
 	$(PY) ingest.py

@@ -17,6 +17,7 @@ import streamlit as st
 from chains.retrieval import Mode
 from config import ConfigError, Settings, TranslateQuery, load_settings
 from errors import RagchatError
+from i18n import N_, _, translator
 from services.answering import AnswerOptions
 from services.container import ServiceHub
 from services.people import Person
@@ -29,6 +30,7 @@ from ui import (
     history,
     knowledge,
     knowledge_bases,
+    language,
     network,
     resources,
     sign_in,
@@ -58,7 +60,7 @@ def session_settings() -> Settings | ConfigError:
 def pages(hub: ServiceHub, person: Person) -> list[str]:
     """The pages `person` is offered: the Admin page to admins, when people sign in."""
     people = hub.settings.auth.enabled and decide(person, Action.MANAGE_PEOPLE) is Decision.ALLOW
-    return ["Chat", "Knowledge base", *(["Admin"] if people else [])]
+    return [N_("Chat"), N_("Knowledge base"), *([N_("Admin")] if people else [])]
 
 
 def sidebar(hub: ServiceHub, person: Person) -> tuple[str, str | None, str, AnswerOptions]:
@@ -67,27 +69,33 @@ def sidebar(hub: ServiceHub, person: Person) -> tuple[str, str | None, str, Answ
     settings = hub.settings
     with st.sidebar:
         sign_in.sign_out_button(hub, person)
-        page = st.radio("Page", pages(hub, person), horizontal=True)
+        page = st.radio(
+            _("Page"), pages(hub, person), horizontal=True, format_func=translator(), key="page"
+        )
         kb = knowledge_bases.picker(hub, person)
         names = hub.profiles
         if st.session_state.get("profile") not in names:  # set by an opened conversation
             st.session_state["profile"] = settings.llm.profile
-        profile = st.selectbox("Chat model profile", names, key="profile")
+        profile = st.selectbox(_("Chat model profile"), names, key="profile")
         st.caption(hub.describe(profile))
         default_temperature = float(settings.llm.profiles[profile].temperature)
-        temperature = st.slider("Temperature", 0.0, 1.5, default_temperature, 0.1)
-        mode = st.selectbox(
-            "Retrieval", MODES, index=MODES.index(settings.retrieval.mode), key="mode"
+        temperature = st.slider(
+            _("Temperature"), 0.0, 1.5, default_temperature, 0.1, key="temperature"
         )
-        k = st.slider("Passages (top-k)", 1, 10, settings.retrieval.k)
+        mode = st.selectbox(
+            _("Retrieval"), MODES, index=MODES.index(settings.retrieval.mode), key="mode"
+        )
+        k = st.slider(_("Passages (top-k)"), 1, 10, settings.retrieval.k, key="top_k")
         translate = st.selectbox(
-            "Translate the question (cross-lingual search)",
+            _("Translate the question (cross-lingual search)"),
             TRANSLATE_CHOICES,
             index=TRANSLATE_CHOICES.index(settings.retrieval.translate_query),
-            help="auto: only when your documents are not in the question's language",
+            help=_("auto: only when your documents are not in the question's language"),
+            key="translate",
         )
         chunk_filter = filters.sidebar_filter(hub, kb, person)
-        st.button("New chat", on_click=history.new_chat)
+        st.button(_("New chat"), on_click=history.new_chat)
+        language.switch(hub)
     options = AnswerOptions(
         k=k, mode=mode, temperature=temperature, translate=translate, filter=chunk_filter
     )
@@ -98,6 +106,7 @@ def main() -> None:
     """The page for the person signed in (everyone is the local operator when people do not
     sign in); an error no page handles itself is shown in its box, not as a traceback."""
     settings = session_settings()
+    language.apply()
     network.refuse_if_exposed(isinstance(settings, Settings) and settings.auth.enabled)
     st.set_page_config(page_title="ragchat", page_icon="📚", layout="wide")
     try:
@@ -105,6 +114,7 @@ def main() -> None:
             raise settings
         hub = resources.hub(settings)
         person = sign_in.person(hub)
+        language.apply(hub, person)
         page, kb, profile, options = sidebar(hub, person)
         if page == "Admin":
             admin.page(hub, person)
@@ -114,7 +124,7 @@ def main() -> None:
             knowledge.page(hub, kb, person)
         history.sidebar(hub, person)
     except ConfigError as err:
-        errors.show(err, "The configuration cannot be used:")
+        errors.show(err, _("The configuration cannot be used:"))
     except RagchatError as err:
         errors.show(err)
 

@@ -5,9 +5,27 @@ the class carries what a face needs to render it without knowing the layer: a st
 (`code`, also the API's error code), the CLI's exit status and the HTTP status. Each face renders
 the family in one place (the CLIs' `main`, the API's error handler, the app's error box), so a new
 error needs no new `except` clause anywhere.
+
+The message is an English template marked for the catalogue with its named parameters beside it,
+so that each face renders it in the reader's language (`i18n.explain`) and a raise stays one line:
+
+    raise IndexNotFoundError(N_("No index at {path}: run {command}"), path=path, command=cmd)
+
+`str(err)` and `err.message` are the English text (logs, and the API unless asked otherwise).
 """
 
 from __future__ import annotations
+
+
+class Message:
+    """A message id with its named parameters, for a message built in parts: an error's
+    parameter may be one, and is translated with it (`i18n.explain`). `str()` is English."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template, self.params = template, params
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params) if self.params else self.template
 
 
 class RagchatError(Exception):
@@ -20,11 +38,13 @@ class RagchatError(Exception):
     http_status: int = 400
     """What the API answers with: 4xx the request is at fault, 5xx the server is."""
 
-    def __init__(self, message: str = "", *, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", *, code: str | None = None, **params: object) -> None:
+        self.template, self.params = message, params
+        super().__init__(message.format(**params) if params else message)
         if code is not None:
             self.code = code
 
     @property
     def message(self) -> str:
+        """The English message, its parameters filled in."""
         return str(self)

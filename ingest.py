@@ -16,18 +16,21 @@ alone an index that is healthy, or built by another embedder (exit 2: `--rebuild
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from config import load_settings
 from errors import RagchatError
+from i18n import _, explain, format_count, format_number, from_environment, ngettext, use
 from index.check import IndexHealth
 from index.updater import IngestReport
 from services.container import ServiceHub
-from services.knowledge_bases import DEFAULT_KB
+from services.knowledge_bases import DEFAULT_KB, OUTCOMES
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
         hub = ServiceHub(load_settings(args.config))
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_health(health, index_folder))
             if args.check or not health.repairable:
                 return 0 if health.healthy else 2
-            _to_stderr("repairing: rebuilding the index from the documents, beside the old one")
+            _to_stderr(_("repairing: rebuilding the index from the documents, beside the old one"))
             report = hub.ingesting.repair(
                 args.kb,
                 on_message=_to_stderr,
@@ -55,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                 lock_wait_seconds=args.wait,
             )
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("interrupted: the index on disk is unchanged", file=sys.stderr)
+        print(_("interrupted: the index on disk is unchanged"), file=sys.stderr)
         return 130
     print(format_report(report, index_folder))
     return 3 if args.strict and report.failures() else 0
@@ -72,42 +75,60 @@ def format_report(report: IngestReport, index_folder: Path) -> str:
     """The summary a user reads after an ingest: one line per changed file, then the totals."""
     lines = []
     for outcome in report.outcomes:
+        status = f"{_(OUTCOMES[outcome.status]):<10}"
         if outcome.status == "failed":
-            lines.append(f"  failed     {outcome.source}: {outcome.reason}")
+            lines.append(f"  {status} {outcome.source}: {outcome.reason}")
         elif outcome.status != "unchanged":
-            lines.append(f"  {outcome.status:<10} {outcome.source} ({outcome.chunks} chunks)")
-    verb = "would be" if report.dry_run else "were"
+            chunks = _chunks(outcome.chunks)
+            lines.append(f"  {status} {outcome.source} ({chunks})")
     counts = ", ".join(
-        f"{report.count(status)} {status}"  # type: ignore[arg-type]
-        for status in ("added", "updated", "removed", "unchanged", "failed")
+        f"{format_count(report.count(status))} {_(name)}"  # type: ignore[arg-type]
+        for status, name in OUTCOMES.items()
     )
-    lines.append(
-        f"Files: {counts} (dry run: nothing {verb} written)"
-        if report.dry_run
-        else f"Files: {counts}"
-    )
-    if not report.dry_run:
+    if report.dry_run:
+        lines.append(_("Files: {counts} (dry run: nothing would be written)").format(counts=counts))
+    else:
+        lines.append(_("Files: {counts}").format(counts=counts))
         lines.append(
-            f"Chunks: {report.embedded} embedded, {report.reused} reused; "
-            f"index holds {report.total_chunks} chunks from {report.total_files} files"
+            _(
+                "Chunks: {embedded} embedded, {reused} reused; index holds {chunks} from {files}"
+            ).format(
+                embedded=format_count(report.embedded),
+                reused=format_count(report.reused),
+                chunks=_chunks(report.total_chunks),
+                files=_files(report.total_files),
+            )
         )
-        lines.append(f"Index: {index_folder} ({'saved' if report.saved else 'unchanged'})")
-    lines.append(f"Took {report.seconds:.1f} s")
+        saved = _("saved") if report.saved else _("unchanged")
+        lines.append(_("Index: {folder} ({state})").format(folder=index_folder, state=saved))
+    lines.append(_("Took {seconds} s").format(seconds=format_number(round(report.seconds, 1))))
     return "\n".join(lines)
 
 
 def format_health(health: IndexHealth, index_folder: Path) -> str:
     """What `--check` found: the problems (each names a file and the command), then notes."""
-    lines = [f"problem: {problem}" for problem in health.problems]
-    lines += [f"note: {note}" for note in health.notes]
+    lines = [_("problem: {problem}").format(problem=problem) for problem in health.problems]
+    lines += [_("note: {note}").format(note=note) for note in health.notes]
     if health.healthy:
         lines.append(
-            f"Index: {health.version} ({health.files} files, {health.chunks} chunks): healthy"
+            _("Index: {version} ({files}, {chunks}): healthy").format(
+                version=health.version, files=_files(health.files), chunks=_chunks(health.chunks)
+            )
         )
     else:
-        lines.append(f"Index: {index_folder}: not healthy")
-    lines.append(f"Checked in {health.seconds:.2f} s")
+        lines.append(_("Index: {folder}: not healthy").format(folder=index_folder))
+    lines.append(
+        _("Checked in {seconds} s").format(seconds=format_number(round(health.seconds, 2)))
+    )
     return "\n".join(lines)
+
+
+def _chunks(count: int) -> str:
+    return ngettext("{count} chunk", "{count} chunks", count).format(count=format_count(count))
+
+
+def _files(count: int) -> str:
+    return ngettext("{count} file", "{count} files", count).format(count=format_count(count))
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

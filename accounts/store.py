@@ -88,6 +88,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
         "CREATE TABLE server (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     ),
+    # 1 -> 2: each person's interface language, once they pick one in the app.
+    (
+        """CREATE TABLE preferences (
+            person_id INTEGER PRIMARY KEY REFERENCES people (id),
+            language TEXT NOT NULL
+        )""",
+    ),
 )
 """`MIGRATIONS[n]` upgrades a file from schema n to n + 1, in one transaction."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -262,6 +269,19 @@ class AccountStore:
         return (
             self._write(f"UPDATE people SET {assignments} WHERE name = ?", *columns.values(), name)
             > 0
+        )
+
+    def language(self, person_id: int) -> str | None:
+        """The interface language the person picked, None before they pick one."""
+        rows = self._select("SELECT language FROM preferences WHERE person_id = ?", person_id)
+        return rows[0][0] if rows else None
+
+    def set_language(self, person_id: int, language: str) -> None:
+        self._write(
+            "INSERT INTO preferences (person_id, language) VALUES (?, ?)"
+            " ON CONFLICT (person_id) DO UPDATE SET language = excluded.language",
+            person_id,
+            language,
         )
 
     # API keys.

@@ -32,6 +32,7 @@ from typing_extensions import TypedDict
 
 from errors import RagchatError
 from history.markdown import conversation_markdown
+from i18n import N_
 from storage.sqlite_file import FileKind, SqliteFile
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -201,7 +202,7 @@ class HistoryStore:
                 (conversation,),
             ).fetchone()
             if row is None:
-                raise UnknownConversation(f"there is no conversation {conversation}")
+                raise _unknown(conversation)
             turns = connection.execute(
                 "SELECT question, answer, error, cited, sources FROM turns "
                 "WHERE conversation_id = ? ORDER BY position",
@@ -221,20 +222,20 @@ class HistoryStore:
                 "SELECT owner FROM conversations WHERE id = ?", (conversation,)
             ).fetchone()
         if row is None:
-            raise UnknownConversation(f"there is no conversation {conversation}")
+            raise _unknown(conversation)
         return row[0]
 
     def rename(self, conversation: int, title: str) -> str:
         """Give a conversation a new title (one line, not empty); the title as stored."""
         title = title_of(title)
         if not title:
-            raise InvalidTitle("a conversation's title cannot be empty")
+            raise InvalidTitle(N_("a conversation's title cannot be empty"))
         with self._transaction() as connection:
             updated = connection.execute(
                 "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation)
             )
             if updated.rowcount == 0:
-                raise UnknownConversation(f"there is no conversation {conversation}")
+                raise _unknown(conversation)
         return title
 
     def rename_kb(self, old: str, new: str) -> int:
@@ -268,7 +269,7 @@ def _touch(connection: sqlite3.Connection, conversation: int, now: float) -> Non
         "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation)
     )
     if updated.rowcount == 0:
-        raise UnknownConversation(f"there is no conversation {conversation}")
+        raise _unknown(conversation)
 
 
 def _insert_turn(connection: sqlite3.Connection, conversation: int, turn: Turn, now: float) -> int:
@@ -291,3 +292,7 @@ def _insert_turn(connection: sqlite3.Connection, conversation: int, turn: Turn, 
         ),
     )
     return position
+
+
+def _unknown(conversation: int) -> UnknownConversation:
+    return UnknownConversation(N_("there is no conversation {id}"), id=conversation)

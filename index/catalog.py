@@ -31,7 +31,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from config import ChunkingSettings, EmbeddingSettings, Section, Settings
-from errors import RagchatError
+from errors import Message, RagchatError
+from i18n import N_
 from index.errors import IndexStoreError
 from index.lock import index_lock
 from index.manifest import read_manifest
@@ -91,16 +92,27 @@ class KnowledgeBaseStats:
 
 def check_name(name: str) -> str:
     """`name` if it can name a knowledge base (a folder), else KnowledgeBaseError saying why."""
-    allowed = (
-        f"use letters, digits, spaces, '-', '_' or '.' (at most {MAX_NAME_CHARS} characters, "
-        "starting with a letter or digit)"
+    allowed = Message(
+        N_(
+            "use letters, digits, spaces, '-', '_' or '.' (at most {count} characters, "
+            "starting with a letter or digit)"
+        ),
+        count=MAX_NAME_CHARS,
     )
     if not name or not name.strip():
-        raise KnowledgeBaseError(f"a knowledge base needs a name: {allowed}")
+        raise KnowledgeBaseError(N_("a knowledge base needs a name: {allowed}"), allowed=allowed)
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
-        raise KnowledgeBaseError(f"{name!r}: control characters are not allowed; {allowed}")
+        raise KnowledgeBaseError(
+            N_("{name!r}: control characters are not allowed; {allowed}"),
+            name=name,
+            allowed=allowed,
+        )
     if "/" in name or "\\" in name or ".." in name:
-        raise KnowledgeBaseError(f"{name!r}: '/', '\\' and '..' are not allowed; {allowed}")
+        raise KnowledgeBaseError(
+            N_("{name!r}: '/', '\\' and '..' are not allowed; {allowed}"),
+            name=name,
+            allowed=allowed,
+        )
     if (
         len(name) > MAX_NAME_CHARS
         or not _NAME.fullmatch(name)
@@ -108,7 +120,9 @@ def check_name(name: str) -> str:
         or name.endswith(".")
         or unicodedata.normalize("NFKC", name) != name
     ):
-        raise KnowledgeBaseError(f"{name!r} is not allowed: {allowed}")
+        raise KnowledgeBaseError(
+            N_("{name!r} is not allowed: {allowed}"), name=name, allowed=allowed
+        )
     return name
 
 
@@ -181,11 +195,13 @@ class KnowledgeBaseCatalog:
         are) or its own `documents/` folder. Chunking and embedder default to the config's."""
         check_name(name)
         if self.exists(name):
-            raise KnowledgeBaseError(f"a knowledge base named {name!r} already exists")
+            raise _taken(name)
         folders = [Path(folder).resolve() for folder in documents or []]
         for folder in folders:
             if not folder.is_dir():
-                raise KnowledgeBaseError(f"{folder}: no such folder for the documents")
+                raise KnowledgeBaseError(
+                    N_("{folder}: no such folder for the documents"), folder=folder
+                )
         spec = KnowledgeBaseSpec(
             documents=folders or [Path("documents")],
             chunking=chunking or self.settings.chunking,
@@ -202,27 +218,35 @@ class KnowledgeBaseCatalog:
             staging.rename(home)  # whole or not at all; fails if the name was just taken
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-            raise KnowledgeBaseError(f"a knowledge base named {name!r} already exists") from None
+            raise _taken(name) from None
         return self.settings_for(name)
 
     def rename(self, old: str, new: str) -> None:
         """Give a knowledge base another name (its folder moves; nothing is re-indexed)."""
-        self._named(old, "renamed")
+        self._named(
+            old, N_("the default knowledge base cannot be renamed: it is the config's [paths]")
+        )
         check_name(new)
         if self.exists(new):
-            raise KnowledgeBaseError(f"a knowledge base named {new!r} already exists")
+            raise _taken(new)
         with self._writers_lock(old):
             try:
                 self._home(old).rename(self._home(new))
             except OSError as err:  # a folder of that name that is not a knowledge base
                 raise KnowledgeBaseError(
-                    f"cannot rename {old!r} to {new!r}: {err.strerror} ({self._home(new)})"
+                    N_("cannot rename {old!r} to {new!r}: {reason} ({folder})"),
+                    old=old,
+                    new=new,
+                    reason=err.strerror,
+                    folder=self._home(new),
                 ) from None
 
     def delete(self, name: str) -> None:
         """Delete a knowledge base: its index, settings and own documents folder. Documents
         folders named at creation stay where they are."""
-        self._named(name, "deleted")
+        self._named(
+            name, N_("the default knowledge base cannot be deleted: it is the config's [paths]")
+        )
         store = self.settings_for(name).store
         with self._writers_lock(name):
             store_class(store.backend).drop(store)
@@ -256,18 +280,21 @@ class KnowledgeBaseCatalog:
     def _home(self, name: str) -> Path:
         return self.folder / check_name(name)
 
-    def _named(self, name: str, verb: str) -> None:
+    def _named(self, name: str, refusal: str) -> None:
+        """Check that `name` exists and is not the default (`refusal` says why not)."""
         if name == DEFAULT_KB:
-            raise KnowledgeBaseError(
-                f"the default knowledge base cannot be {verb}: it is the config's [paths]"
-            )
+            raise KnowledgeBaseError(refusal)
         if not self.exists(name):
             raise self.unknown(name)
 
     def unknown(self, name: str) -> KnowledgeBaseNotFoundError:
         return KnowledgeBaseNotFoundError(
-            f"no knowledge base named {name!r}; available: {', '.join(self.names())}. "
-            f"Create it with `python kb.py create {name} [FOLDERS]`"
+            N_(
+                "no knowledge base named {name!r}; available: {available}. "
+                "Create it with `python kb.py create {name} [FOLDERS]`"
+            ),
+            name=name,
+            available=", ".join(self.names()),
         )
 
     def _spec(self, name: str) -> KnowledgeBaseSpec:
@@ -279,9 +306,15 @@ class KnowledgeBaseCatalog:
             raise self.unknown(name) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as err:
             raise KnowledgeBaseError(
-                f"{path}: cannot read this knowledge base's settings ({err})"
+                N_("{path}: cannot read this knowledge base's settings ({error})"),
+                path=path,
+                error=err,
             ) from None
 
     def _writers_lock(self, name: str):
         """The index's writers lock: no ingest runs while the folder moves."""
         return index_lock(self._home(name) / "index", wait_seconds=5.0, on_wait=lambda _: None)
+
+
+def _taken(name: str) -> KnowledgeBaseError:
+    return KnowledgeBaseError(N_("a knowledge base named {name!r} already exists"), name=name)

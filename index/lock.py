@@ -11,6 +11,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from i18n import N_
 from index.errors import IndexBusyError
 
 
@@ -33,7 +34,9 @@ def index_lock(
             lock.acquire(timeout=wait_seconds)
         except Timeout:
             raise IndexBusyError(
-                f"the index in {folder} is still being written by {holder}; try again later"
+                N_("the index in {folder} is still being written by {holder}; try again later"),
+                folder=folder,
+                holder=holder,
             ) from None
     try:
         owner_file.write_text(

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from config import StoreSettings
+from i18n import N_
 from index.disk import fsync
 from index.embeddings import Embedder
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, damaged
@@ -67,7 +68,9 @@ def load_index(
     while we read it: then the new one is read."""
     version = current_version(folder)
     if version is None:
-        raise IndexNotFoundError(f"no index in {folder}: build it with `python ingest.py`")
+        raise IndexNotFoundError(
+            N_("no index in {folder}: build it with `python ingest.py`"), folder=folder
+        )
     try:
         return _read_version(version, embedder, store or StoreSettings())
     except IndexCorruptError:
@@ -80,19 +83,30 @@ def _read_version(version: Path, embedder: Embedder, settings: StoreSettings) ->
     stored = read_embedder_identity(version)
     if stored != embedder.identity:
         raise IndexMismatchError(
-            f"the index in {version.parent} was built with embedder {stored.backend}:"
-            f"{stored.model} (dimension {stored.dimension}) but the configuration asks for "
-            f"{embedder.identity.backend}:{embedder.identity.model} "
-            f"(dimension {embedder.identity.dimension}); vectors of two models cannot be mixed. "
-            "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
+            N_(
+                "the index in {folder} was built with embedder {stored} (dimension {stored_dim}) "
+                "but the configuration asks for {wanted} (dimension {wanted_dim}); vectors of two "
+                "models cannot be mixed. Rebuild it with `python ingest.py --rebuild`, or set "
+                "embedding.backend/model back."
+            ),
+            folder=version.parent,
+            stored=f"{stored.backend}:{stored.model}",
+            stored_dim=stored.dimension,
+            wanted=f"{embedder.identity.backend}:{embedder.identity.model}",
+            wanted_dim=embedder.identity.dimension,
         )
     manifest = read_manifest(version)
     backend = backend_of(manifest)
     if backend != settings.backend:
         raise IndexMismatchError(
-            f"the index in {version.parent} keeps its chunks in store {backend!r} but the "
-            f"configuration asks for store.backend = {settings.backend!r}; rebuild it with "
-            "`python ingest.py --rebuild`, or set store.backend back"
+            N_(
+                "the index in {folder} keeps its chunks in store {stored!r} but the "
+                "configuration asks for store.backend = {wanted!r}; rebuild it with "
+                "`python ingest.py --rebuild`, or set store.backend back"
+            ),
+            folder=version.parent,
+            stored=backend,
+            wanted=settings.backend,
         )
     store, records = store_class(backend).open(version, manifest, embedder, settings)
     return KnowledgeBase.of_records(store, manifest, embedder, records)

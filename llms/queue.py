@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from errors import RagchatError
+from i18n import N_
 
 FIRST_GUESS_SECONDS = 10.0
 """What one turn in the seat is taken to last before any has been measured."""
@@ -40,8 +41,12 @@ class QueueFull(RagchatError):
 
     def __init__(self, waiting: int, retry_after: int) -> None:
         super().__init__(
-            f"the local model is busy: {waiting} of your requests are already waiting; "
-            f"try again in {retry_after} s"
+            N_(
+                "the local model is busy: {waiting} of your requests are already waiting; "
+                "try again in {seconds} s"
+            ),
+            waiting=waiting,
+            seconds=retry_after,
         )
         self.retry_after = retry_after
         """Seconds until one of the person's waiting requests is likely done."""

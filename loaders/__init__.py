@@ -14,6 +14,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
+from i18n import N_
 from loaders.errors import LoaderError
 from loaders.formats import read_docx, read_html, read_markdown, read_pdf, read_text
 from loaders.metadata import file_metadata
@@ -55,8 +56,9 @@ def load_document(path: Path, source: str) -> Document:
     reader = LOADERS.get(suffix)
     if reader is None:
         raise LoaderError(
-            f"unsupported file type {path.suffix or '(none)'!r}; "
-            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+            N_("unsupported file type {suffix!r}; supported: {supported}"),
+            suffix=path.suffix or "(none)",
+            supported=", ".join(sorted(SUPPORTED_SUFFIXES)),
         )
     try:
         pages = reader(path)
@@ -64,15 +66,19 @@ def load_document(path: Path, source: str) -> Document:
         text, page_offsets = _join_pages(texts)
         described = file_metadata(path, source, text)
     except PermissionError:
-        raise LoaderError("permission denied") from None
+        raise LoaderError(N_("permission denied")) from None
     except OSError as err:
-        raise LoaderError(f"cannot read file ({err.strerror or err})") from None
+        raise LoaderError(N_("cannot read file ({reason})"), reason=err.strerror or err) from None
     except (LoaderError, MemoryError):
         raise
     except Exception as err:  # last line of defence: a reader's bug costs one file
-        raise LoaderError(f"loader crashed: {type(err).__name__}: {err}") from err
+        raise LoaderError(
+            N_("loader crashed: {kind}: {error}"), kind=type(err).__name__, error=err
+        ) from err
     if not text.strip():
-        raise LoaderError("no text found (empty file, or a scan or image without readable text)")
+        raise LoaderError(
+            N_("no text found (empty file, or a scan or image without readable text)")
+        )
     metadata: dict = {"source": source, **described}
     if suffix in PAGED_SUFFIXES:
         metadata["page_offsets"] = page_offsets

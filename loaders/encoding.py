@@ -9,6 +9,7 @@ import codecs
 
 from charset_normalizer import from_bytes
 
+from i18n import N_
 from loaders.errors import LoaderError
 
 _BOMS = [
@@ -26,7 +27,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), encoding
     if b"\x00" in data[:_SNIFF_BYTES]:
-        raise LoaderError("looks like a binary file (NUL bytes), not text")
+        raise LoaderError(N_("looks like a binary file (NUL bytes), not text"))
     for encoding in _STRICT_CANDIDATES:
         try:
             text = data.decode(encoding)
@@ -36,7 +37,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
             return text, encoding
     guess = from_bytes(data).best()
     if guess is None:
-        raise LoaderError("unknown text encoding (not UTF-8, GB18030 or any other detected)")
+        raise LoaderError(N_("unknown text encoding (not UTF-8, GB18030 or any other detected)"))
     return str(guess), guess.encoding
 
 

@@ -4,6 +4,7 @@ tables and slides have their own modules (ocr.py, tables.py, slides.py)."""
 
 from pathlib import Path
 
+from i18n import N_
 from loaders.encoding import decode_text, looks_binary
 from loaders.errors import LoaderError
 from loaders.metadata import split_front_matter
@@ -18,7 +19,7 @@ def read_text(path: Path) -> list[Page]:
     """Plain text and Markdown, in whatever encoding they were saved."""
     text, encoding = decode_text(path.read_bytes())
     if looks_binary(text):
-        raise LoaderError(f"looks like a binary file, not {encoding} text")
+        raise LoaderError(N_("looks like a binary file, not {encoding} text"), encoding=encoding)
     return [Page(text)]
 
 
@@ -35,7 +36,7 @@ def read_html(path: Path) -> list[Page]:
     try:
         soup = BeautifulSoup(text, "html.parser")
     except ParserRejectedMarkup:  # e.g. a `<![` the parser cannot make sense of
-        raise LoaderError("malformed HTML (the parser rejected it)") from None
+        raise LoaderError(N_("malformed HTML (the parser rejected it)")) from None
     for tag in soup(_INVISIBLE_HTML):
         tag.decompose()
     return [Page(soup.get_text("\n"))]
@@ -52,9 +53,11 @@ def read_pdf(path: Path) -> list[Page]:
     except OSError:
         raise
     except FileNotDecryptedError:
-        raise LoaderError("password-protected PDF; save a copy without a password") from None
+        raise LoaderError(N_("password-protected PDF; save a copy without a password")) from None
     except Exception as err:  # pypdf raises many kinds of errors on malformed files
-        raise LoaderError(f"cannot read PDF ({type(err).__name__}: {err})") from err
+        raise LoaderError(
+            N_("cannot read PDF ({kind}: {error})"), kind=type(err).__name__, error=err
+        ) from err
     scanned = [index for index, text in enumerate(texts) if not text.strip()]
     recognized = dict(zip(scanned, ocr_pdf_pages(path, scanned), strict=True)) if scanned else {}
     pages = []

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 from langchain_core.documents import Document
 
+from i18n import N_
 from loaders import LoaderError, load_document
 
 if TYPE_CHECKING:  # the worker need not build the settings models
@@ -75,16 +76,22 @@ class IsolatedLoader:
             worker.conn.send((path, source))
             if not worker.conn.poll(self._settings.file_timeout_s):
                 self.close(kill=True)
-                raise LoaderError(f"took longer than {self._settings.file_timeout_s:g} s")
+                raise LoaderError(
+                    N_("took longer than {seconds} s"), seconds=f"{self._settings.file_timeout_s:g}"
+                )
             kind, value = worker.conn.recv()
         except (EOFError, OSError):
             self.close()
-            raise LoaderError(f"loader crashed: {worker.exit_reason()}") from None
+            raise LoaderError(N_("loader crashed: {reason}"), reason=worker.exit_reason()) from None
         if kind == "memory":
             self.close()  # a fresh heap for the next file
-            raise LoaderError(f"needed more than {self._settings.file_memory_mb} MB of memory")
+            raise LoaderError(
+                N_("needed more than {megabytes} MB of memory"),
+                megabytes=self._settings.file_memory_mb,
+            )
         if kind == "failed":
-            raise LoaderError(value)
+            template, params = value
+            raise LoaderError(template, **params)
         return value
 
     def close(self, kill: bool = False) -> None:
@@ -169,15 +176,19 @@ def _limit_memory(memory_mb: int) -> None:
 
 
 def _attempt(load: Load, path: Path, source: str) -> tuple[str, Any]:
-    """("ok", Document), ("failed", reason) or ("memory", None): never an exception."""
+    """("ok", Document), ("failed", (message id, parameters as text)) or ("memory", None):
+    never an exception (the parent raises the LoaderError again, translatable)."""
     try:
         return "ok", load(path, source)
     except LoaderError as err:
-        return ("memory", None) if _out_of_memory(err) else ("failed", str(err))
+        if _out_of_memory(err):
+            return "memory", None
+        return "failed", (err.template, {name: str(value) for name, value in err.params.items()})
     except MemoryError:
         return "memory", None
     except Exception as err:  # a loader's bug costs its file, not the worker
-        return "failed", f"loader crashed: {type(err).__name__}: {err}"
+        crashed = {"kind": type(err).__name__, "error": str(err)}
+        return "failed", (N_("loader crashed: {kind}: {error}"), crashed)
 
 
 def _out_of_memory(err: BaseException | None) -> bool:

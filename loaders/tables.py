@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from i18n import N_
 from loaders.encoding import decode_text, looks_binary
 from loaders.errors import LoaderError
 from loaders.ooxml import reading_office_file
@@ -40,12 +41,12 @@ def read_csv(path: Path) -> list[Page]:
     """A CSV file in any encoding decode_text knows, its delimiter guessed (`,` `;` tab `|`)."""
     text, encoding = decode_text(path.read_bytes())
     if looks_binary(text):
-        raise LoaderError(f"looks like a binary file, not {encoding} text")
+        raise LoaderError(N_("looks like a binary file, not {encoding} text"), encoding=encoding)
     rows = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     try:
         return [Page(table_text(rows), rows=True)]
     except csv.Error as err:
-        raise LoaderError(f"malformed CSV ({err})") from None
+        raise LoaderError(N_("malformed CSV ({error})"), error=err) from None
 
 
 def _dialect(text: str) -> type[csv.Dialect]:

@@ -8,6 +8,7 @@ import unicodedata
 from pathlib import Path
 
 from errors import RagchatError
+from i18n import N_
 from loaders import SUPPORTED_SUFFIXES
 
 MAX_NAME_BYTES = 200
@@ -33,8 +34,10 @@ def safe_upload_name(name: str) -> str:
     suffix = Path(text).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UploadError(
-            f"{name!r}: unsupported file type {suffix or '(none)'!r}; "
-            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+            N_("{name!r}: unsupported file type {suffix!r}; supported: {supported}"),
+            name=name,
+            suffix=suffix or "(none)",
+            supported=", ".join(sorted(SUPPORTED_SUFFIXES)),
         )
     # Leading dots are gone, so a name with a suffix has a stem before it.
     stem, suffix = text[: -len(suffix)], text[-len(suffix) :]
@@ -59,11 +62,17 @@ def save_upload(documents: Path, name: str, data: bytes, max_bytes: int) -> tupl
     UploadTooLarge over `max_bytes`."""
     safe = safe_upload_name(name)
     if len(data) > max_bytes:
-        raise UploadTooLarge(f"{safe}: larger than the upload limit ({max_bytes / 1e6:g} MB)")
+        raise UploadTooLarge(
+            N_("{name}: larger than the upload limit ({megabytes} MB)"),
+            name=safe,
+            megabytes=f"{max_bytes / 1e6:g}",
+        )
     folder = documents / UPLOADS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     if not folder.resolve().is_relative_to(documents.resolve()):
-        raise UploadError(f"{folder} leads outside the documents folder: not saving there")
+        raise UploadError(
+            N_("{folder} leads outside the documents folder: not saving there"), folder=folder
+        )
     stem, suffix = safe[: -len(Path(safe).suffix)], Path(safe).suffix
     for number in itertools.count(1):
         candidate = folder / (safe if number == 1 else f"{stem}-{number}{suffix}")

@@ -29,6 +29,7 @@ from history.store import (
     Turn,
     UnknownConversation,
 )
+from i18n import N_
 from index.catalog import KnowledgeBaseCatalog, KnowledgeBaseError
 from index.errors import IndexStoreError
 from index.manifest import Manifest, read_manifest
@@ -37,8 +38,9 @@ from services.guard import Guard
 from services.people import LOCAL_OPERATOR, Person
 from services.permissions import Action, ConversationRef, Decision, require
 
-GONE = "the document is no longer in the knowledge base"
-CHANGED = "the document has changed since this answer"
+GONE = N_("the document is no longer in the knowledge base")
+CHANGED = N_("the document has changed since this answer")
+"""A stored card's note (`source_note`): English message ids, shown translated (`i18n._`)."""
 
 
 @dataclass(frozen=True)

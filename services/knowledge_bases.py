@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from config import ChunkingSettings, Settings
 from history.store import HistoryError
+from i18n import N_
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, KnowledgeBaseError, KnowledgeBaseStats
 from index.embeddings import EmbedderIdentity
 from index.filters import Facets, facets
@@ -37,7 +38,17 @@ __all__ = [
     "IndexedFile",
     "KnowledgeBaseService",
     "KnowledgeBaseStats",
+    "OUTCOMES",
 ]
+
+OUTCOMES = {
+    "added": N_("added"),
+    "updated": N_("updated"),
+    "removed": N_("removed"),
+    "unchanged": N_("unchanged"),
+    "failed": N_("failed"),
+}
+"""What an ingest did to each file (`IngestReport`), as every face names it: translate with `_`."""
 
 
 @dataclass(frozen=True)
@@ -179,8 +190,11 @@ class KnowledgeBaseService:
         self.guard.require(person, Action.CREATE_KB)
         if folders and person != LOCAL_OPERATOR:
             raise Forbidden(
-                f"{person.name} may not name folders on the server: a knowledge base made by a "
-                "signed-in person keeps its documents in its own folder"
+                N_(
+                    "{name} may not name folders on the server: a knowledge base made by a "
+                    "signed-in person keeps its documents in its own folder"
+                ),
+                name=person.name,
             )
         settings = self.catalog.settings
         chunking = settings.chunking.model_dump()

@@ -37,6 +37,7 @@ from accounts.passwords import hash_password, needs_rehash, verify_password
 from accounts.store import EVERYONE, AccountStore, AuditRow, PersonRow, SessionRow
 from config import AuthSettings
 from errors import RagchatError
+from i18n import N_
 from index.catalog import DEFAULT_KB
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ class Role(StrEnum):
     ADMIN = "admin"
     EDITOR = "editor"
     READER = "reader"
+
+
+ROLE_NAMES = {Role.ADMIN: N_("admin"), Role.EDITOR: N_("editor"), Role.READER: N_("reader")}
+"""Each role as the faces name it to people: translate with `i18n._`."""
 
 
 class ShareLevel(StrEnum):
@@ -218,7 +223,8 @@ class AccountService:
         role = _parse(Role, role, "role")
         if not _NAME.fullmatch(name):
             raise AccountError(
-                f"{name!r} cannot be a name: use 1-64 letters, digits, '_', '.', '@' or '-'"
+                N_("{name!r} cannot be a name: use 1-64 letters, digits, '_', '.', '@' or '-'"),
+                name=name,
             )
         person_id = self.store.add_person(name, role, _password_hash(password), self._clock())
         self.audit(actor, Audited.PERSON_ADD, name, f"role {role}")
@@ -250,10 +256,20 @@ class AccountService:
 
     # API keys.
 
+    def language(self, person: Person) -> str | None:
+        """The interface language `person` picked in the app (None: they have not)."""
+        return self.store.language(person.id)
+
+    def set_language(self, person: Person, language: str) -> None:
+        """Remember `person`'s interface language (a preference: not audited)."""
+        self.store.set_language(person.id, language)
+
     def create_key(self, actor: Person, name: str, expires_days: float | None = None) -> NewApiKey:
         """A new key for `name`, valid for `expires_days` (None: until revoked)."""
         if expires_days is not None and not expires_days > 0:
-            raise AccountError(f"a key must expire in more than 0 days, not {expires_days}")
+            raise AccountError(
+                N_("a key must expire in more than 0 days, not {days}"), days=expires_days
+            )
         owner = self._row(name)
         now = self._clock()
         expires_at = None if expires_days is None else now + expires_days * 86400
@@ -284,7 +300,9 @@ class AccountService:
     def revoke_key(self, actor: Person, key_id: str) -> None:
         row = self.store.key(key_id)
         if row is None or not self.store.revoke_key(key_id, self._clock()):
-            raise UnknownApiKey(f"there is no API key {key_id!r} (see `python users.py keys`)")
+            raise UnknownApiKey(
+                N_("there is no API key {key!r} (see `python users.py keys`)"), key=key_id
+            )
         owner = self.store.person_by_id(row.person_id)
         self.audit(actor, Audited.KEY_REVOKE, owner.name if owner else "?", f"key {key_id}")
 
@@ -330,7 +348,7 @@ class AccountService:
             self._failed(name_key, who, now)
         if row.disabled:
             self._record(who, Audited.SIGN_IN_FAILED, who, "account disabled")
-            raise SignInFailed(f"the account {name!r} is disabled; ask an admin")
+            raise SignInFailed(N_("the account {name!r} is disabled; ask an admin"), name=name)
         self.store.clear_failures(name_key)
         if needs_rehash(row.password_hash):
             self.store.update_person(name, password_hash=hash_password(password))
@@ -409,8 +427,11 @@ class AccountService:
         level = _parse(ShareLevel, level, "share level")
         if self.store.kb_owner(kb) is None:
             raise AccountError(
-                f"knowledge base {kb!r} has no owner yet: add an admin first "
-                "(python users.py add NAME --role admin)"
+                N_(
+                    "knowledge base {kb!r} has no owner yet: add an admin first "
+                    "(python users.py add NAME --role admin)"
+                ),
+                kb=kb,
             )
         self.store.set_share(kb, self._grantee(name), level)
         self.audit(actor, Audited.KB_SHARE, kb, f"{name or 'everyone'}: {level}")
@@ -479,7 +500,7 @@ class AccountService:
             self._record(who, Audited.SIGN_IN_LOCKED, who, f"locked after {failures} failures")
             log.warning("sign-in locked for %s after %d failures", who, failures)
             raise _locked(lock_s)
-        raise SignInFailed("wrong name or password")
+        raise SignInFailed(N_("wrong name or password"))
 
     def _record(self, actor: str, action: str, target: str, detail: str = "") -> None:
         self.store.append_audit(self._clock(), actor, str(action), target, detail)
@@ -491,7 +512,9 @@ def _person(row: PersonRow) -> Person:
 
 def _password_hash(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        raise AccountError(
+            N_("a password needs at least {count} characters"), count=MIN_PASSWORD_CHARS
+        )
     return hash_password(password)
 
 
@@ -502,13 +525,16 @@ def _unknown_name_hash() -> str:
 
 
 def _unknown_person(name: str) -> UnknownPerson:
-    return UnknownPerson(f"there is nobody named {name!r} (see `python users.py list`)")
+    return UnknownPerson(
+        N_("there is nobody named {name!r} (see `python users.py list`)"), name=name
+    )
 
 
 def _locked(seconds: float) -> AccountLocked:
     minutes = max(1, round(seconds / 60))
     return AccountLocked(
-        f"too many failed sign-ins under this name: try again in {minutes} minutes"
+        N_("too many failed sign-ins under this name: try again in {minutes} minutes"),
+        minutes=minutes,
     )
 
 
@@ -520,4 +546,9 @@ def _parse(kind: type[_Enum], value: str, what: str) -> _Enum:
         return kind(value)
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
-        raise AccountError(f"{value!r} is not a {what}; use one of: {allowed}") from None
+        raise AccountError(
+            N_("{value!r} is not a {what}; use one of: {allowed}"),
+            value=value,
+            what=what,
+            allowed=allowed,
+        ) from None

@@ -21,6 +21,7 @@ from enum import Enum, StrEnum
 
 from errors import RagchatError
 from history.store import UnknownConversation
+from i18n import N_
 from index.catalog import KnowledgeBaseNotFoundError
 from services.people import KnowledgeBaseAccess, Person, Role, ShareLevel
 
@@ -144,22 +145,33 @@ def require(person: Person, action: Action, resource: Resource = None) -> None:
     if decision is Decision.ALLOW:
         return
     if isinstance(resource, ConversationRef):
-        raise UnknownConversation(f"there is no conversation {resource.id}")
+        raise UnknownConversation(N_("there is no conversation {id}"), id=resource.id)
     kb = resource.name if resource is not None else ""
     if decision is Decision.NOT_FOUND:
-        raise KnowledgeBaseNotFoundError(f"no knowledge base named {kb!r}")
-    raise Forbidden(f"{person.name} ({person.role}) " + _REFUSALS[action].format(kb=kb))
+        raise KnowledgeBaseNotFoundError(N_("no knowledge base named {kb!r}"), kb=kb)
+    raise Forbidden(_REFUSALS[action], name=person.name, role=person.role, kb=kb)
 
 
 _REFUSALS = {
-    Action.WRITE: "may not change the documents of knowledge base {kb!r}: that takes an editor "
-    "with write on it",
-    Action.RENAME: "may not rename knowledge base {kb!r}: that takes an editor with write on it",
-    Action.DELETE: "may not delete knowledge base {kb!r}: only its owner or an admin may",
-    Action.SHARE: "may not share knowledge base {kb!r}: only its owner or an admin may",
-    Action.CREATE_KB: "may not create knowledge bases: an admin can make you an editor",
-    Action.MANAGE_PEOPLE: "may not manage people: only admins do",
-    Action.READ_AUDIT: "may not read the audit log: only admins do",
+    Action.WRITE: N_(
+        "{name} ({role}) may not change the documents of knowledge base {kb!r}: that takes an "
+        "editor with write on it"
+    ),
+    Action.RENAME: N_(
+        "{name} ({role}) may not rename knowledge base {kb!r}: that takes an editor with write "
+        "on it"
+    ),
+    Action.DELETE: N_(
+        "{name} ({role}) may not delete knowledge base {kb!r}: only its owner or an admin may"
+    ),
+    Action.SHARE: N_(
+        "{name} ({role}) may not share knowledge base {kb!r}: only its owner or an admin may"
+    ),
+    Action.CREATE_KB: N_(
+        "{name} ({role}) may not create knowledge bases: an admin can make you an editor"
+    ),
+    Action.MANAGE_PEOPLE: N_("{name} ({role}) may not manage people: only admins do"),
+    Action.READ_AUDIT: N_("{name} ({role}) may not read the audit log: only admins do"),
 }
 """Why a FORBIDDEN action is refused, and what to do about it (READ is never FORBIDDEN: what a
 person may not read is NOT_FOUND)."""

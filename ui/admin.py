@@ -13,9 +13,16 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from history.store import local_time
+from i18n import N_, _, format_datetime
 from services.container import ServiceHub
-from services.people import Account, AccountError, AccountService, Person, Role
+from services.people import (
+    ROLE_NAMES,
+    Account,
+    AccountError,
+    AccountService,
+    Person,
+    Role,
+)
 from services.permissions import Action, require
 from ui import errors, sign_in
 
@@ -23,17 +30,18 @@ ERROR = "admin_error"
 DONE = "admin_done"
 NEW_KEY = "admin_new_key"
 ROLES = [role.value for role in Role]
+KEY_STATES = {"active": N_("active"), "revoked": N_("revoked"), "expired": N_("expired")}
 AUDIT_ROWS = 200
 
 
 def page(hub: ServiceHub, person: Person) -> None:
     """The page for `person`, who must be allowed to manage people."""
     require(person, Action.MANAGE_PEOPLE)
-    st.title("Admin")
+    st.title(_("Admin"))
     errors.show_kept(ERROR)
     if done := st.session_state.pop(DONE, None):
         st.success(done)
-    people, keys, audit = st.tabs(["People", "API keys", "Audit log"])
+    people, keys, audit = st.tabs([_("People"), _("API keys"), _("Audit log")])
     everyone = hub.accounts.accounts()
     names = [account.person.name for account in everyone]  # the admin at least
     with people:
@@ -48,10 +56,10 @@ def _people(hub: ServiceHub, everyone: list[Account], names: list[str]) -> None:
     st.dataframe(
         [
             {
-                "name": account.person.name,
-                "role": str(account.person.role),
-                "status": "disabled" if account.disabled else "active",
-                "added": local_time(account.created_at),
+                _("name"): account.person.name,
+                _("role"): _role(account.person.role),
+                _("status"): _("disabled") if account.disabled else _("active"),
+                _("added"): format_datetime(account.created_at),
             }
             for account in everyone
         ],
@@ -59,30 +67,39 @@ def _people(hub: ServiceHub, everyone: list[Account], names: list[str]) -> None:
         hide_index=True,
     )
     with st.form("admin-add", clear_on_submit=True):
-        st.subheader("Add a person")
-        st.text_input("Name", key="admin_add_name")
-        st.selectbox("Role", ROLES, index=ROLES.index(Role.READER), key="admin_add_role")
-        st.text_input("Password", type="password", key="admin_add_password")
-        st.form_submit_button("Add", on_click=_add, args=(hub,))
-    st.subheader("Change a person")
-    st.selectbox("Person", names, key="admin_person")
+        st.subheader(_("Add a person"))
+        st.text_input(_("Name"), key="admin_add_name")
+        st.selectbox(
+            _("Role"),
+            ROLES,
+            index=ROLES.index(Role.READER),
+            format_func=_role,
+            key="admin_add_role",
+        )
+        st.text_input(_("Password"), type="password", key="admin_add_password")
+        st.form_submit_button(_("Add"), on_click=_add, args=(hub,))
+    st.subheader(_("Change a person"))
+    st.selectbox(_("Person"), names, key="admin_person")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.selectbox("Role", ROLES, key="admin_role")
-        st.button("Set role", key="admin-set-role", on_click=_set_role, args=(hub,))
+        st.selectbox(_("Role"), ROLES, format_func=_role, key="admin_role")
+        st.button(_("Set role"), key="admin-set-role", on_click=_set_role, args=(hub,))
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.text_input("New password", type="password", key="admin_password")
-        st.button("Set password", key="admin-set-password", on_click=_set_password, args=(hub,))
+        st.text_input(_("New password"), type="password", key="admin_password")
+        st.button(_("Set password"), key="admin-set-password", on_click=_set_password, args=(hub,))
     with st.container(horizontal=True):
-        for label, disabled in (("Disable", True), ("Enable", False)):
-            st.button(
-                label, key=f"admin-{label.lower()}", on_click=_set_disabled, args=(hub, disabled)
-            )
+        for label, key, disabled in (
+            (_("Disable"), "disable", True),
+            (_("Enable"), "enable", False),
+        ):
+            st.button(label, key=f"admin-{key}", on_click=_set_disabled, args=(hub, disabled))
 
 
 def _keys(hub: ServiceHub, names: list[str]) -> None:
     if new := st.session_state.pop(NEW_KEY, None):
         st.success(
-            f"API key {new.key_id} for {new.owner}: copy it now, it is shown this once.",
+            _("API key {key} for {name}: copy it now, it is shown this once.").format(
+                key=new.key_id, name=new.owner
+            ),
             icon="🔑",
         )
         st.code(new.key, language=None)
@@ -90,12 +107,14 @@ def _keys(hub: ServiceHub, names: list[str]) -> None:
     st.dataframe(
         [
             {
-                "key id": info.key_id,
-                "owner": info.owner,
-                "state": info.state,
-                "created": local_time(info.created_at),
-                "expires": local_time(info.expires_at) if info.expires_at else "never",
-                "last used": local_time(info.last_used_at) if info.last_used_at else "never",
+                _("key id"): info.key_id,
+                _("owner"): info.owner,
+                _("state"): _(KEY_STATES[info.state]),
+                _("created"): format_datetime(info.created_at),
+                _("expires"): format_datetime(info.expires_at) if info.expires_at else _("never"),
+                _("last used"): format_datetime(info.last_used_at)
+                if info.last_used_at
+                else _("never"),
             }
             for info in infos
         ],
@@ -103,28 +122,28 @@ def _keys(hub: ServiceHub, names: list[str]) -> None:
         hide_index=True,
     )
     with st.form("admin-key"):
-        st.subheader("Create a key")
-        st.selectbox("For", names, key="admin_key_owner")
-        st.number_input("Valid for days (0: until revoked)", 0, 3650, 0, key="admin_key_days")
-        st.form_submit_button("Create key", on_click=_create_key, args=(hub,))
+        st.subheader(_("Create a key"))
+        st.selectbox(_("For"), names, key="admin_key_owner")
+        st.number_input(_("Valid for days (0: until revoked)"), 0, 3650, 0, key="admin_key_days")
+        st.form_submit_button(_("Create key"), on_click=_create_key, args=(hub,))
     active = [info.key_id for info in infos if info.state == "active"]
     if active:
         with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.selectbox("Key", active, key="admin_revoke_key")
-            st.button("Revoke", key="admin-revoke", on_click=_revoke, args=(hub,))
+            st.selectbox(_("Key"), active, key="admin_revoke_key")
+            st.button(_("Revoke"), key="admin-revoke", on_click=_revoke, args=(hub,))
 
 
 def _audit(accounts: AccountService, person: Person) -> None:
     require(person, Action.READ_AUDIT)
-    st.caption(f"The latest {AUDIT_ROWS} entries, newest first.")
+    st.caption(_("The latest {count} entries, newest first.").format(count=AUDIT_ROWS))
     st.dataframe(
         [
             {
-                "time": local_time(entry.at),
-                "who": entry.actor,
-                "action": entry.action,
-                "on": entry.target,
-                "detail": entry.detail,
+                _("time"): format_datetime(entry.at),
+                _("who"): entry.actor,
+                _("action"): entry.action,
+                _("on"): entry.target,
+                _("detail"): entry.detail,
             }
             for entry in accounts.audit_log(AUDIT_ROWS)
         ],
@@ -151,7 +170,7 @@ def _add(hub: ServiceHub) -> None:
 
     def add(accounts: AccountService, actor: Person) -> str:
         added = accounts.add_person(actor, name, role, password)
-        return f"Added {added.name} ({added.role})."
+        return _("Added {name} ({role}).").format(name=added.name, role=_role(added.role))
 
     _act(hub, add)
 
@@ -161,7 +180,7 @@ def _set_role(hub: ServiceHub) -> None:
 
     def set_role(accounts: AccountService, actor: Person) -> str:
         accounts.set_role(actor, name, role)
-        return f"{name} is now {role}."
+        return _("{name} is now {role}.").format(name=name, role=_role(role))
 
     _act(hub, set_role)
 
@@ -172,7 +191,7 @@ def _set_password(hub: ServiceHub) -> None:
 
     def set_password(accounts: AccountService, actor: Person) -> str:
         accounts.set_password(actor, name, password)
-        return f"Changed the password of {name}."
+        return _("Changed the password of {name}.").format(name=name)
 
     _act(hub, set_password)
 
@@ -182,11 +201,11 @@ def _set_disabled(hub: ServiceHub, disabled: bool) -> None:
 
     def set_disabled(accounts: AccountService, actor: Person) -> str:
         if disabled and name == actor.name:
-            raise AccountError("you cannot disable yourself: ask another admin")
+            raise AccountError(N_("you cannot disable yourself: ask another admin"))
         accounts.set_disabled(actor, name, disabled)
         if disabled:
-            return f"Disabled {name}: their sessions and keys stop working now."
-        return f"Enabled {name}."
+            return _("Disabled {name}: their sessions and keys stop working now.").format(name=name)
+        return _("Enabled {name}.").format(name=name)
 
     _act(hub, set_disabled)
 
@@ -197,7 +216,7 @@ def _create_key(hub: ServiceHub) -> None:
     def create(accounts: AccountService, actor: Person) -> str:
         new = accounts.create_key(actor, name, days or None)
         st.session_state[NEW_KEY] = new
-        return f"Created API key {new.key_id} for {name}."
+        return _("Created API key {key} for {name}.").format(key=new.key_id, name=name)
 
     _act(hub, create)
 
@@ -207,6 +226,11 @@ def _revoke(hub: ServiceHub) -> None:
 
     def revoke(accounts: AccountService, actor: Person) -> str:
         accounts.revoke_key(actor, key_id)
-        return f"Revoked API key {key_id}."
+        return _("Revoked API key {key}.").format(key=key_id)
 
     _act(hub, revoke)
+
+
+def _role(role: str) -> str:
+    """A role's name in the reader's language."""
+    return _(ROLE_NAMES[role])

@@ -14,6 +14,7 @@ from functools import partial
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from i18n import _, format_count, ngettext
 from index.bm25 import tokenize
 from index.errors import IndexNotFoundError, IndexStoreError
 from llms.queue import QueueFull
@@ -53,17 +54,22 @@ def render_sources(
     each card's button that opens it in its document (`ui.viewer`)."""
     if not sources:
         return
-    st.caption("Sources")
+    st.caption(_("Sources"))
     for source in sources:
         mark = "✓ " if source["n"] in cited else ""
-        score = f" · score {source['score']:.3f}" if show_scores else ""
+        score = (
+            " · " + _("score {score}").format(score=f"{source['score']:.3f}") if show_scores else ""
+        )
         flag = "⚠ " if source.get("instructions") else ""
-        note = f" · ⚠ {source['note']}" if source.get("note") else ""
+        note = f" · ⚠ {_(source['note'])}" if source.get("note") else ""
         with st.expander(f"{mark}{flag}[{source['n']}] {source['label']}{score}{note}"):
             if flag:
                 st.warning(
-                    "This passage holds text that reads like instructions to the assistant; "
-                    "it was not shown to the model:\n\n"
+                    _(
+                        "This passage holds text that reads like instructions to the assistant; "
+                        "it was not shown to the model:"
+                    )
+                    + "\n\n"
                     + "\n".join(f"- {escape_markdown(s)}" for s in source["instructions"])
                 )
             st.markdown(highlight(source["text"], question))
@@ -79,27 +85,29 @@ def page(
     settings = hub.settings
     st.title(settings.ui.title)
     if kb is None:
-        st.info("No knowledge base is shared with you yet: ask its owner or an admin.")
+        st.info(_("No knowledge base is shared with you yet: ask its owner or an admin."))
         return
     try:
         hub.knowledge_bases.open(kb, person=person)
     except IndexNotFoundError:
         command = "python ingest.py" + ("" if kb == DEFAULT_KB else f" --kb {kb}")
         st.info(
-            "There is no index yet. Open **Knowledge base** in the sidebar to index the sample "
-            f"notes or your own files, or run `{command}`."
+            _(
+                "There is no index yet. Open **Knowledge base** in the sidebar to index the "
+                "sample notes or your own files, or run `{command}`."
+            ).format(command=command)
         )
         return
     except IndexStoreError as err:
-        errors.show(err, then="Or rebuild it from the **Knowledge base** page.")
+        errors.show(err, then=_("Or rebuild it from the **Knowledge base** page."))
         return
     kb_settings = hub.knowledge_bases.settings_for(kb, person=person)
     turns: list[dict] = st.session_state.setdefault("turns", [])
     for number, turn in enumerate(turns):
         _render_turn(turn, settings.ui.show_scores, Opener(kb_settings, f"turn-{number}"))
-    question = st.chat_input("Ask about your documents…")
+    question = st.chat_input(_("Ask about your documents…"))
     if question:
-        with st.spinner("Loading the chat model…"):
+        with st.spinner(_("Loading the chat model…")):
             service = hub.service(profile, kb=kb, person=person)
         opener = Opener(kb_settings, f"turn-{len(turns)}")
         history = [(t["question"], t["answer"]) for t in turns if not t["error"]]
@@ -165,7 +173,7 @@ def _unsupported(turn: dict) -> None:
     sentences = turn.get("unsupported") or []
     if sentences:
         quoted = " · ".join(f"“{escape_markdown(s)}”" for s in sentences)
-        st.caption(f"⚠️ Not found in the sources: {quoted}")
+        st.caption("⚠️ " + _("Not found in the sources: {quoted}").format(quoted=quoted))
 
 
 def _pieces(
@@ -175,7 +183,12 @@ def _pieces(
     serves others (cleared once the answer starts); the final Answer goes into `finished`."""
     for event in events:
         if isinstance(event, Waiting):
-            waiting.caption(f"⏳ waiting for the model, {event.ahead} ahead")
+            ahead = ngettext(
+                "waiting for the model, {count} ahead",
+                "waiting for the model, {count} ahead",
+                event.ahead,
+            )
+            waiting.caption("⏳ " + ahead.format(count=format_count(event.ahead)))
         elif isinstance(event, Answer):
             finished.append(event)
         else:

@@ -22,6 +22,7 @@ from typing import Literal
 from langchain_core.documents import Document
 
 from chains.citations import claims_citing, sentence_shares, sentence_spans
+from i18n import _, explain, format_count, ngettext
 from index.bm25 import tokenize
 from index.updater import source_path
 from loaders import LoaderError, load_document
@@ -121,16 +122,17 @@ def open_document(
     path = source_path(source, documents_root)
     if card.get("note") == GONE:  # a stored answer whose knowledge base no longer holds it:
         # a file of that name here may be another knowledge base's
-        note = f"{source}: {GONE}."
+        note = f"{source}: {_(GONE)}."
         return _stored(card, path, "gone", note, answer, question)
     if not path.is_file():
-        return _stored(
-            card, path, "gone", f"{source} is gone: there is no file at {path}.", answer, question
-        )
+        note = _("{source} is gone: there is no file at {path}.").format(source=source, path=path)
+        return _stored(card, path, "gone", note, answer, question)
     try:
         document = load(path, source)
     except LoaderError as err:
-        note = f"{source} cannot be read any more ({err})."
+        note = _("{source} cannot be read any more ({error}).").format(
+            source=source, error=explain(err)
+        )
         return _stored(card, path, "unreadable", note, answer, question)
     text, start, end = document.page_content, card["start"], card["end"]
     state: State = "current"
@@ -139,14 +141,14 @@ def open_document(
     if not stored or not text[start:end].startswith(stored):
         found = text.find(stored)
         if found < 0:
-            note = (
-                f"{source} has changed since it was indexed: the cited passage is no longer in it."
-            )
+            note = _(
+                "{source} has changed since it was indexed: the cited passage is no longer in it."
+            ).format(source=source)
             return _stored(card, path, "changed", note, answer, question)
         state, start, end = "moved", found, found + len(stored)
-        note = (
-            f"{source} has changed since it was indexed; the cited passage is now elsewhere in it."
-        )
+        note = _(
+            "{source} has changed since it was indexed; the cited passage is now elsewhere in it."
+        ).format(source=source)
     return DocumentView(
         source=source,
         path=path,
@@ -222,7 +224,7 @@ def _stored(
         source=card["source"],
         path=path,
         state=state,
-        note=f"{note} This is the passage as it was cited.",
+        note=note + " " + _("This is the passage as it was cited."),
         text=text,
         passage=(0, len(text)),
         sentence=supporting_span(text, answer, card["n"], question),
@@ -257,5 +259,10 @@ def _omitted(count: int, where: str) -> str:
     """A line saying how much of the document the window leaves out."""
     if count <= 0:
         return ""
-    line = f'<span style="{_OMITTED_STYLE}">[… {count:,} characters {where} …]</span>'
+    omitted = (
+        ngettext("{count} character before", "{count} characters before", count)
+        if where == "before"
+        else ngettext("{count} character after", "{count} characters after", count)
+    ).format(count=format_count(count))
+    line = f'<span style="{_OMITTED_STYLE}">[… {html.escape(omitted)} …]</span>'
     return f"{line}\n" if where == "before" else f"\n{line}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from errors import RagchatError
+from i18n import _, explain
 from llms.queue import QueueFull
 
 
@@ -32,7 +33,8 @@ def show_kept(key: str, warn: bool = False) -> None:
 
 
 def _message(err: RagchatError) -> str:
-    """What the person reads: the service's message, put the app's way where it has one."""
+    """What the person reads: the service's message in their language, put the app's way where
+    it has one."""
     if isinstance(err, QueueFull):
-        return f"The model is busy: try again in {err.retry_after} s."
-    return err.message
+        return _("The model is busy: try again in {seconds} s.").format(seconds=err.retry_after)
+    return explain(err)

@@ -7,13 +7,14 @@ from datetime import date
 
 import streamlit as st
 
+from i18n import N_, _, format_date
 from index.errors import IndexStoreError
 from index.filters import ChunkFilter
 from services.container import ServiceHub
 from services.people import Person
 
-LANGUAGE_NAMES = {"zh": "Chinese (zh)", "en": "English (en)"}
-REINDEX_HINT = "This index has no metadata to filter on yet: run `python ingest.py` to add it."
+LANGUAGE_NAMES = {"zh": N_("Chinese (zh)"), "en": N_("English (en)")}
+REINDEX_HINT = N_("This index has no metadata to filter on yet: run `python ingest.py` to add it.")
 
 
 def sidebar_filter(hub: ServiceHub, kb: str | None, person: Person) -> ChunkFilter:
@@ -26,21 +27,21 @@ def sidebar_filter(hub: ServiceHub, kb: str | None, person: Person) -> ChunkFilt
         found = hub.knowledge_bases.facets(kb, person=person)
     except IndexStoreError:  # the chat page says what is wrong with the index
         return ChunkFilter()
-    with st.expander("Filters"):
+    with st.expander(_("Filters")):
         if not (found.types or found.folders or found.tags):
-            st.caption(REINDEX_HINT)
+            st.caption(_(REINDEX_HINT))
             return ChunkFilter()
         folders = st.multiselect(
-            "Folders (with their subfolders)", sorted(found.folders), key=f"filter-folders-{kb}"
+            _("Folders (with their subfolders)"), sorted(found.folders), key=f"filter-folders-{kb}"
         )
-        types = st.multiselect("File types", sorted(found.types), key=f"filter-types-{kb}")
+        types = st.multiselect(_("File types"), sorted(found.types), key=f"filter-types-{kb}")
         languages = st.multiselect(
-            "Languages",
+            _("Languages"),
             sorted(found.languages),
-            format_func=lambda code: LANGUAGE_NAMES.get(code, code),
+            format_func=lambda code: _(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else code,
             key=f"filter-languages-{kb}",
         )
-        tags = st.multiselect("Tags", sorted(found.tags), key=f"filter-tags-{kb}")
+        tags = st.multiselect(_("Tags"), sorted(found.tags), key=f"filter-tags-{kb}")
         after, before = _date_range(found.oldest, found.newest, kb)
     return ChunkFilter(
         folders=frozenset(folders),
@@ -60,12 +61,14 @@ def _date_range(
     if oldest is None or newest is None:
         return None, None
     picked = st.date_input(
-        "Modified between",
+        _("Modified between"),
         value=(),
         min_value=oldest,
         max_value=newest,
         key=f"filter-dates-{kb}",
-        help=f"Files here were modified between {oldest} and {newest}.",
+        help=_("Files here were modified between {oldest} and {newest}.").format(
+            oldest=format_date(oldest), newest=format_date(newest)
+        ),
     )
     days = list(picked) if isinstance(picked, list | tuple) else [picked]
     return (days[0] if days else None), (days[1] if len(days) > 1 else None)

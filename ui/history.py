@@ -15,7 +15,8 @@ import streamlit as st
 
 from errors import RagchatError
 from history.markdown import conversation_markdown
-from history.store import Conversation, HistoryError, Turn, local_time
+from history.store import Conversation, HistoryError, Turn
+from i18n import _, format_datetime
 from services.container import ServiceHub
 from services.people import Person
 from ui import errors, sign_in
@@ -53,14 +54,14 @@ def save_turn(hub: ServiceHub, kb: str, profile: str, turns: list[Turn], person:
         )
         state[CONVERSATION_KB] = kb
     except HistoryError as err:
-        errors.show(err, "This answer was not saved in the chat history:", warn=True)
+        errors.show(err, _("This answer was not saved in the chat history:"), warn=True)
 
 
 def sidebar(hub: ServiceHub, person: Person) -> None:
     """`person`'s conversations in the sidebar. Drawn after the page, so that the turn just
     asked is already listed."""
     with st.sidebar:
-        st.subheader("Conversations")
+        st.subheader(_("Conversations"))
         errors.show_kept(MESSAGE, warn=True)
         try:
             conversations = hub.conversations.list(person=person)
@@ -69,7 +70,7 @@ def sidebar(hub: ServiceHub, person: Person) -> None:
             return
         current = st.session_state.get(CONVERSATION)
         if not conversations:
-            st.caption("Your conversations will be kept here.")
+            st.caption(_("Your conversations will be kept here."))
         for conversation in conversations:
             marker = "▸ " if conversation.id == current else ""
             st.button(
@@ -79,7 +80,7 @@ def sidebar(hub: ServiceHub, person: Person) -> None:
                 args=(hub, conversation.id),
                 width="stretch",
             )
-            about = f"{local_time(conversation.updated_at)} · {conversation.kb} · "
+            about = f"{format_datetime(conversation.updated_at)} · {conversation.kb} · "
             st.caption(escape_markdown(about + conversation.profile))
         chosen = next((c for c in conversations if c.id == current), None)
         if chosen is not None:
@@ -88,10 +89,10 @@ def sidebar(hub: ServiceHub, person: Person) -> None:
 
 def _history_off(err: HistoryError) -> None:
     """Say why, and still let the chat on screen be downloaded."""
-    errors.show(err, "Chat history is off:", warn=True)
+    errors.show(err, _("Chat history is off:"), warn=True)
     turns = st.session_state.get("turns", [])
     st.download_button(
-        "Download conversation",
+        _("Download conversation"),
         conversation_markdown(turns),
         file_name="ragchat-conversation.md",
         disabled=not turns,
@@ -114,7 +115,7 @@ def _open(hub: ServiceHub, conversation: int) -> None:
     if stored.profile in hub.profiles:  # the sidebar's profile picker (key "profile")
         state["profile"] = stored.profile
     if opened.unchecked is not None:
-        lead = "The sources could not be checked against the knowledge base:"
+        lead = _("The sources could not be checked against the knowledge base:")
         errors.keep(MESSAGE, opened.unchecked, lead)
     state.update(
         {
@@ -129,32 +130,34 @@ def _open(hub: ServiceHub, conversation: int) -> None:
 def _manage(hub: ServiceHub, conversation: Conversation, person: Person) -> None:
     """Rename, export and delete the open conversation."""
     conversations = hub.conversations
-    st.caption("This conversation")
+    st.caption(_("This conversation"))
     try:
         title = st.text_input(
-            "Title", value=conversation.title, key=f"history-title-{conversation.id}"
+            _("Title"), value=conversation.title, key=f"history-title-{conversation.id}"
         )
-        if st.button("Rename", key="history-rename") and title != conversation.title:
+        if st.button(_("Rename"), key="history-rename") and title != conversation.title:
             conversations.rename(conversation.id, title, person=person)
             st.rerun()
         st.download_button(
-            "Export as Markdown",
+            _("Export as Markdown"),
             conversations.export(conversation.id, person=person),
             file_name=f"ragchat-conversation-{conversation.id}.md",
             key="history-export",
         )
         if st.session_state.get(CONFIRM_DELETE) != conversation.id:
-            if st.button("Delete", key="history-delete"):
+            if st.button(_("Delete"), key="history-delete"):
                 st.session_state[CONFIRM_DELETE] = conversation.id
                 st.rerun()
             return
         title = escape_markdown(conversation.title)
-        st.warning(f"Delete “{title}” and its answers? This cannot be undone.")
-        if st.button("Yes, delete it", key="history-delete-confirm"):
+        st.warning(
+            _("Delete “{title}” and its answers? This cannot be undone.").format(title=title)
+        )
+        if st.button(_("Yes, delete it"), key="history-delete-confirm"):
             conversations.delete(conversation.id, person=person)
             new_chat()
             st.rerun()
-        if st.button("Cancel", key="history-delete-cancel"):
+        if st.button(_("Cancel"), key="history-delete-cancel"):
             st.session_state[CONFIRM_DELETE] = None
             st.rerun()
     except RagchatError as err:

@@ -12,13 +12,13 @@ chat running in another tab never sees a half-built index.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
 
 from errors import RagchatError
+from i18n import _, format_count, format_datetime, format_number, format_size, ngettext
 from index.errors import IndexNotFoundError, IndexStoreError
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
@@ -34,9 +34,9 @@ def page(hub: ServiceHub, kb: str | None, person: Person) -> None:
     """The page for knowledge base `kb` as `person` sees it (None: they may read none); the
     knowledge bases themselves are managed at the end."""
     if kb is None:
-        st.title("Knowledge bases")
+        st.title(_("Knowledge bases"))
     else:
-        st.title(f"Knowledge base: {kb}")
+        st.title(_("Knowledge base: {name}").format(name=kb))
         _contents(hub, kb, person)
     knowledge_bases.manage(hub, kb, person)
 
@@ -54,10 +54,10 @@ def _read_only(hub: ServiceHub, kb: str, person: Person) -> None:
     try:
         hub.knowledge_bases.open(kb, person=person)
     except IndexNotFoundError:
-        st.info("No index yet: someone who may change this knowledge base has to index it.")
+        st.info(_("No index yet: someone who may change this knowledge base has to index it."))
         return
     except IndexStoreError as err:
-        errors.show(err, then="Someone who may change this knowledge base can rebuild it.")
+        errors.show(err, then=_("Someone who may change this knowledge base can rebuild it."))
         return
     _stats(hub, kb, person, hub.knowledge_bases.contents(kb, person=person))
 
@@ -68,8 +68,10 @@ def _index(hub: ServiceHub, kb: str, person: Person) -> None:
         hub.knowledge_bases.open(kb, person=person)  # as the chat opens it: damage shows here
     except IndexNotFoundError:
         documents = hub.knowledge_bases.settings_for(kb, person=person).paths.documents
-        st.info(f"No index yet. Index the documents in `{documents}` to start.")
-        label = "Index the sample documents" if kb == DEFAULT_KB else "Index the documents"
+        st.info(
+            _("No index yet. Index the documents in `{folder}` to start.").format(folder=documents)
+        )
+        label = _("Index the sample documents") if kb == DEFAULT_KB else _("Index the documents")
         if st.button(label, type="primary"):
             _run_ingest(hub, kb, person, None, rebuild=False)
             st.rerun()
@@ -89,7 +91,7 @@ def _unusable(hub: ServiceHub, kb: str, person: Person, err: IndexStoreError) ->
     """A damaged index (or another embedder's): what to run, the indexed files if the manifest
     still reads, the upload (indexed once the index is whole) and the rebuild, which reads
     nothing of the damaged index."""
-    errors.show(err, then="Or use **Rebuild** below: it reads only the documents.")
+    errors.show(err, then=_("Or use **Rebuild** below: it reads only the documents."))
     with contextlib.suppress(IndexStoreError):
         _stats(hub, kb, person, hub.knowledge_bases.contents(kb, person=person))
     _upload(hub, kb, person)
@@ -101,34 +103,36 @@ def _stats(hub: ServiceHub, kb: str, person: Person, contents: IndexContents | N
         return
     identity = hub.knowledge_bases.embedder(kb, person=person)
     columns = st.columns(4)
-    columns[0].metric("Files", len(contents.files))
-    columns[1].metric("Chunks", contents.chunks)
-    columns[2].metric("Size on disk", f"{contents.size_bytes / 1e6:.1f} MB")
-    columns[3].metric(
-        "Last ingest", time.strftime("%Y-%m-%d %H:%M", time.localtime(contents.updated_at))
-    )
+    columns[0].metric(_("Files"), format_count(len(contents.files)))
+    columns[1].metric(_("Chunks"), format_count(contents.chunks))
+    columns[2].metric(_("Size on disk"), format_size(contents.size_bytes))
+    columns[3].metric(_("Last ingest"), format_datetime(contents.updated_at))
     store = " · ".join(
         str(contents.store[key]) for key in ("backend", "collection") if key in contents.store
     )
     st.caption(
-        f"Embedder: {identity.backend} · {identity.model} · {identity.dimension} dimensions"
-        f" · store: {store}"
+        _("Embedder: {backend} · {model} · {dimension} dimensions · store: {store}").format(
+            backend=identity.backend,
+            model=identity.model,
+            dimension=identity.dimension,
+            store=store,
+        )
     )
     st.dataframe(
-        [{"file": f.source, "chunks": f.chunks} for f in contents.files.values()],
+        [{_("file"): f.source, _("chunks"): f.chunks} for f in contents.files.values()],
         width="stretch",
         hide_index=True,
     )
 
 
 def _upload(hub: ServiceHub, kb: str, person: Person) -> None:
-    st.subheader("Add files")
+    st.subheader(_("Add files"))
     uploads = st.file_uploader(
-        "Files are saved to the documents folder and indexed.",
+        _("Files are saved to the documents folder and indexed."),
         type=sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES),
         accept_multiple_files=True,
     )
-    if uploads and st.button("Save and index", type="primary"):
+    if uploads and st.button(_("Save and index"), type="primary"):
         saved, new = [], set()
         for upload in uploads:
             try:  # never a path from the browser, never over another file
@@ -139,7 +143,11 @@ def _upload(hub: ServiceHub, kb: str, person: Person) -> None:
                 errors.show(err)
                 continue
             if target.name != safe_upload_name(upload.name):
-                st.info(f"{upload.name}: another file has that name; saved as {target.name}")
+                st.info(
+                    _("{name}: another file has that name; saved as {saved}").format(
+                        name=upload.name, saved=target.name
+                    )
+                )
             saved.append(target)
             if created:
                 new.add(target)
@@ -148,21 +156,28 @@ def _upload(hub: ServiceHub, kb: str, person: Person) -> None:
 
 
 def _remove(hub: ServiceHub, kb: str, person: Person, contents: IndexContents) -> None:
-    st.subheader("Remove from the index")
-    chosen = st.multiselect("Files (they stay on disk)", list(contents.files))
-    if chosen and st.button("Remove"):
+    st.subheader(_("Remove from the index"))
+    chosen = st.multiselect(_("Files (they stay on disk)"), list(contents.files))
+    if chosen and st.button(_("Remove")):
         try:
             report = hub.ingesting.forget(chosen, on_message=st.info, kb=kb, person=person)
         except RagchatError as err:
             errors.show(err)
             return
-        st.success(f"Removed {report.count('removed')} files; {report.total_chunks} chunks remain.")
+        removed = report.count("removed")
+        st.success(
+            ngettext(
+                "Removed {count} file; {chunks} chunks remain.",
+                "Removed {count} files; {chunks} chunks remain.",
+                removed,
+            ).format(count=format_count(removed), chunks=format_count(report.total_chunks))
+        )
 
 
 def _rebuild(hub: ServiceHub, kb: str, person: Person) -> None:
-    st.subheader("Rebuild")
-    sure = st.checkbox("Yes, re-read and re-embed every document")
-    if st.button("Rebuild the index", disabled=not sure):
+    st.subheader(_("Rebuild"))
+    sure = st.checkbox(_("Yes, re-read and re-embed every document"))
+    if st.button(_("Rebuild the index"), disabled=not sure):
         _run_ingest(hub, kb, person, None, rebuild=True)
 
 
@@ -176,8 +191,8 @@ def _run_ingest(
 ) -> None:
     """Ingest with a progress bar, and show the report (`IngestService.ingest` for
     `new_uploads`)."""
-    with st.status("Indexing…", expanded=True) as status:
-        bar = st.progress(0.0, text="Embedding…")
+    with st.status(_("Indexing…"), expanded=True) as status:
+        bar = st.progress(0.0, text=_("Embedding…"))
         try:
             report = hub.ingesting.ingest(
                 paths,
@@ -187,14 +202,18 @@ def _run_ingest(
                 person=person,
                 on_message=st.write,
                 on_progress=lambda done, total: bar.progress(
-                    done / total, f"Embedded {done}/{total} chunks"
+                    done / total,
+                    _("Embedded {done}/{total} chunks").format(
+                        done=format_count(done), total=format_count(total)
+                    ),
                 ),
             )
         except RagchatError as err:
-            status.update(label="Indexing failed", state="error")
+            status.update(label=_("Indexing failed"), state="error")
             errors.show(err)
             return
-        status.update(label=f"Indexed in {report.seconds:.1f} s", state="complete", expanded=False)
+        took = _("Indexed in {seconds} s").format(seconds=format_number(round(report.seconds, 1)))
+        status.update(label=took, state="complete", expanded=False)
     _show_report(report)
 
 
@@ -203,5 +222,14 @@ def _show_report(report: IngestReport) -> None:
         if outcome.status == "failed":
             st.error(f"{outcome.source}: {outcome.reason}")
         elif outcome.status != "unchanged":
-            st.success(f"{outcome.status}: {outcome.source} ({outcome.chunks} chunks)")
-    st.write(f"The index holds {report.total_chunks} chunks from {report.total_files} files.")
+            chunks = ngettext("{count} chunk", "{count} chunks", outcome.chunks)
+            st.success(
+                f"{_(outcome.status)}: {outcome.source} ("
+                + chunks.format(count=format_count(outcome.chunks))
+                + ")"
+            )
+    st.write(
+        _("The index holds {chunks} chunks from {files} files.").format(
+            chunks=format_count(report.total_chunks), files=format_count(report.total_files)
+        )
+    )

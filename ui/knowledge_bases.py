@@ -13,11 +13,11 @@ widget's value to be set only before the widget is drawn in a run).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import streamlit as st
 
+from i18n import _, format_datetime, format_size
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
 from services.people import Person
@@ -34,30 +34,28 @@ def picker(hub: ServiceHub, person: Person) -> str | None:
     knowledge base (None when there is none to read)."""
     names = hub.knowledge_bases.names(person=person)
     if not names:
-        st.caption("No knowledge base is shared with you yet: ask its owner or an admin.")
+        st.caption(_("No knowledge base is shared with you yet: ask its owner or an admin."))
         return None
     if st.session_state.get(KEY) not in names:  # first run, deleted or unshared meanwhile
         st.session_state[KEY] = DEFAULT_KB if DEFAULT_KB in names else names[0]
-    return st.selectbox("Knowledge base", names, key=KEY)
+    return st.selectbox(_("Knowledge base"), names, key=KEY)
 
 
 def manage(hub: ServiceHub, current: str | None, person: Person) -> None:
     """The knowledge bases `person` may read, with their statistics; create one, and share,
     rename or delete the current one (if any), as far as `person` may."""
     st.divider()
-    st.subheader("All knowledge bases")
+    st.subheader(_("All knowledge bases"))
     rows = [
         {
-            "knowledge base": stats.name,
-            "files": stats.files,
-            "chunks": stats.chunks,
-            "size (MB)": round(stats.size_bytes / 1e6, 1),
-            "last ingest": time.strftime("%Y-%m-%d %H:%M", time.localtime(stats.updated_at))
-            if stats.updated_at
-            else "never",
-            "embedder": stats.embedder,
-            "status": stats.problem or "ok",
-            "documents": ", ".join(str(folder) for folder in stats.documents),
+            _("knowledge base"): stats.name,
+            _("files"): stats.files,
+            _("chunks"): stats.chunks,
+            _("size"): format_size(stats.size_bytes),
+            _("last ingest"): format_datetime(stats.updated_at) if stats.updated_at else _("never"),
+            _("embedder"): stats.embedder,
+            _("status"): stats.problem or _("ok"),
+            _("documents"): ", ".join(str(folder) for folder in stats.documents),
         }
         for stats in hub.knowledge_bases.overview(person=person)
     ]
@@ -66,8 +64,10 @@ def manage(hub: ServiceHub, current: str | None, person: Person) -> None:
     if success := st.session_state.pop(SUCCESS, None):
         st.success(success)
     if hub.knowledge_bases.allows(None, Action.CREATE_KB, person=person):
-        st.text_input("New knowledge base", placeholder="e.g. course-notes", key="kb_new_name")
-        st.button("Create", key="kb_create", on_click=_create, args=(hub,))
+        st.text_input(
+            _("New knowledge base"), placeholder=_("e.g. course-notes"), key="kb_new_name"
+        )
+        st.button(_("Create"), key="kb_create", on_click=_create, args=(hub,))
     if current is not None:
         _manage_current(hub, current, person)
 
@@ -81,11 +81,13 @@ def _manage_current(hub: ServiceHub, current: str, person: Person) -> None:
     if not allows(current, Action.RENAME, person=person):
         return
     if current == DEFAULT_KB:
-        st.caption("The default knowledge base (the config's [paths]) is not renamed or deleted.")
+        st.caption(
+            _("The default knowledge base (the config's [paths]) is not renamed or deleted.")
+        )
         return
-    new_name = st.text_input(f"Rename {current!r} to", key="kb_rename_to")
+    new_name = st.text_input(_("Rename {name} to").format(name=repr(current)), key="kb_rename_to")
     st.button(
-        "Rename",
+        _("Rename"),
         key="kb_rename",
         disabled=not new_name,
         on_click=_rename,
@@ -93,11 +95,13 @@ def _manage_current(hub: ServiceHub, current: str, person: Person) -> None:
     )
     if allows(current, Action.DELETE, person=person):
         sure = st.checkbox(
-            f"Yes, delete {current!r} with its index and its own documents folder",
+            _("Yes, delete {name} with its index and its own documents folder").format(
+                name=repr(current)
+            ),
             key="kb_delete",
         )
         st.button(
-            "Delete",
+            _("Delete"),
             key="kb_delete_button",
             disabled=not sure,
             on_click=_delete,
@@ -108,7 +112,7 @@ def _manage_current(hub: ServiceHub, current: str, person: Person) -> None:
 def _create(hub: ServiceHub) -> None:
     """Callback: create the named knowledge base and switch to it."""
     name = st.session_state.get("kb_new_name", "")
-    created = f"Created {name!r}: add files to it above."
+    created = _("Created {name}: add files to it above.").format(name=repr(name))
     if _attempt(hub, lambda person: hub.knowledge_bases.create(name, person=person), created):
         st.session_state[KEY] = name
         st.session_state["kb_new_name"] = ""
@@ -116,14 +120,14 @@ def _create(hub: ServiceHub) -> None:
 
 def _rename(hub: ServiceHub, old: str, new: str) -> None:
     """Callback: rename, then keep the renamed knowledge base selected."""
-    renamed = f"Renamed {old!r} to {new!r}."
+    renamed = _("Renamed {old} to {new}.").format(old=repr(old), new=repr(new))
     if _attempt(hub, lambda person: hub.knowledge_bases.rename(old, new, person=person), renamed):
         st.session_state[KEY] = new
 
 
 def _delete(hub: ServiceHub, name: str) -> None:
     """Callback: delete, and switch the session to the default knowledge base."""
-    deleted = f"Deleted {name!r}."
+    deleted = _("Deleted {name}.").format(name=repr(name))
     if _attempt(hub, lambda person: hub.knowledge_bases.delete(name, person=person), deleted):
         st.session_state[KEY] = DEFAULT_KB
         st.session_state["kb_delete"] = False

@@ -11,10 +11,11 @@ from __future__ import annotations
 import streamlit as st
 
 from config import Settings
+from i18n import _
 from services.container import ServiceHub
 
 
-@st.cache_resource(show_spinner="Starting ragchat…", max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _hub(key: str, _settings: Settings) -> ServiceHub:
     return ServiceHub(_settings)
 
@@ -22,4 +23,5 @@ def _hub(key: str, _settings: Settings) -> ServiceHub:
 def hub(settings: Settings) -> ServiceHub:
     """The hub for these settings (every session reads the same config file: one hub; a
     changed config file gets a new one, and the oldest is let go with its models)."""
-    return _hub(settings.model_dump_json(), settings)
+    with st.spinner(_("Starting ragchat…")):
+        return _hub(settings.model_dump_json(), settings)

@@ -9,32 +9,38 @@ from __future__ import annotations
 
 import streamlit as st
 
+from i18n import N_, _
 from services.container import ServiceHub
 from services.people import Person, ShareLevel
 from ui import errors, sign_in
 from ui.markdown import escape_markdown
 
-EVERYONE = "everyone signed in"
+EVERYONE = N_("everyone signed in")
 ERROR = "share_error"
 LEVELS = [level.value for level in ShareLevel]
+LEVEL_NAMES = {"read": N_("read"), "write": N_("write")}
 
 
 def panel(hub: ServiceHub, kb: str, person: Person) -> None:
     """The panel for knowledge base `kb` (`person` may share it)."""
-    st.subheader("Sharing")
+    st.subheader(_("Sharing"))
     errors.show_kept(ERROR)
     access = hub.knowledge_bases.access(kb, person=person)
     names = {account.person.id: account.person.name for account in hub.accounts.accounts()}
-    owner = names.get(access.owner, "nobody") if access.owner is not None else "nobody"
-    st.caption(f"Owner: {escape_markdown(owner)}. Private to its owner unless shared below.")
+    owner = names.get(access.owner, _("nobody")) if access.owner is not None else _("nobody")
+    st.caption(
+        _("Owner: {owner}. Private to its owner unless shared below.").format(
+            owner=escape_markdown(owner)
+        )
+    )
     shares = [(names[id_], level) for id_, level in access.shares.items() if id_ in names]
     if access.everyone is not None:
         shares.insert(0, (None, access.everyone))
     for name, level in shares:
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f"{escape_markdown(name or EVERYONE)}: {level}")
+            st.markdown(f"{escape_markdown(name or _(EVERYONE))}: {_(LEVEL_NAMES[level])}")
             st.button(
-                "Stop sharing",
+                _("Stop sharing"),
                 key=f"unshare-{name or ''}",
                 on_click=_unshare,
                 args=(hub, kb, name),
@@ -44,9 +50,16 @@ def panel(hub: ServiceHub, kb: str, person: Person) -> None:
         st.form(f"share-{kb}", border=False),
         st.container(horizontal=True, vertical_alignment="bottom"),
     ):
-        st.selectbox("Share with", [EVERYONE, *others], key="share_with")
-        st.selectbox("To", LEVELS, key="share_level")
-        st.form_submit_button("Share", on_click=_share, args=(hub, kb))
+        st.selectbox(
+            _("Share with"),
+            [EVERYONE, *others],
+            format_func=lambda name: _(EVERYONE) if name == EVERYONE else name,
+            key="share_with",
+        )
+        st.selectbox(
+            _("To"), LEVELS, format_func=lambda level: _(LEVEL_NAMES[level]), key="share_level"
+        )
+        st.form_submit_button(_("Share"), on_click=_share, args=(hub, kb))
 
 
 def _share(hub: ServiceHub, kb: str) -> None:

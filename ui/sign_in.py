@@ -19,9 +19,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from errors import RagchatError
+from i18n import N_, _
 from services.container import ServiceHub
 from services.people import (
     LOCAL_OPERATOR,
+    ROLE_NAMES,
     AccountError,
     AccountService,
     Person,
@@ -65,8 +67,12 @@ def sign_out_button(hub: ServiceHub, signed_in: Person) -> None:
     if not hub.settings.auth.enabled:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.caption(f"Signed in as **{escape_markdown(signed_in.name)}** ({signed_in.role})")
-        st.button("Sign out", key="sign-out", on_click=_sign_out, args=(hub.accounts,))
+        st.caption(
+            _("Signed in as **{name}** ({role})").format(
+                name=escape_markdown(signed_in.name), role=_(ROLE_NAMES[signed_in.role])
+            )
+        )
+        st.button(_("Sign out"), key="sign-out", on_click=_sign_out, args=(hub.accounts,))
 
 
 def _page(hub: ServiceHub) -> None:
@@ -81,35 +87,40 @@ def _page(hub: ServiceHub) -> None:
 
 def _sign_in_form(accounts: AccountService) -> None:
     if st.session_state.pop(ENDED, False):
-        st.info("Your session has ended: sign in again.")
+        st.info(_("Your session has ended: sign in again."))
     errors.show_kept(ERROR)
     with st.form("sign-in"):
-        st.subheader("Sign in")
-        st.text_input("Name", key="sign_in_name", autocomplete="username")
+        st.subheader(_("Sign in"))
+        st.text_input(_("Name"), key="sign_in_name", autocomplete="username")
         st.text_input(
-            "Password", type="password", key="sign_in_password", autocomplete="current-password"
+            _("Password"), type="password", key="sign_in_password", autocomplete="current-password"
         )
-        st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(accounts,))
+        st.form_submit_button(_("Sign in"), type="primary", on_click=_sign_in, args=(accounts,))
 
 
 def _first_admin(hub: ServiceHub) -> None:
     """The form that creates the first admin, on this machine only."""
     if not _on_this_machine():
         st.error(
-            "Nobody can sign in yet. Create the first admin on the machine that runs ragchat: "
-            "open the app there (http://localhost with its port), or run "
-            "`python users.py add NAME --role admin`."
+            _(
+                "Nobody can sign in yet. Create the first admin on the machine that runs "
+                "ragchat: open the app there (http://localhost with its port), or run "
+                "`python users.py add NAME --role admin`."
+            )
         )
         return
-    st.info("Nobody can sign in yet: create the first admin (offered on this machine only).")
+    st.info(_("Nobody can sign in yet: create the first admin (offered on this machine only)."))
     errors.show_kept(ERROR)
     with st.form("first-admin"):
-        st.subheader("Create the first admin")
-        st.text_input("Name", key="first_admin_name", autocomplete="username")
-        for label, key in (("Password", "first_admin_password"), ("Again", "first_admin_again")):
+        st.subheader(_("Create the first admin"))
+        st.text_input(_("Name"), key="first_admin_name", autocomplete="username")
+        for label, key in (
+            (_("Password"), "first_admin_password"),
+            (_("Again"), "first_admin_again"),
+        ):
             st.text_input(label, type="password", key=key, autocomplete="new-password")
         st.form_submit_button(
-            "Create and sign in", type="primary", on_click=_create_admin, args=(hub,)
+            _("Create and sign in"), type="primary", on_click=_create_admin, args=(hub,)
         )
 
 
@@ -140,11 +151,11 @@ def _create_admin(hub: ServiceHub) -> None:
 
     def create() -> str:
         if not _on_this_machine():
-            raise AccountError("the first admin can be created on this machine only")
+            raise AccountError(N_("the first admin can be created on this machine only"))
         if any(account.person.role == Role.ADMIN for account in accounts.accounts()):
-            raise AccountError("there is an admin already: sign in")
+            raise AccountError(N_("there is an admin already: sign in"))
         if password != again:
-            raise AccountError("the two passwords differ; nothing was changed")
+            raise AccountError(N_("the two passwords differ; nothing was changed"))
         accounts.add_person(LOCAL_OPERATOR, name, Role.ADMIN, password)
         accounts.claim_unowned(hub.knowledge_bases.names())
         return accounts.sign_in(name, password)
@@ -196,7 +207,7 @@ def acting(hub: ServiceHub) -> Person:
     token = st.session_state.get(TOKEN)
     found = hub.accounts.session_person(token) if token else None
     if found is None:
-        raise SignInFailed("your session has ended: sign in again")
+        raise SignInFailed(N_("your session has ended: sign in again"))
     return found
 
 

@@ -23,6 +23,7 @@ import streamlit as st
 from langchain_core.documents import Document
 
 from config import IngestSettings, Settings
+from i18n import _
 from loaders.isolation import IsolatedLoader
 from ui.document import DocumentView, open_document
 from ui.page_image import cited_page
@@ -45,20 +46,23 @@ class Opener:
         if not cited:
             return
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            st.caption("Open a cited passage in its document:", width="content")
+            st.caption(_("Open a cited passage in its document:"), width="content")
             for n in cited:
-                if st.button(f"[{n}]", key=f"cite-{self.key}-{n}", help="Show it in its document"):
+                shown = st.button(
+                    f"[{n}]", key=f"cite-{self.key}-{n}", help=_("Show it in its document")
+                )
+                if shown:
                     _dialog(self.settings, cards[n], turn["answer"], turn["question"])
 
     def card(self, turn: dict, card: dict) -> None:
         """The "Open in document" button of one source card."""
-        if st.button("Open in document", key=f"open-{self.key}-{card['n']}"):
+        if st.button(_("Open in document"), key=f"open-{self.key}-{card['n']}"):
             _dialog(self.settings, card, turn["answer"], turn["question"])
 
 
-@st.dialog("Source", width="large")
 def _dialog(settings: Settings, card: dict, answer: str, question: str) -> None:
-    show(settings, card, answer, question)
+    """`show` in a dialog over the page, titled in the run's language."""
+    st.dialog(_("Source"), width="large")(show)(settings, card, answer, question)
 
 
 def show(settings: Settings, card: dict, answer: str = "", question: str = "") -> None:
@@ -87,16 +91,19 @@ def _pdf(view: DocumentView) -> None:
     try:
         page = cited_page(view)
     except pypdfium2.PdfiumError as err:
-        st.error(f"The page cannot be drawn ({err}); here is its text.")
+        st.error(_("The page cannot be drawn ({error}); here is its text.").format(error=err))
         st.html(view.html())
         return
     picture, text = st.columns([3, 2])
-    picture.image(page.picture, caption=f"Page {page.number} of {page.count}")
+    caption = _("Page {number} of {count}").format(number=page.number, count=page.count)
+    picture.image(page.picture, caption=caption)
     with text:
         if not page.sentence:
             st.caption(
-                "The sentence was not found on the page's text layer (a scanned page?): "
-                "it is highlighted in the page's text here."
+                _(
+                    "The sentence was not found on the page's text layer (a scanned page?): "
+                    "it is highlighted in the page's text here."
+                )
             )
         st.html(view.html())
 
@@ -104,10 +111,11 @@ def _pdf(view: DocumentView) -> None:
 def _load(ingest: IngestSettings, path: Path, source: str) -> Document:
     """`load_document` in ingest's worker process, cached per version of the file."""
     stat = path.stat()
-    return _read(str(path), source, (stat.st_mtime_ns, stat.st_size), ingest)
+    with st.spinner(_("Reading the document…")):
+        return _read(str(path), source, (stat.st_mtime_ns, stat.st_size), ingest)
 
 
-@st.cache_data(max_entries=16, show_spinner="Reading the document…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _read(path: str, source: str, version: tuple[int, int], _ingest: IngestSettings) -> Document:
     """The loaded file; `version` (modification time, size) is part of the cache's key."""
     with IsolatedLoader(_ingest) as loader:
