@@ -1,4 +1,4 @@
-"""Where an answer's time went, shown under it: its stages (`Answer.stages`, the same as its
+"""Where an answer's time went, shown under it: its stages (`Answer.stages`, named as its
 trace's spans) as a small table with a bar each, so a slow answer explains itself without a
 collector."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from i18n import _
 from services.answering import Answer
 
 
@@ -14,15 +15,16 @@ def show_time_breakdown(answer: Answer) -> None:
     total = answer.timings.get("total_s", 0.0)
     if not answer.stages or total <= 0:
         return
-    with st.expander(f"Time: {total:.2f} s"):
+    stage, seconds_column, share = _("Stage"), _("Seconds"), _("Share")
+    with st.expander(_("Time: {seconds} s").format(seconds=f"{total:.2f}")):
         st.dataframe(
             [
-                {"Stage": name, "Seconds": round(seconds, 3), "Share": seconds / total}
+                {stage: name, seconds_column: round(seconds, 3), share: seconds / total}
                 for name, seconds in answer.stages
             ],
             column_config={
-                "Share": st.column_config.ProgressColumn(
-                    "Share", format="percent", min_value=0.0, max_value=1.0
+                share: st.column_config.ProgressColumn(
+                    share, format="percent", min_value=0.0, max_value=1.0
                 )
             },
             hide_index=True,
