@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from config import load_settings
 from errors import RagchatError
+from i18n import _, explain, from_environment, use
 from index.filters import FILTER_HELP, parse_filters
 from services.answering import Answer, AnswerOptions, RagService, Waiting
 from services.container import ServiceHub
@@ -25,11 +27,12 @@ SNIPPET_CHARS = 120
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
         service = ServiceHub(load_settings(args.config)).service(args.profile, kb=args.kb)
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
     options = AnswerOptions(k=args.k, filter=args.filter)
     if args.chat:

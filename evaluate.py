@@ -16,6 +16,7 @@ import argparse
 import functools
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -32,6 +33,7 @@ from evaluation.scoring import (
     evaluate_retrieval,
     read_qa,
 )
+from i18n import _, explain, from_environment, use
 from index.filters import FILTER_HELP, parse_filters
 from llms import LLMError
 from services.answering import AnswerOptions, RagService
@@ -62,6 +64,7 @@ class Row:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
         items = read_qa(args.qa, split=args.split)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         hub.ingesting.ingest(rebuild=args.rebuild, on_message=_to_stderr)
         service = _service(hub, translate=args.translate)
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
     rows = [_row(service, items, name, options, args) for name, options in _runs(args, service)]
     for row in rows:

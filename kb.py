@@ -14,17 +14,20 @@ that was not confirmed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from config import load_settings
 from errors import RagchatError
+from i18n import _, explain, from_environment, use
 from services.container import ServiceHub
 from services.knowledge_bases import KnowledgeBaseService, KnowledgeBaseStats
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
         knowledge_bases = ServiceHub(load_settings(args.config)).knowledge_bases
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             knowledge_bases.delete(args.name)
             print(f"deleted knowledge base {args.name!r}")
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,11 +24,13 @@ from pathlib import Path
 from config import load_settings
 from errors import RagchatError
 from history.store import local_time
+from i18n import _, explain, from_environment, use
 from services.container import ServiceHub
 from services.people import LOCAL_OPERATOR, AccountError, AccountService
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
         hub = ServiceHub(load_settings(args.config))
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add":  # the first admin takes what nobody owns yet
             hub.accounts.claim_unowned(hub.knowledge_bases.names())
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
     return 0
 

@@ -4,7 +4,10 @@ with one clear message and never a stack trace, so OpenAI clients raise their us
 An error of the `RagchatError` family carries its own HTTP status and code, whichever layer
 raised it: one handler renders them all, with the `Retry-After` header where the error says when
 to try again (the local model's line is full). `ApiError` is the family member for what only the
-API refuses (a request it cannot read, a model or file it does not have)."""
+API refuses (a request it cannot read, a model or file it does not have).
+
+The `message` is English unless the request's `Accept-Language` asks for another language
+ragchat speaks (`i18n`); `code` and `type` never change, so clients branch on those."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from errors import RagchatError
+from i18n import explain, from_accept_language, using
 from llms.queue import QueueFull
 
 log = logging.getLogger("ragchat.api")
@@ -64,12 +68,14 @@ def _headers(err: RagchatError) -> dict[str, str] | None:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagchatError)
-    async def refused(_request: Request, err: RagchatError) -> JSONResponse:
+    async def refused(request: Request, err: RagchatError) -> JSONResponse:
         """Any layer's error: an unknown knowledge base, or one the person may not read (404),
         one they may not change (403), a damaged or missing index (503, its message names the
         file and the command to run), an upload too large (413), a full line (429)."""
         param = err.param if isinstance(err, ApiError) else None
-        return _response(err.http_status, err.code, err.message, param, _headers(err))
+        with using(from_accept_language(request.headers.get("accept-language"))):
+            message = explain(err)
+        return _response(err.http_status, err.code, message, param, _headers(err))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, err: RequestValidationError) -> JSONResponse:
