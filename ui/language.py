@@ -32,7 +32,7 @@ def switch(hub: ServiceHub) -> None:
     """The sidebar's language switch (call it inside `st.sidebar`)."""
     errors.show_kept(ERROR)
     st.selectbox(
-        "🌐 " + _("Language"),
+        _("Language"),
         i18n.LANGUAGES,
         index=i18n.LANGUAGES.index(i18n.current()),
         format_func=i18n.language_name,

@@ -56,8 +56,9 @@ def app_server(config: Path, cwd: Path) -> Iterator[str]:
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A headless Chromium with a fresh profile of its own (a selenium WebDriver)."""
+def chromium(language: str | None = None) -> Iterator[Any]:
+    """A headless Chromium with a fresh profile of its own (a selenium WebDriver); `language`
+    ("zh-CN") is the browser's own, as a person's browser set to it sends it to the app."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -77,6 +78,9 @@ def chromium() -> Iterator[Any]:
         "--window-size=1400,1000",
     ):
         options.add_argument(flag)
+    if language:
+        options.add_argument(f"--lang={language}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": language})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
