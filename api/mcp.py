@@ -198,7 +198,7 @@ def mcp_server(hub: ServiceHub, whom: Whom, default_kb: str = DEFAULT_KB) -> MCP
         cancel = threading.Event()
         try:
             answer = await anyio.to_thread.run_sync(
-                _answer, hub, kb, person, question, turns, options, cancel
+                _answer, hub, kb, person, question, turns, options, cancel, abandon_on_cancel=True
             )
         finally:
             cancel.set()  # a client that gave up frees its place in the model's line
