@@ -6,7 +6,9 @@ supports an answer sentence when it holds at least half of the sentence's conten
 character bigrams, English content words; all of it, for a sentence of a few words), or, when no
 passage does, when the embedder finds a sentence of it similar enough to the answer sentence
 (`embedder_support`): an English answer translating a Chinese note shares no words with it. Either
-way the passage must state each number the sentence states (`chains.quantities`). A sentence
+way the passage must state each number the sentence states (`chains.quantities`) and each of its
+key terms, names and technical terms (`chains.claims`), and the answer's first claim must answer
+the question (a quantity where one is asked). A sentence
 cites the passage that supports it best, unless the markers it already has point at one that
 supports it; a sentence no passage supports gets no citation and is reported unsupported. A
 marker naming no passage (`[2]` when one was given) is dropped: the reader could not follow it.
@@ -20,18 +22,16 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from chains.claims import content_units, missing_terms, off_question
 from chains.injection import neutralize, passage_for_model
 from chains.quantities import stated
 from chains.rerank import SentenceSimilarity
-from index.bm25 import STOP_WORDS
 from text.language import is_refusal, main_language
 from text.normalize import normalize_text
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _SPACED_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])(?![。！？!?\n])|(?<=\.)(?=\s)")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_WORD = re.compile(r"[a-z0-9]+")
 _MIN_SHARED = 0.5
 _FEW_UNITS = 4
 
@@ -128,16 +128,20 @@ class Checked:
     withheld: str = ""
     """The answer `text` replaced, when it is a refusal because nothing else was supported
     (`CitationStream`)."""
+    why: dict[str, str] = field(default_factory=dict)
+    """Why an unsupported sentence is, where a rule says more than "no passage shares enough":
+    the key terms its passage does not state, or how it misses the question."""
 
 
 def check_citations(
-    answer: str, sources: Sequence[Document], support: Support = Support()
+    answer: str, sources: Sequence[Document], support: Support = Support(), question: str = ""
 ) -> Checked:
     """The answer with each sentence citing the passage that supports it (see module): `[n]`
     is added where a sentence has no marker, and replaces the sentence's markers when none of
     the passages they name supports it; a sentence no passage supports loses its markers. A
-    marker naming no passage is dropped everywhere."""
-    return _Checker(sources, support).check(answer)
+    marker naming no passage is dropped everywhere. With the `question`, its terms need no
+    passage and the first claim must answer it (`chains.claims`)."""
+    return _Checker(sources, support, question).check(answer)
 
 
 def attribute_citations(
@@ -151,12 +155,13 @@ class _Checker:
     """Checks answers over one list of passages; an answer sentence's similarities are computed
     once (a streamed answer is checked again as it grows)."""
 
-    def __init__(self, sources: Sequence[Document], support: Support) -> None:
+    def __init__(self, sources: Sequence[Document], support: Support, question: str) -> None:
         self.sources = sources
         self.support = support
-        texts = [normalize_text(d.page_content) for d in sources]
-        self.passages = [_units(text) for text in texts]
-        self.numbers = [stated(text, unscaled=True) for text in texts]
+        self.question = question
+        self.texts = [normalize_text(d.page_content) for d in sources]
+        self.passages = [content_units(text) for text in self.texts]
+        self.numbers = [stated(text, unscaled=True) for text in self.texts]
         self._similar: dict[str, list[float]] = {}
 
     def check(self, answer: str) -> Checked:
@@ -170,12 +175,17 @@ class _Checker:
                 stripped,
             )
             claim = _SPACED_MARKER.sub("", body).strip()
-            supporting = self._supporting(claim)
+            supporting, why = self._supporting(claim)
+            if supporting and not checked.supported and not checked.unsupported:
+                why = self._off_question(claim, supporting[0])  # the answer's main claim
+                supporting = [] if why else supporting
             cited = [int(n) - 1 for n in _MARKER.findall(body)]
             if not supporting:
                 body = _SPACED_MARKER.sub("", body)
                 if supporting is not None:
                     checked.unsupported.append(claim)
+                    if why:
+                        checked.why[claim] = why
             else:
                 checked.supported.append(claim)
                 if not any(n in supporting for n in cited):
@@ -184,21 +194,33 @@ class _Checker:
         checked.text = "".join(pieces)
         return checked
 
-    def _supporting(self, claim: str) -> list[int] | None:
-        """The passages supporting the claim, best first; None when it is no claim (no
-        content, or a refusal). Only a passage stating each of the claim's numbers can."""
+    def _supporting(self, claim: str) -> tuple[list[int] | None, str]:
+        """The passages supporting the claim, best first (None when it is no claim: no
+        content, or a refusal), and why none does when a rule decided it. Only a passage
+        stating each of the claim's numbers and key terms can."""
         shares = _shares(claim, self.passages)
         if not shares or is_refusal(claim):
-            return None
+            return None, ""
         numbers = stated(normalize_text(claim))
         possible = {i for i, held in enumerate(self.numbers) if numbers <= held}
-        lexical = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED and i in possible]
-        if lexical or self.support.similar is None or not possible:
-            return lexical
-        if claim not in self._similar:
-            self._similar[claim] = self.support.similar(claim, self.sources)
-        margins = self._similar[claim]
-        return [i for i in _best_first(margins) if margins[i] >= 0 and i in possible]
+        found = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED and i in possible]
+        if not found and self.support.similar is not None and possible:
+            if claim not in self._similar:
+                self._similar[claim] = self.support.similar(claim, self.sources)
+            margins = self._similar[claim]
+            found = [i for i in _best_first(margins) if margins[i] >= 0 and i in possible]
+        missing = [missing_terms(claim, self.texts[i], self.question) for i in found]
+        stating = [i for i, lacks in zip(found, missing, strict=True) if not lacks]
+        if found and not stating:
+            return [], f"its passage does not state {', '.join(missing[0])}"
+        return stating, ""
+
+    def _off_question(self, claim: str, passage: int) -> str:
+        """Why the answer's first claim, supported by `passage`, misses the question."""
+        if not self.question:
+            return ""
+        units = len(content_units(claim))
+        return off_question(claim, self.question, self.texts[passage], units)
 
 
 _HELD_BACK = re.compile(r"\s*\[|\s+$")
@@ -224,12 +246,13 @@ class CitationStream:
         sources: Sequence[Document],
         support: Support = Support(),
         refusal: str | None = None,
+        question: str = "",
     ) -> None:
         self.sources = sources
         self.refusal = refusal
         self.raw = ""
         self.shown = ""
-        self._checker = _Checker(sources, support)
+        self._checker = _Checker(sources, support, question)
         self._checked = Checked("")
         self._checked_raw_length = 0
 
@@ -262,7 +285,7 @@ class CitationStream:
             return checked
         if is_refusal(self.raw):
             return Checked(self.refusal)
-        return Checked(self.refusal, withheld=checked.text)
+        return Checked(self.refusal, withheld=checked.text, why=checked.why)
 
     @property
     def text(self) -> str:
@@ -284,7 +307,7 @@ def supporting_sentence(claim: str, text: str) -> str | None:
 
 def sentence_shares(claim: str, sentences: Sequence[str]) -> list[float]:
     """Per sentence, the share of `claim`'s content it holds, as attribution counts it."""
-    return _shares(_MARKER.sub("", claim), [_units(normalize_text(s)) for s in sentences])
+    return _shares(_MARKER.sub("", claim), [content_units(s) for s in sentences])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -340,18 +363,8 @@ def _shares(sentence: str, passages: list[set[str]]) -> list[float]:
     """Per passage, the fraction of the sentence's content it contains (empty when the sentence
     has none). A short sentence (a term, a number: under four units) counts only where all of
     it appears, since half of two words proves nothing."""
-    grams = _units(normalize_text(sentence))
+    grams = content_units(sentence)
     if not grams:
         return []
     shares = [len(grams & passage) / len(grams) for passage in passages]
     return shares if len(grams) >= _FEW_UNITS else [float(share == 1.0) for share in shares]
-
-
-def _units(text: str) -> set[str]:
-    """What two texts must share to count as the same content: character bigrams of Chinese
-    runs, and content words (not stop words) of Latin text."""
-    units: set[str] = set()
-    for run in _CJK_RUN.findall(text):
-        units.update(run[i : i + 2] for i in range(len(run) - 1))
-    units.update(w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in STOP_WORDS)
-    return units

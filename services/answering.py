@@ -137,6 +137,9 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     """Sentences of `text` (markers removed) that no passage supports: shown as such, cited
     nowhere (`chains.citations`)."""
+    why_unsupported: dict[str, str] = field(default_factory=dict)
+    """For an unsupported sentence (of `text`, or of `withheld`) a rule judged, why: the key
+    terms its passage does not state, or how it misses the question (`chains.claims`)."""
     withheld: str = ""
     """The model's answer when no passage supported any of it and `text` is the refusal
     instead (the profile's `refuse_unsupported`)."""
@@ -305,7 +308,7 @@ class RagService:
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
         refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
-        checked = CitationStream(sources, self.support, refusal)
+        checked = CitationStream(sources, self.support, refusal, question)
         generation = _Generation()
         ticket = self.queue.join(person.name) if self.queue is not None else None
         try:
@@ -332,7 +335,9 @@ class RagService:
                     answer.standalone_question = chunk["standalone_question"]
                 if "sources" in chunk:
                     sources = chunk["sources"]
-                    checked = CitationStream(sources, self.support, refusal)
+                    checked = CitationStream(
+                        sources, self.support, refusal, answer.standalone_question
+                    )
                     answer.timings["retrieval_s"] = time.perf_counter() - started
                     generation.started = time.perf_counter()
                 generation.feed(chunk.get("answer", ""))
@@ -359,6 +364,7 @@ class RagService:
         answer.text = final.text
         answer.unsupported = final.unsupported
         answer.withheld = final.withheld
+        answer.why_unsupported = final.why
         answer.cited = cited_numbers(answer.text, len(sources))
         answer.sources = [SourceCard.of(n, d) for n, d in enumerate(sources, start=1)]
         record.add(
