@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from accounts.keys import new_server_secret
 from errors import RagchatError
+from i18n import N_
 from storage.sqlite_file import FileKind, SqliteFile
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -227,7 +228,7 @@ class AccountStore:
         """A new person's id, or NameTaken."""
         with self._transaction() as connection:
             if connection.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
-                raise NameTaken(f"there is already a person named {name!r}")
+                raise NameTaken(N_("there is already a person named {name!r}"), name=name)
             cursor = connection.execute(
                 "INSERT INTO people (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                 (name, role, password_hash, now),

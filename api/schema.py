@@ -145,6 +145,6 @@ def _extras(answer: Answer) -> dict:
         "answer": answer.text,
         "cited": answer.cited,
         "unsupported": answer.unsupported,
-        "why_unsupported": answer.why_unsupported,
+        "why_unsupported": answer.english_reasons(),
         "timings": {name: round(value, 3) for name, value in answer.timings.items()},
     }

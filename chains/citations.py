@@ -26,6 +26,8 @@ from chains.claims import content_units, missing_terms, off_question
 from chains.injection import neutralize, passage_for_model
 from chains.quantities import stated
 from chains.rerank import SentenceSimilarity
+from errors import Message
+from i18n import N_
 from text.language import is_refusal, main_language
 from text.normalize import normalize_text
 
@@ -128,7 +130,7 @@ class Checked:
     withheld: str = ""
     """The answer `text` replaced, when it is a refusal because nothing else was supported
     (`CitationStream`)."""
-    why: dict[str, str] = field(default_factory=dict)
+    why: dict[str, Message] = field(default_factory=dict)
     """Why an unsupported sentence is, where a rule says more than "no passage shares enough":
     the key terms its passage does not state, or how it misses the question."""
 
@@ -194,13 +196,13 @@ class _Checker:
         checked.text = "".join(pieces)
         return checked
 
-    def _supporting(self, claim: str) -> tuple[list[int] | None, str]:
+    def _supporting(self, claim: str) -> tuple[list[int] | None, Message | None]:
         """The passages supporting the claim, best first (None when it is no claim: no
         content, or a refusal), and why none does when a rule decided it. Only a passage
         stating each of the claim's numbers and key terms can."""
         shares = _shares(claim, self.passages)
         if not shares or is_refusal(claim):
-            return None, ""
+            return None, None
         numbers = stated(normalize_text(claim))
         possible = {i for i, held in enumerate(self.numbers) if numbers <= held}
         found = [i for i in _best_first(shares) if shares[i] >= _MIN_SHARED and i in possible]
@@ -212,13 +214,15 @@ class _Checker:
         missing = [missing_terms(claim, self.texts[i], self.question) for i in found]
         stating = [i for i, lacks in zip(found, missing, strict=True) if not lacks]
         if found and not stating:
-            return [], f"its passage does not state {', '.join(missing[0])}"
-        return stating, ""
+            return [], Message(
+                N_("its passage does not state {terms}"), terms=", ".join(missing[0])
+            )
+        return stating, None
 
-    def _off_question(self, claim: str, passage: int) -> str:
+    def _off_question(self, claim: str, passage: int) -> Message | None:
         """Why the answer's first claim, supported by `passage`, misses the question."""
         if not self.question:
-            return ""
+            return None
         units = len(content_units(claim))
         return off_question(claim, self.question, self.texts[passage], units)
 

@@ -29,6 +29,8 @@ from functools import cache
 import jieba
 import jieba.posseg
 
+from errors import Message
+from i18n import N_
 from index.bm25 import STOP_WORDS
 from text.language import main_language, question_language
 from text.normalize import normalize_text
@@ -97,16 +99,16 @@ def missing_terms(sentence: str, passage: str, question: str = "") -> list[str]:
     ]
 
 
-def off_question(sentence: str, question: str, passage: str, units: int) -> str:
+def off_question(sentence: str, question: str, passage: str, units: int) -> Message | None:
     """Why `sentence` (the answer's main claim, `units` of content) does not answer `question`
-    from `passage`, or "" when nothing says so (see module)."""
+    from `passage`, or None when nothing says so (see module)."""
     if _QUANTITY_QUESTION.search(question) and not _QUANTITY.search(normalize_text(sentence)):
-        return "the question asks for a quantity; the sentence states none"
+        return Message(N_("the question asks for a quantity; the sentence states none"))
     if units < _FRAGMENT_UNITS:
         squeezed = squeeze(passage)
         unstated = [n for n in _question_names(question) if squeeze(n) not in squeezed]
         if unstated:
-            return f"the passage does not name {', '.join(unstated)}"
+            return Message(N_("its passage does not name {names}"), names=", ".join(unstated))
     if (
         _WH_QUESTION.search(question)
         and main_language(sentence) != question_language(question)
@@ -115,8 +117,8 @@ def off_question(sentence: str, question: str, passage: str, units: int) -> str:
         terms = [squeeze(term) for term in key_terms(sentence)]
         asked = squeeze(question)
         if terms and all(term in asked for term in terms):
-            return "it names nothing the question does not"
-    return ""
+            return Message(N_("it names nothing the question does not"))
+    return None
 
 
 def content_units(text: str) -> set[str]:

@@ -39,6 +39,7 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
+from errors import Message
 from index.catalog import DEFAULT_KB
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
@@ -137,7 +138,7 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     """Sentences of `text` (markers removed) that no passage supports: shown as such, cited
     nowhere (`chains.citations`)."""
-    why_unsupported: dict[str, str] = field(default_factory=dict)
+    why_unsupported: dict[str, Message] = field(default_factory=dict)
     """For an unsupported sentence (of `text`, or of `withheld`) a rule judged, why: the key
     terms its passage does not state, or how it misses the question (`chains.claims`)."""
     withheld: str = ""
@@ -145,7 +146,12 @@ class Answer:
     instead (the profile's `refuse_unsupported`)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready: the reasons as English text."""
+        return {**asdict(self), "why_unsupported": self.english_reasons()}
+
+    def english_reasons(self) -> dict[str, str]:
+        """`why_unsupported` in English (the API's and the CLI's JSON)."""
+        return {sentence: str(why) for sentence, why in self.why_unsupported.items()}
 
 
 StreamEvent = Waiting | str | Answer

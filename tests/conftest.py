@@ -8,6 +8,7 @@ besides tests marked `slow` and tests marked `heavy` by hand (seconds spent in p
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,12 @@ from tests.support.fakes import fake_embedder
 from tests.support.heavy import is_heavy
 from tests.support.knowledge import indexed, sample_knowledge_base
 from tests.support.paths import MODEL, REPO, SAMPLE_DIR, SEEDS_DIR
+
+# The CLIs and servers the tests start speak the system's language (i18n): the tests read
+# English, whatever the machine's locale; tests/test_i18n_cli.py sets its own.
+os.environ["LANG"] = "C.UTF-8"
+for _variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_variable, None)
 
 FAST_LANE_LIMIT_S = 5.0
 """A test not marked heavy that takes longer is named at the end of the run: mark it heavy."""

@@ -101,7 +101,7 @@ def test_a_cited_falsehood_loses_its_citation_and_says_why(question, passage, an
     checked = check_citations(answer, [Document(page_content=passage)], SIMILAR, question)
     assert "[1]" not in checked.text
     assert not checked.supported and len(checked.unsupported) == 1
-    assert why in checked.why[checked.unsupported[0]]
+    assert why in str(checked.why[checked.unsupported[0]])
 
 
 @pytest.mark.parametrize(("question", "passage", "answer"), SUPPORTED)
@@ -126,6 +126,6 @@ def test_a_chinese_term_is_not_looked_up_in_an_english_passage():
 def test_off_question_is_silent_for_a_fitting_answer():
     assert (
         off_question("GPT-3 有 1750亿个参数。", "GPT-3 有多少参数？", "GPT-3 有 1750亿个参数", 8)
-        == ""
+        is None
     )
-    assert off_question("GRU 有更新门和重置门。", "GRU里有哪几个门？", "更新门和重置门", 8) == ""
+    assert off_question("GRU 有更新门和重置门。", "GRU里有哪几个门？", "更新门和重置门", 8) is None

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from i18n.translate import DOMAIN, LANGUAGES, LOCALES
@@ -92,20 +93,11 @@ def test_every_interface_string_of_the_app_is_wrapped() -> None:
 
 def _extracted() -> set[str]:
     """The message ids the code marks, as `make i18n-extract` finds them (babel.cfg)."""
-    method_map = [
-        (pattern, method)
-        for pattern, method in (
-            (".venv/**", "ignore"),
-            ("tests/**", "ignore"),
-            ("bench/**", "ignore"),
-            ("chains/**", "ignore"),
-            ("finetune/**", "ignore"),
-            ("**.py", "python"),
-        )
-    ]
+    with (REPO / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
     return {
         message if isinstance(message, str) else message[0]
-        for _, _, message, _, _ in extract_from_dir(str(REPO), method_map)
+        for _, _, message, _, _ in extract_from_dir(str(REPO), method_map, options_map)
     }
 
 

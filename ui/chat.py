@@ -14,7 +14,7 @@ from functools import partial
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from i18n import _, format_count, ngettext
+from i18n import _, explain, format_count, ngettext
 from index.bm25 import tokenize
 from index.errors import IndexNotFoundError, IndexStoreError
 from llms.queue import QueueFull
@@ -158,6 +158,8 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
             "cited": answer.cited,
             "error": answer.error,
             "unsupported": answer.unsupported,
+            "why_unsupported": {s: explain(why) for s, why in answer.why_unsupported.items()},
+            "withheld": answer.withheld,
         }
         if not answer.error:
             _unsupported(turn)
@@ -169,11 +171,27 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
 
 def _unsupported(turn: dict) -> None:
     """The answer's sentences no passage supports, under it: they carry no citation, and the
-    reader should know why (`chains.citations`). Stored conversations do not keep them."""
+    reader should know why (`chains.citations`; a rule's reason on hover). A draft answer
+    replaced by the refusal is named with its reasons too. Stored conversations do not keep
+    them."""
     sentences = turn.get("unsupported") or []
+    why = turn.get("why_unsupported") or {}
     if sentences:
         quoted = " · ".join(f"“{escape_markdown(s)}”" for s in sentences)
-        st.caption("⚠️ " + _("Not found in the sources: {quoted}").format(quoted=quoted))
+        st.caption(
+            "⚠️ " + _("Not found in the sources: {quoted}").format(quoted=quoted),
+            help=_reasons({s: why[s] for s in sentences if s in why}),
+        )
+    elif turn.get("withheld"):
+        st.caption(
+            _("A draft answer was withheld: the sources do not state it."),
+            help=_reasons(why) or f"“{turn['withheld']}”",
+        )
+
+
+def _reasons(why: dict[str, str]) -> str | None:
+    """Each judged sentence with why it is unsupported, one a line (the caption's hover)."""
+    return "\n\n".join(f"“{s}”: {reason}" for s, reason in why.items()) or None
 
 
 def _pieces(
