@@ -56,8 +56,8 @@ def main() -> None:
         config = Path(scratch) / "config.toml"
         index = REPO / ".ragchat" / f"bench-mcp-{docs.name}"
         config.write_text(f'[paths]\ndocuments = "{docs}"\nindex = "{index}"\n', encoding="utf-8")
-        hub = ServiceHub(load_settings(config))
-        hub.ingest(on_message=lambda _: None)
+        ServiceHub(load_settings(config)).ingest(on_message=lambda _: None)
+        hub = ServiceHub(load_settings(config))  # opens the index from disk, as the servers do
         report = anyio.run(_measure, hub, config, Path(scratch), args)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
