@@ -7,12 +7,15 @@ the official `openai` client) with the real bundled model, whose stages add up t
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -28,7 +31,7 @@ from services.answering import Answer, RagService
 from services.container import ServiceHub
 from tests.support.fakes import fake_models
 from tests.support.paths import SAMPLE_DIR
-from tests.support.processes import write_config
+from tests.support.processes import KEY, client, start_server, write_config
 
 STAGES = [
     "queue",
@@ -190,3 +193,59 @@ def test_an_api_answer_is_traced_from_the_request_through_every_stage(api, spans
     seconds = sum(span.end_time - span.start_time for span in children)
     assert seconds == pytest.approx(root.end_time - root.start_time, rel=0.1)
     assert not [t for t in texts(finished) if "困惑度" in t]
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
+    """A stand-in OpenTelemetry collector on 127.0.0.1: the OTLP/HTTP posts it received."""
+    received: list[ExportTraceServiceRequest] = []
+
+    class Collect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(ExportTraceServiceRequest.FromString(body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1/traces", received
+    server.shutdown()
+
+
+def test_serve_py_sends_its_spans_to_the_configured_otlp_endpoint(tmp_path, monkeypatch, collector):
+    endpoint, received = collector
+    monkeypatch.setenv("RAGCHAT_TRACING__EXPORTER", "otlp")
+    monkeypatch.setenv("RAGCHAT_TRACING__ENDPOINT", endpoint)
+    monkeypatch.setenv("RAGCHAT_TRACING__SERVICE_NAME", "ragchat-under-test")
+    config = write_config(tmp_path, SAMPLE_DIR)
+    process, base_url = start_server(config, tmp_path / "serve.log", [KEY])
+    try:
+        assert client(base_url).models.list().data
+        deadline = time.monotonic() + 20  # the batch processor sends every 5 s
+        while not received:
+            assert time.monotonic() < deadline, "no spans arrived"
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(30)
+    (resource,) = {
+        attribute.value.string_value
+        for request in received
+        for spans in request.resource_spans
+        for attribute in spans.resource.attributes
+        if attribute.key == "service.name"
+    }
+    assert resource == "ragchat-under-test"
+    names = {
+        span.name
+        for request in received
+        for spans in request.resource_spans
+        for scope in spans.scope_spans
+        for span in scope.spans
+    }
+    assert "GET /v1/models" in names
