@@ -33,8 +33,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from opentelemetry import trace  # noqa: E402
+
 from bench.auth import _instant, _machine  # noqa: E402
 from config import RetrievalSettings, TracingSettings, load_settings  # noqa: E402
+from observability.stages import Record, stage  # noqa: E402
 from observability.tracing import configure_tracing  # noqa: E402
 from services.answering import AnswerOptions  # noqa: E402
 from services.container import ServiceHub  # noqa: E402
@@ -97,9 +100,12 @@ def _measure(mode: str, endpoint: str, docs: Path, count: int) -> dict:
         service.retrieve(question, AnswerOptions(translate="off"))
         retrieval.append((time.perf_counter() - started) * 1e3)
         retrieval_cpu.append((time.process_time() - cpu) * 1e3)
+    span_us = _stage_cost()
     if provider is not None:
         provider.force_flush()
     return {
+        "stage_us": span_us,
+        "stages_per_answer": len(service.answer(QUESTIONS[0]).stages),
         "ttft_ms": statistics.median(ttft),
         "retrieval_ms": statistics.median(retrieval),
         "answer_cpu_ms": statistics.median(answer_cpu),
@@ -107,9 +113,26 @@ def _measure(mode: str, endpoint: str, docs: Path, count: int) -> dict:
     }
 
 
+def _stage_cost(spans: int = 2000, repeats: int = 7) -> float:
+    """Microseconds one stage span costs in this mode (`observability.stages.stage` around
+    nothing, inside an answer's record): the least of `repeats` means, which a busy machine
+    disturbs least."""
+    tracer = trace.get_tracer(__name__)
+    record = Record()
+    means = []
+    with record.span(tracer, "answer"):
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for _ in range(spans):
+                with stage(tracer, "nothing"):
+                    pass
+            means.append((time.perf_counter() - started) / spans * 1e6)
+            record.stages.clear()
+    return min(means)
+
+
 def _in_memory():
     """An SDK provider whose spans go to the SDK's InMemorySpanExporter."""
-    from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -152,6 +175,7 @@ def _report(args: argparse.Namespace, runs: dict[str, list[dict]], received: dic
         ("answer_cpu_ms", "CPU per answer (ms)"),
         ("retrieval_ms", "retrieval p50 (ms)"),
         ("retrieval_cpu_ms", "CPU per retrieval (ms)"),
+        ("stage_us", "one stage span (µs)"),
     ]
     rows = ["| mode | " + " | ".join(f"{title} | vs off" for _, title in columns) + " |"]
     rows.append("|---" * (1 + 2 * len(columns)) + "|")
@@ -162,6 +186,10 @@ def _report(args: argparse.Namespace, runs: dict[str, list[dict]], received: dic
         rows.append(f"| {mode} | " + " | ".join(cells) + " |")
     table = "\n".join(rows)
     print(f"\n{date.today()} · {_machine()} · runs {args.runs} × {args.questions} questions")
+    stages = medians["off"]["stages_per_answer"]
+    for mode in MODES[1:]:
+        cost = (medians[mode]["stage_us"] - off["stage_us"]) * stages / 1e3
+        print(f"{mode}: {stages} stage spans per answer cost {cost:.3f} ms more than off")
     print(f"collector stub: {received['posts']} posts, {received['bytes']} bytes\n{table}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"date": str(date.today()), "runs": runs, "medians": medians}))
