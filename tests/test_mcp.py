@@ -121,7 +121,8 @@ def test_search_returns_passages_that_are_real_chunks(served, mcp):
 
 def test_ask_gives_the_apis_answer_and_sources(served, rita_stdio, ada_http):
     """Greedy: the same answer text and passages as a chat completion of the same question,
-    over either transport (and for two people who may both read `default`)."""
+    over either transport (and for two people who may both read `default`); the cited passage
+    opens in its document."""
     reply = client(served.base_url, served.ada.key).chat.completions.create(
         model="local", messages=[{"role": "user", "content": QUESTION}]
     )
@@ -137,6 +138,11 @@ def test_ask_gives_the_apis_answer_and_sources(served, rita_stdio, ada_http):
         assert answered["unsupported"] == reply.model_extra["unsupported"]
         passages = [{key: p[key] for key in api_sources[0]} for p in answered["passages"]]
         assert passages == api_sources
+        cited = answered["passages"][answered["cited"][0] - 1]
+        opened = mcp.result(
+            "read_document", source=cited["source"], start=cited["start"], end=cited["end"]
+        )
+        assert cited["text"] in opened["text"]
 
 
 def test_read_document_opens_a_cited_passage(mcp):
