@@ -18,9 +18,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from index.manifest import read_manifest
-from index.stores.faiss.segment_files import segment_folders
-from index.versions import current_version
+from tests.support.knowledge import indexed_chunks
 from tests.support.paths import REPO, SAMPLE_DIR
 from tests.support.processes import KEY, client, index_and_serve, start_server, write_config
 from text.language import is_refusal
@@ -50,16 +48,6 @@ def ask(base_url: str, question: str, **extra) -> openai.types.chat.ChatCompleti
     return client(base_url).chat.completions.create(
         model="local", messages=[{"role": "user", "content": question}], extra_body=extra or None
     )
-
-
-def indexed_chunks(folder: Path) -> dict[str, dict]:
-    """The chunks as the index files hold them (the FAISS store's segments)."""
-    version = current_version(folder / "index")
-    records = {}
-    for segment in segment_folders(version, read_manifest(version)):
-        lines = (segment / "docstore.jsonl").read_text(encoding="utf-8").splitlines()
-        records.update({record["id"]: record for record in map(json.loads, lines)})
-    return records
 
 
 def test_models_health_and_keys(api):

@@ -15,11 +15,11 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from config import load_settings
+from tests.support.knowledge import indexed_chunks
 from tests.support.mcp_client import McpClient, http, stdio
 from tests.support.paths import SAMPLE_DIR
 from tests.support.people_api import Member, add_members, auth_config
 from tests.support.processes import client, index_and_serve
-from tests.test_api import indexed_chunks
 
 TOOLS = {"search", "ask", "list_knowledge_bases", "list_documents", "read_document"}
 QUESTION = "什么是困惑度？"
