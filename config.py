@@ -184,6 +184,36 @@ class RetrievalSettings(Section):
     `keep` turns the screening off."""
 
 
+class QuestionSettings(Section):
+    """Questions beyond one passage: summaries of a document, overviews of the notes,
+    comparisons and lists (`chains.kinds`), answered from more passages than a lookup. How the
+    defaults were chosen is in docs/guides/questions.md."""
+
+    route_with_model: bool = True
+    """Ask the helper model for the kind of question when the cue words are unsure (one short
+    generation); off: the cue words' best guess."""
+    context_tokens: dict[Literal["summary", "overview", "comparison", "list"], int] = {
+        "summary": 1000,
+        "overview": 1200,
+        "comparison": 1000,
+        "list": 1000,
+    }
+    """Most tokens of passages in the prompt per kind (a lookup has `retrieval.context_tokens`):
+    these answers draw on several passages; each 100 tokens add to the time to first token."""
+    list_k: int = Field(8, gt=0)
+    """Passages retrieved for a list question."""
+    per_document: int = Field(3, gt=0)
+    """Most passages of one document in a list's or comparison's context: the others' turn."""
+    compare_k: int = Field(3, gt=0)
+    """Passages retrieved per thing compared (and for the question itself)."""
+    overview_per_document: int = Field(3, gt=0)
+    """Key sentences of each document's outline in an overview's context."""
+    writer: Literal["model", "outline"] = "model"
+    """Who writes summaries and overviews: `model` (the chat model, from the outline's
+    sentences; each of its sentences is checked like any answer) or `outline` (the outline's
+    key sentences themselves, each cited: no generation)."""
+
+
 class LocalModelProfile(Section):
     """What the local backends share: a small model run on this machine."""
 
@@ -488,6 +518,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    questions: QuestionSettings = QuestionSettings()
     llm: LLMSettings = LLMSettings()
     finetune: FinetuneSettings = FinetuneSettings()
     store: StoreSettings = StoreSettings()

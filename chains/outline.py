@@ -1,0 +1,176 @@
+"""A document's outline: its headings and its key sentences, each with its offsets in the
+document (the `start`/`end` every chunk has), so that any line can be cited and opened in the
+viewer like a passage.
+
+Key sentences are chosen extractively, by the sentence vectors the index already keeps for
+every window (nothing is embedded again): the sentences closest to the document's centroid,
+picked by maximal marginal relevance so that they cover different parts of it, then put back
+in document order. Headings are the short lines that end without punctuation, in order, once
+each (slides repeat their title on every page).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from langchain_core.documents import Document
+
+from chains.claims import content_units
+
+SentenceUnits = Callable[[Document], tuple[list[str], np.ndarray]]
+"""(chunk) -> its sentence units and their unit vectors, one row each (`chains.rerank`)."""
+
+_HEADING_MARK = re.compile(r"^\s*(#{1,6}\s+|[0-9]+(\.[0-9]+)*[.、]?\s*|●\s*)")
+_BULLET = re.compile(r"^\s*[▶•➤✓\-*]")
+_NOT_PROSE = re.compile(r"https?:|[$=<>{}\\]|^\s*#\s")
+"""Links, formulas and code: not what a key sentence or a heading is made of."""
+_SENTENCE_LIKE = re.compile(r"[。！？；，,;:：!?]$|\.$")
+_MOSTLY_SYMBOLS = re.compile(r"^[\W\d_]*$")
+
+
+@dataclass(frozen=True)
+class OutlineLine:
+    """One line of an outline: a heading or a key sentence, where it is in its document."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    heading: bool
+    score: float = 0.0
+    """A key sentence's closeness to the document's centroid (0 for headings)."""
+    page: int | None = None
+
+    def as_passage(self) -> Document:
+        """The line as a passage the model can be shown and the answer can cite."""
+        metadata = {"source": self.source, "start": self.start, "end": self.end}
+        if self.page:
+            metadata["page"] = self.page
+        return Document(
+            id=f"outline:{self.source}:{self.start}", page_content=self.text, metadata=metadata
+        )
+
+
+@dataclass(frozen=True)
+class OutlineShape:
+    """How much of a document an outline keeps."""
+
+    key_sentences: int = 6
+    """Key sentences of a document of `per_chars` characters or less; one more per
+    `per_chars` beyond, up to `most_key_sentences`."""
+    per_chars: int = 3000
+    most_key_sentences: int = 10
+    headings: int = 12
+    diversity: float = 0.3
+    """Maximal marginal relevance: how much a candidate's likeness to the sentences already
+    picked counts against it (0: the closest to the centroid, however alike)."""
+    shortest: int = 16
+    longest: int = 240
+    """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
+    tables."""
+
+
+DEFAULT_SHAPE = OutlineShape()
+
+
+def document_text(chunks: Sequence[Document]) -> str:
+    """The document's text rebuilt from its chunks' offsets: the windows overlap and only
+    whitespace lies between them, so every offset means what it meant at ingest."""
+    length = max((c.metadata["end"] for c in chunks), default=0)
+    buffer = [" "] * length
+    for chunk in chunks:
+        start = chunk.metadata["start"]
+        buffer[start : start + len(chunk.page_content)] = chunk.page_content
+    return "".join(buffer)
+
+
+def outline(
+    chunks: Sequence[Document], units: SentenceUnits, shape: OutlineShape = DEFAULT_SHAPE
+) -> list[OutlineLine]:
+    """The headings and key sentences of one document's chunks, in document order."""
+    if not chunks:
+        return []
+    source = chunks[0].metadata["source"]
+    lines = _located_units(chunks, units)
+    headings = _headings(source, lines, shape.headings)
+    candidates = list(
+        {
+            line.text: (line, vector)
+            for line, vector in reversed(lines.values())  # the first of equal sentences wins
+            if shape.shortest <= len(line.text) <= shape.longest
+            and len(content_units(line.text)) >= 4
+            and not _NOT_PROSE.search(line.text)
+        }.values()
+    )
+    length = max(c.metadata["end"] for c in chunks)
+    wanted = min(
+        shape.most_key_sentences,
+        shape.key_sentences + max(0, length - 1) // shape.per_chars,
+    )
+    keys = _key_sentences(candidates, wanted, shape.diversity)
+    return sorted(headings + keys, key=lambda line: (line.start, not line.heading))
+
+
+def _located_units(
+    chunks: Iterable[Document], units: SentenceUnits
+) -> dict[tuple[int, int], tuple[OutlineLine, np.ndarray]]:
+    """Every sentence unit of the document, once (the windows overlap), by its (start, end)
+    in the document, with its vector."""
+    found: dict[tuple[int, int], tuple[OutlineLine, np.ndarray]] = {}
+    for chunk in chunks:
+        texts, vectors = units(chunk)
+        meta, position = chunk.metadata, 0
+        for text, vector in zip(texts, vectors, strict=False):
+            at = chunk.page_content.find(text, position)
+            if at < 0:  # a run of sentences joined by `sentence_units`: not one span
+                continue
+            position = at + len(text)
+            start = meta["start"] + at
+            span = (start, start + len(text))
+            line = OutlineLine(meta["source"], *span, text, False, page=meta.get("page"))
+            found.setdefault(span, (line, vector))
+    return found
+
+
+def _headings(
+    source: str, lines: dict[tuple[int, int], tuple[OutlineLine, np.ndarray]], most: int
+) -> list[OutlineLine]:
+    """Short lines that read as titles, first occurrence of each."""
+    seen: set[str] = set()
+    headings = []
+    for line, _vector in sorted(lines.values(), key=lambda pair: pair[0].start):
+        text = line.text.strip()
+        title = _HEADING_MARK.sub("", text).strip()
+        if not (2 <= len(title) <= 40) or _SENTENCE_LIKE.search(text) or _BULLET.match(text):
+            continue
+        if _NOT_PROSE.search(text):
+            continue
+        if _MOSTLY_SYMBOLS.match(title) or title.lower() in seen or len(headings) == most:
+            continue
+        seen.add(title.lower())
+        headings.append(OutlineLine(source, line.start, line.end, text, True, page=line.page))
+    return headings
+
+
+def _key_sentences(
+    candidates: list[tuple[OutlineLine, np.ndarray]], wanted: int, diversity: float
+) -> list[OutlineLine]:
+    """Maximal marginal relevance around the centroid of the candidates."""
+    if not candidates or wanted <= 0:
+        return []
+    vectors = np.asarray([vector for _line, vector in candidates], dtype=np.float32)
+    centroid = vectors.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    relevance = vectors @ centroid
+    picked: list[int] = []
+    closest_picked = np.full(len(candidates), -1.0, dtype=np.float32)
+    while len(picked) < min(wanted, len(candidates)):
+        gain = (1 - diversity) * relevance - diversity * np.maximum(closest_picked, 0.0)
+        gain[picked] = -np.inf
+        best = int(np.argmax(gain))
+        picked.append(best)
+        closest_picked = np.maximum(closest_picked, vectors @ vectors[best])
+    return [replace(candidates[i][0], score=round(float(relevance[i]), 4)) for i in picked]
