@@ -6,6 +6,7 @@
     python bench/answer.py --transformers                   # + transformers backend (float32)
     python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
     python bench/answer.py --oracle                         # the answer's window put first
+    python bench/answer.py --perturbed                      # + answers over changed passages
 
 Only the `report` split of each QA file is asked unless `--split` says otherwise (knobs are
 tuned on `tune`). Each answer is scored as the service finally gives it (`Answer`: its text with
@@ -14,7 +15,9 @@ shown and to the whole answer (from the question, retrieval included), whether t
 a passage, containment (the expected answer string, NFKC and without whitespace, is in the
 answer or in a passage it cites), and false refusals (an answerable question refused).
 Questions with `"answer": null` (tests/data/absent_qa.jsonl, asked by default) have no answer in
-the notes: there the measure is whether the answer refuses. Rates are printed per backend,
+the notes: there the measure is whether the answer refuses, and an answer citing a passage
+instead is counted apart as a cited falsehood. `--perturbed` also asks each answerable question
+with its answer's passage changed (`evaluation.perturbed`). Rates are printed per backend,
 overall and per question language; JSON goes to bench/results/answer.json (answer-pydocs.json
 with `--pydocs`). Embedding and generation never overlap: each question is retrieved, then
 answered. `--oracle` moves the best-ranked window that holds the expected answer (among the
@@ -39,6 +42,11 @@ from bench.ingest import CORPORA  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from evaluation.answers import answer_rows, summarize  # noqa: E402
 from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages  # noqa: E402
+from evaluation.perturbed import (  # noqa: E402
+    faithfulness_rows,
+    perturbed_set,
+    summarize_faithfulness,
+)
 from evaluation.scoring import SPLITS, QAItem, read_qa, squeeze  # noqa: E402
 from llms.local_server import llama_server  # noqa: E402
 from services.answering import AnswerOptions, RagService  # noqa: E402
@@ -71,7 +79,7 @@ def main() -> None:
     hub = ServiceHub(settings)
     hub.ingest(on_message=lambda _: None)
     items = [item for path in args.qa for item in _questions(path, args.split, args.limit)]
-    results = {"local": _run(hub, "local", items, args.oracle)}
+    results = {"local": _run(hub, "local", items, args.oracle, args.perturbed)}
     if args.server:
         with llama_server(settings.llm.profiles["local"].model_path) as base_url:
             settings.llm.profiles["server"] = OpenAIProfile(
@@ -114,12 +122,19 @@ def _questions(path: Path, split: str, limit: int | None) -> list[QAItem]:
     ]
 
 
-def _run(hub: ServiceHub, profile: str, items: list[QAItem], oracle: bool) -> dict:
+def _run(
+    hub: ServiceHub, profile: str, items: list[QAItem], oracle: bool, perturbed: bool = False
+) -> dict:
     service = hub.service(profile)
     if oracle:
         _put_answer_window_first(service, items)
     rows = answer_rows(service, items)
-    return {"summary": summarize(rows), "rows": rows}
+    result = {"summary": summarize(rows), "rows": rows}
+    if perturbed:
+        faithful = faithfulness_rows(service, perturbed_set(service, items))
+        result["summary"]["perturbed"] = summarize_faithfulness(faithful)
+        result["perturbed_rows"] = faithful
+    return result
 
 
 def _put_answer_window_first(service: RagService, items: list[QAItem]) -> None:
@@ -150,6 +165,12 @@ def _parse_args() -> argparse.Namespace:
         "--split", choices=[*SPLITS, "all"], default="report", help="default: report"
     )
     parser.add_argument("--limit", type=int, help="questions per QA file and language")
+    parser.add_argument(
+        "--perturbed",
+        action="store_true",
+        help="also ask each answerable question with its answer's passage changed "
+        "(evaluation.perturbed; local model)",
+    )
     parser.add_argument("--server", action="store_true", help="also the openai backend")
     parser.add_argument(
         "--oracle", action="store_true", help="put the window holding the answer first"

@@ -51,16 +51,19 @@ def summarize(rows: list[dict]) -> dict:
 
 def _summarize(rows: list[dict]) -> dict:
     """Answer rates over the answerable questions (false refusals: those refused), refusals
-    over the absent ones, speed over all of them."""
+    over the absent ones and how many of them were answered with a citation anyway (cited
+    falsehoods: no passage holds the answer), speed over all of them."""
     answerable = [r for r in rows if r["answerable"]]
+    absent = [r for r in rows if not r["answerable"]]
     return {
         "n": len(answerable),
         "containment": rate(answerable, "contained"),
         "citations_present": rate(answerable, "cited"),
         "false_refusals": rate(answerable, "refused"),
         "citations_in_non_refusals": rate([r for r in answerable if not r["refused"]], "cited"),
-        "absent_n": len(rows) - len(answerable),
-        "refused_when_absent": rate([r for r in rows if not r["answerable"]], "refused"),
+        "absent_n": len(absent),
+        "refused_when_absent": rate(absent, "refused"),
+        "cited_falsehoods": sum(r["cited"] and not r["refused"] for r in absent),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "ttft_p95_s": round(sorted(r["ttft_s"] for r in rows)[int(0.95 * (len(rows) - 1))], 2),
         "answer_s_p50": round(statistics.median(r["answer_s"] for r in rows), 2),

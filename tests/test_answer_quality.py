@@ -14,19 +14,23 @@ import pytest
 
 from config import load_settings
 from evaluation.answers import answer_rows, summarize
-from evaluation.scoring import read_qa
+from evaluation.perturbed import faithfulness_rows, perturbed_set, summarize_faithfulness
+from evaluation.scoring import QAItem, read_qa
+from services.answering import RagService
 from services.container import ServiceHub
 from tests.support.paths import DATA, SEEDS_DIR
 
 SEEDS_QA = ["seeds_qa_zh.jsonl", "seeds_qa_en.jsonl", "absent_qa.jsonl"]
-REFUSED_WHEN_ABSENT = {"zh": 0.8, "en": 0.8}
-"""Just under the levels reached with the support and number checks (0.9 each, the goal; 10
-questions each)."""
+REFUSED_WHEN_ABSENT = {"zh": 0.9, "en": 0.9}
+"""Just under the levels reached with claim-level support (1.0 each, 10 questions each; the goal
+is 0.95); and no absent question may be answered with a citation (cited falsehoods: 0)."""
+FOLLOWS_CHANGED_PASSAGE = 0.6
+"""Just under the share of perturbed-passage answers that follow the changed passage (0.72 of
+29 on the report split; the rest refuse, and none may cite the original fact)."""
 
 
-def report_answers(indexes: Path, docs: Path, qa_files: list[Path]) -> dict:
-    """The per-language summary of the local model's answers to the report split of
-    `qa_files` over `docs` (FAISS index in the shared folder), with the rows it came from."""
+def local_service(indexes: Path, docs: Path) -> RagService:
+    """The local model's service over `docs` (FAISS index in the shared folder)."""
     settings = load_settings()
     settings.paths.documents = docs.resolve()
     settings.paths.index = indexes / f"{docs.name}-faiss"
@@ -34,8 +38,17 @@ def report_answers(indexes: Path, docs: Path, qa_files: list[Path]) -> dict:
     settings.paths.history = indexes / "history.sqlite3"
     hub = ServiceHub(settings)
     hub.ingest(on_message=lambda _: None)
-    items = [item for path in qa_files for item in read_qa(path, allow_absent=True, split="report")]
-    rows = answer_rows(hub.service("local"), items)
+    return hub.service("local")
+
+
+def report_items(qa_files: list[Path]) -> list[QAItem]:
+    return [item for path in qa_files for item in read_qa(path, allow_absent=True, split="report")]
+
+
+def report_answers(service: RagService, qa_files: list[Path]) -> dict:
+    """The per-language summary of the service's answers to the report split of `qa_files`,
+    with the rows it came from."""
+    rows = answer_rows(service, report_items(qa_files))
     return {**summarize(rows)["by_language"], "rows": rows}
 
 
@@ -49,10 +62,15 @@ def misses(answers: dict, language: str, answerable: bool, key: str) -> list[tup
 
 
 @pytest.fixture(scope="module")
-def seeds(quality_indexes: Path) -> dict:
+def seeds_service(quality_indexes: Path) -> RagService:
     if not SEEDS_DIR.is_dir():
         pytest.skip(f"../shared/corpus/seeds not found at {SEEDS_DIR}: the seed notes are not here")
-    return report_answers(quality_indexes, SEEDS_DIR, [DATA / name for name in SEEDS_QA])
+    return local_service(quality_indexes, SEEDS_DIR)
+
+
+@pytest.fixture(scope="module")
+def seeds(seeds_service: RagService) -> dict:
+    return report_answers(seeds_service, [DATA / name for name in SEEDS_QA])
 
 
 @pytest.mark.slow
@@ -72,3 +90,15 @@ def test_english_answers_over_the_chinese_seed_notes(seeds):
 def test_questions_the_seed_notes_do_not_answer_are_refused(seeds, language):
     refused = seeds[language]["refused_when_absent"]
     assert refused >= REFUSED_WHEN_ABSENT[language], misses(seeds, language, False, "refused")
+    assert seeds[language]["cited_falsehoods"] == 0, misses(seeds, language, False, "refused")
+
+
+@pytest.mark.slow
+def test_an_answer_never_cites_a_changed_passage_for_the_original_fact(seeds_service):
+    """Each answerable report question asked with its answer's passage changed
+    (`evaluation.perturbed`): the answer follows the passage or refuses."""
+    items = report_items([DATA / name for name in SEEDS_QA[:2]])
+    rows = faithfulness_rows(seeds_service, perturbed_set(seeds_service, items))
+    assert len(rows) >= 20  # most answers are found verbatim in a window
+    assert [(r["qid"], r["answer"]) for r in rows if r["cited_original"]] == []
+    assert summarize_faithfulness(rows)["follows"] >= FOLLOWS_CHANGED_PASSAGE
