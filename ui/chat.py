@@ -25,6 +25,7 @@ from services.people import Person
 from ui import errors
 from ui.history import save_turn
 from ui.markdown import escape_markdown
+from ui.time_breakdown import show_time_breakdown
 from ui.viewer import Opener
 
 
@@ -164,6 +165,7 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
         if not answer.error:
             _unsupported(turn)
             opener.citations(turn)
+        show_time_breakdown(answer)
         open_card = partial(opener.card, turn)
         render_sources(question, turn["sources"], answer.cited, show_scores, open_card)
     return turn
