@@ -189,9 +189,10 @@ class QuestionSettings(Section):
     comparisons and lists (`chains.kinds`), answered from more passages than a lookup. How the
     defaults were chosen is in docs/guides/questions.md."""
 
-    route_with_model: bool = True
+    route_with_model: bool = False
     """Ask the helper model for the kind of question when the cue words are unsure (one short
-    generation); off: the cue words' best guess."""
+    generation); off: the cue words' best guess, which routed the 6 unsure of 162 lookups
+    right where the bundled model got 5 (docs/guides/questions.md)."""
     context_tokens: dict[Literal["summary", "overview", "comparison", "list"], int] = {
         "summary": 1000,
         "overview": 1200,

@@ -38,12 +38,14 @@ _COLLECTION = (
 CUES: dict[Kind, re.Pattern[str]] = {
     "comparison": _cues(
         r"比较|对比|区别|不同之处|有何不同|有什么不同|异同|差异|相比|优缺点|优劣|哪个(更|好)",
-        r"\bcompare|\bcomparison|\bdiffer|\bdifferences?\b|\bvs\.?\b|\bversus\b",
+        r"\bcompare\b(?! with)|\bcomparison (of|between)\b|\bdiffer|\bdifferences?\b",
+        r"\bvs\.?(?=\s)|\bversus\b",
         r"pros and cons|advantages and disadvantages|strengths and weaknesses",
     ),
     "list": _cues(
-        r"列出|列举|罗列|一一|所有的?|全部的?|有哪几(种|个|类)|都有(哪些|什么)|几种",
-        r"\blist\b|\benumerate\b|\ball (the|of the)\b|\bevery\b|\bname (all|the)\b",
+        r"列出|列举|罗列|一一|全部列|都有(哪些|什么)|有哪几(种|类)|哪几种|所有的?.{0,8}(方法|模型|步骤)",
+        r"^\s*(please\s+)?list\b|\blist (all|every|the)\b|\benumerate\b|\bname (all|every)\b",
+        r"\ball the .{0,40}\b(mentioned|named|listed|described)\b",
         r"\bwhat (kinds|types) of\b|\bwhich .* (are|were) (mentioned|described|named)",
     ),
     "overview": _cues(
@@ -60,11 +62,13 @@ CUES: dict[Kind, re.Pattern[str]] = {
 overview; `list` cues that also name the collection ("all the notes") are an overview only
 with an overview cue."""
 COLLECTION = _cues(_COLLECTION)
-"""Words naming the notes as a whole: "summarize these notes" is an overview."""
-WEAK = _cues(
-    r"哪些|什么是|有什么|主要|分别|各自|怎样|如何|为什么",
-    r"\bwhich\b|\bwhat are\b|\bmain\b|\beach\b|\bboth\b|\bhow\b|\bwhy\b",
+ONE_DOCUMENT = _cues(
+    r"(这|那|该)(一)?(份|篇|个|章)|《",
+    r"\b(the|this|that) (note|document|page|chapter|slides|lecture|file)\b",
 )
+"""Words naming one document: "summarize the note on X" is a summary."""
+"""Words naming the notes as a whole: "summarize these notes" is an overview."""
+WEAK = _cues(r"哪些|主要|分别|各自", r"\bwhat are\b|\bmain\b|\beach\b|\bboth\b")
 """Words that often open a question beyond one passage, but as often a lookup: without a
 kind's cue, the rules are unsure."""
 
@@ -87,7 +91,8 @@ def route_by_rules(question: str) -> Routed:
     if "comparison" in matched:
         return Routed("comparison", sure=not {"list"} & matched or _names_two(question))
     if {"summary", "overview"} & matched:
-        kind: Kind = "overview" if whole or "overview" in matched else "summary"
+        one = bool(ONE_DOCUMENT.search(question)) and not whole
+        kind: Kind = "overview" if whole or ("overview" in matched and not one) else "summary"
         return Routed(kind, sure=not ("list" in matched and not whole))
     if "list" in matched:
         return Routed("list", sure=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import cast
 
@@ -34,7 +34,9 @@ from chains.citations import (
     source_label,
 )
 from chains.expansion import QueryTranslator
+from chains.gathering import Selection, in_turns, key_passages, main_document, per_document
 from chains.injection import screen
+from chains.kinds import Kind, QuestionRouter, sub_questions
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
@@ -47,6 +49,7 @@ from llms import ChatModels, LLMError, estimate_tokens, explain
 from llms.queue import ModelQueue
 from observability.metrics import RETRIEVAL_SECONDS, record_answer
 from observability.stages import Record, current, stage
+from services.outlines import OutlineStore, outline_path
 from services.people import LOCAL_OPERATOR, Person
 from text.language import REFUSALS, question_language
 
@@ -70,6 +73,8 @@ class AnswerOptions:
     rerank: bool | None = None
     """Reorder the first passages by their sentence closest to the question (`chains.rerank`);
     False keeps the fused order (benchmarks compare the two)."""
+    kind: Kind | None = None
+    """Answer the question as this kind (`chains.kinds`); None: as routed."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,12 @@ class Answer:
     withheld: str = ""
     """The model's answer when no passage supported any of it and `text` is the refusal
     instead (the profile's `refuse_unsupported`)."""
+    kind: str = "lookup"
+    """What kind of question it was taken for (`chains.kinds`): lookup, summary, overview,
+    comparison or list."""
+    left_out: int = 0
+    """Passages found for the question that did not fit the prompt's budget for its kind: the
+    answer drew on part of the material (`questions.context_tokens`)."""
 
     def to_dict(self) -> dict:
         """JSON-ready: the reasons as English text."""
@@ -210,14 +221,24 @@ class RagService:
         self.answer_similarity = retrieval.answer_similarity
         self.count_tokens = models.count_tokens if ready else estimate_tokens
         self.context_budget = context_budget(settings, profile)
+        self.budgets = {kind: context_budget(settings, profile, kind) for kind in GATHER}
+        """Tokens of passages per kind of question."""
+        self.questions = settings.questions
+        self.outlines = OutlineStore(outline_path(settings.paths.index))
+        """Every document's outline, computed at ingest (`services.outlines`)."""
+        self.router = QuestionRouter(
+            models.helper if ready and settings.questions.route_with_model else None
+        )
         self.chain = (
             build_rag_chain(
-                self.passages,
+                self.select,
                 models.llm,
                 models.helper,
                 models.call_options,
                 self.worth_asking,
                 profile_settings.quote_languages,
+                self.route,
+                settings.questions.writer == "outline",
             )
             if ready
             else None
@@ -251,14 +272,56 @@ class RagService:
         scores = [d.metadata["sentence_score"] for d in passages if "sentence_score" in d.metadata]
         return not scores or max(scores) >= self.answer_similarity
 
+    def route(self, question: str, options: AnswerOptions = AnswerOptions()) -> Kind:
+        """What kind of question it is: the option's, else the router's (`chains.kinds`)."""
+        return options.kind or self.router(question).kind
+
     def passages(self, question: str, options: AnswerOptions = AnswerOptions()) -> list[Document]:
         """The passages the model is shown: the best ones that fit the context budget."""
-        found = self.retrieve(question, options)
+        return self.select(question, options, self.route(question, options)).passages
+
+    def select(self, question: str, options: AnswerOptions, kind: Kind) -> Selection:
+        """The passages for a question of `kind` (`GATHER`), the best that fit its budget."""
+        found = GATHER[kind](self, question, options)
         with stage(tracer, "prompt", {"ragchat.candidates": len(found)}) as span:
-            kept = fit_to_budget(found, self.count_tokens, self.context_budget)
+            kept = fit_to_budget(found, self.count_tokens, self.budgets[kind])
             span.set_attribute("ragchat.passages", len(kept))
+            span.set_attribute("ragchat.kind", kind)
             current().content(span, "ragchat.passages.text", format_context(kept))
-        return kept
+        return Selection(kept, len(found) - len(kept))
+
+    def _for_list(self, question: str, options: AnswerOptions) -> list[Document]:
+        """Twice `questions.list_k` found, at most `per_document` from one file."""
+        wanted = self.questions.list_k
+        found = self.retrieve(question, replace(options, k=2 * wanted))
+        return per_document(found, self.questions.per_document)[:wanted]
+
+    def _for_comparison(self, question: str, options: AnswerOptions) -> list[Document]:
+        """`compare_k` per thing compared and for the whole question, taking turns."""
+        sized = replace(options, k=self.questions.compare_k)
+        return in_turns(self.retrieve(q, sized) for q in sub_questions(question))
+
+    def _for_summary(self, question: str, options: AnswerOptions) -> list[Document]:
+        """The outline of the document the passages found mostly come from, then those
+        passages of it."""
+        found = self.retrieve(question, replace(options, k=self.questions.list_k))
+        source = main_document(found)
+        if source is None:
+            return []
+        keys = [line.as_passage() for line in self.outlines.outline(source) if not line.heading]
+        return keys + [d for d in found if d.metadata["source"] == source]
+
+    def _for_overview(self, question: str, options: AnswerOptions) -> list[Document]:
+        """The best key sentences of each document's outline (of those the filter lets
+        through), documents taking turns."""
+        chosen = options.filter
+        sources = {
+            d.metadata["source"]
+            for d in self.knowledge_base.documents()
+            if chosen is None or chosen.is_empty or chosen.matches(d.metadata)
+        }
+        outlines = self.outlines.outlines(sources).values()
+        return key_passages(outlines, self.questions.overview_per_document)
 
     def stream(
         self,
@@ -339,6 +402,10 @@ class RagService:
                     break
                 if "standalone_question" in chunk:
                     answer.standalone_question = chunk["standalone_question"]
+                if "kind" in chunk:
+                    answer.kind = chunk["kind"]
+                if "selection" in chunk:
+                    answer.left_out = chunk["selection"].left_out
                 if "sources" in chunk:
                     sources = chunk["sources"]
                     checked = CitationStream(
@@ -431,14 +498,29 @@ class RagService:
         return next(e for e in events if isinstance(e, Answer))
 
 
-def context_budget(settings: Settings, profile: str) -> int:
-    """Tokens of passages the prompt may hold: `retrieval.context_tokens`, clamped to what the
-    profile's context window leaves after the answer, the fixed prompt and the question."""
+def context_budget(settings: Settings, profile: str, kind: Kind = "lookup") -> int:
+    """Tokens of passages the prompt may hold for a question of `kind`:
+    `retrieval.context_tokens` for a lookup, `questions.context_tokens` for the others, clamped
+    to what the profile's context window leaves after the answer, the fixed prompt and the
+    question."""
     active = settings.llm.profiles[profile]
     window_left = (
         active.n_ctx - active.max_tokens - PROMPT_OVERHEAD_TOKENS - QUESTION_RESERVE_TOKENS
     )
-    return max(64, min(settings.retrieval.context_tokens, window_left))
+    wide: dict[str, int] = dict(settings.questions.context_tokens)
+    wanted = wide.get(kind, settings.retrieval.context_tokens)
+    return max(64, min(wanted, window_left))
+
+
+GATHER: dict[Kind, Callable[[RagService, str, AnswerOptions], list[Document]]] = {
+    "lookup": RagService.retrieve,
+    "list": RagService._for_list,
+    "comparison": RagService._for_comparison,
+    "summary": RagService._for_summary,
+    "overview": RagService._for_overview,
+}
+"""How the passages of each kind of question are found (`chains.gathering`), before the
+budget."""
 
 
 @dataclass

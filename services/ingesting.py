@@ -5,6 +5,9 @@ Everything that writes waits in the local model's line (`llms.queue`), after the
 already waiting, so embedding and generation never run at once. Errors name their `python
 ingest.py` commands with `--kb` for a named knowledge base.
 
+After each ingest the outlines of the files whose text changed are brought up to date
+(`services.outlines`): summaries and overviews read them.
+
 Every method takes the `person` who asks (keyword-only; the CLIs' LOCAL_OPERATOR by default) and
 needs write on the knowledge base (`services.permissions`); uploads and removals are audited.
 """
@@ -28,6 +31,7 @@ from observability.metrics import INGESTED_CHUNKS, INGESTED_FILES
 from observability.stages import Record
 from services.guard import Guard
 from services.live import LiveIndexes, commands_for
+from services.outlines import OutlineStore, OutlineSync, outline_path
 from services.people import LOCAL_OPERATOR, Audited, Person
 from services.permissions import Action
 
@@ -85,6 +89,14 @@ class IngestService:
                     on_progress=on_progress,
                 )
                 _describe(span, report)
+                if not dry_run:
+                    outlined = self._outline(kb)
+                    span.set_attributes(
+                        {
+                            "ragchat.outlined": len(outlined.outlined),
+                            "ragchat.outline_s": outlined.seconds,
+                        }
+                    )
         except IndexStoreError:
             _remove(new)
             raise
@@ -96,6 +108,13 @@ class IngestService:
                 upload = source_name(path, documents)
                 self.guard.audit(person, Audited.FILE_UPLOAD, kb, upload)
         return report
+
+    def _outline(self, kb: str) -> OutlineSync:
+        """Bring the outlines of `kb` up to date with its live index: only the files whose
+        text changed are outlined, those removed are forgotten (`services.outlines`)."""
+        knowledge_base = self.live.open(kb).knowledge_base
+        settings = self.catalog.settings_for(kb)
+        return OutlineStore(outline_path(settings.paths.index)).sync(knowledge_base)
 
     def save_upload(
         self, name: str, data: bytes, kb: str = DEFAULT_KB, *, person: Person = LOCAL_OPERATOR
@@ -121,6 +140,7 @@ class IngestService:
         settings = self.catalog.settings_for(kb)
         with self.queue.seat(person.name), commands_for(kb):
             report = forget(settings, self.live.embedder_for(kb), sources, on_message=on_message)
+            self._outline(kb)
         for outcome in report.outcomes:
             if outcome.status == "removed":
                 self.guard.audit(person, Audited.FILE_REMOVE, kb, outcome.source)

@@ -1,0 +1,83 @@
+"""How the passages of a question beyond one passage are put together (`chains.kinds`): a
+comparison searches once per thing compared and takes turns between the searches, so that both
+sides reach the prompt; a list keeps at most a few passages per document; an overview takes the
+best key sentences of every document's outline in turns; a summary reads the outline of the
+document the question is about.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+
+from langchain_core.documents import Document
+
+from chains.outline import OutlineLine
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The passages a question is answered from, and how many it found that did not fit the
+    context budget (the answer says its material was cut)."""
+
+    passages: list[Document]
+    left_out: int = 0
+
+
+def in_turns(lists: Iterable[Sequence[Document]]) -> list[Document]:
+    """The first of each list, then the second of each, and so on; each passage once."""
+    seen: set[str | None] = set()
+    merged = []
+    for row in zip_longest(*lists):
+        for document in row:
+            if document is not None and document.id not in seen:
+                seen.add(document.id)
+                merged.append(document)
+    return merged
+
+
+def per_document(documents: Iterable[Document], most: int) -> list[Document]:
+    """The passages in order, at most `most` from one document."""
+    taken: Counter[str] = Counter()
+    kept = []
+    for document in documents:
+        source = document.metadata["source"]
+        if taken[source] < most:
+            taken[source] += 1
+            kept.append(document)
+    return kept
+
+
+def main_document(found: Sequence[Document]) -> str | None:
+    """The document most of the found passages come from (ties: the better ranked)."""
+    counts = Counter(d.metadata["source"] for d in found)
+    if not counts:
+        return None
+    return max(counts, key=lambda source: (counts[source], -_first_rank(found, source)))
+
+
+def _first_rank(found: Sequence[Document], source: str) -> int:
+    return next(i for i, d in enumerate(found) if d.metadata["source"] == source)
+
+
+def key_passages(outlines: Iterable[Sequence[OutlineLine]], most: int) -> list[Document]:
+    """Each document's `most` best key sentences as passages, documents taking turns (best
+    first within each), so every document is in an overview before any gets a second line."""
+    best = [
+        sorted((line for line in lines if not line.heading), key=lambda line: -line.score)[:most]
+        for lines in outlines
+    ]
+    return in_turns([[line.as_passage() for line in lines] for lines in best])
+
+
+def outline_answer(passages: Sequence[Document]) -> str:
+    """An outline written as the answer: one cited line per passage, in document order."""
+    return "\n".join(
+        f"- {' '.join(document.page_content.split())} [{number}]"
+        for number, document in sorted(
+            enumerate(passages, start=1),
+            key=lambda pair: (pair[1].metadata["source"], pair[1].metadata["start"]),
+        )
+    )
