@@ -18,6 +18,7 @@ from chains.retrieval import Mode
 from config import ConfigError, Settings, TranslateQuery, load_settings
 from errors import RagchatError
 from i18n import N_, _, translator
+from observability.tracing import configure_tracing
 from services.answering import AnswerOptions
 from services.container import ServiceHub
 from services.people import Person
@@ -44,7 +45,9 @@ def read_settings() -> Settings:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", type=Path, default=os.environ.get("RAGCHAT_CONFIG"))
     args, _ = parser.parse_known_args()
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    configure_tracing(settings.tracing)  # once per process; later calls change nothing
+    return settings
 
 
 def session_settings() -> Settings | ConfigError:

@@ -19,6 +19,7 @@ from config import load_settings
 from errors import RagchatError
 from i18n import _, explain, from_environment, use
 from index.filters import FILTER_HELP, parse_filters
+from observability.tracing import configure_tracing
 from services.answering import Answer, AnswerOptions, RagService, Waiting
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
-        service = ServiceHub(load_settings(args.config)).service(args.profile, kb=args.kb)
+        settings = load_settings(args.config)
+        configure_tracing(settings.tracing)
+        service = ServiceHub(settings).service(args.profile, kb=args.kb)
     except RagchatError as err:
         print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code

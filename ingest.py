@@ -25,6 +25,7 @@ from errors import RagchatError
 from i18n import _, explain, format_count, format_number, from_environment, ngettext, use
 from index.check import IndexHealth
 from index.updater import IngestReport
+from observability.tracing import configure_tracing
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB, OUTCOMES
 
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     use(from_environment(os.environ))
     args = _parse_args(argv)
     try:
-        hub = ServiceHub(load_settings(args.config))
+        settings = load_settings(args.config)
+        configure_tracing(settings.tracing)
+        hub = ServiceHub(settings)
         index_folder = hub.knowledge_bases.settings_for(args.kb).paths.index
         if args.check or args.repair:
             health = hub.ingesting.check(args.kb)

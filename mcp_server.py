@@ -21,6 +21,8 @@ from pathlib import Path
 from api.mcp import mcp_server
 from config import load_settings
 from errors import RagchatError
+from i18n import N_, _, explain, from_environment, use
+from observability.tracing import configure_tracing
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
 from services.people import LOCAL_OPERATOR, InvalidApiKey, Person
@@ -29,15 +31,19 @@ KEY_VARIABLE = "RAGCHAT_API_KEY"
 
 
 def main(argv: list[str] | None = None) -> int:
+    use(from_environment(os.environ))  # stderr follows LANG; the tools answer agents in English
     args = _parse_args(argv)
     try:
-        hub = ServiceHub(load_settings(args.config))
+        settings = load_settings(args.config)
+        configure_tracing(settings.tracing)
+        hub = ServiceHub(settings)
         person = _person(hub, os.environ.get(KEY_VARIABLE, ""))
         hub.knowledge_bases.stats(args.kb, person=person)  # one they may read, or say so now
     except RagchatError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
-    print(f"ragchat MCP server on stdio, acting as {person.name}", file=sys.stderr, flush=True)
+    started = _("ragchat MCP server on stdio, acting as {name}").format(name=person.name)
+    print(started, file=sys.stderr, flush=True)
     mcp_server(hub, lambda _ctx: person, default_kb=args.kb).run("stdio")
     return 0
 
@@ -47,18 +53,20 @@ def _person(hub: ServiceHub, key: str) -> Person:
     if not key:
         return LOCAL_OPERATOR
     if not hub.settings.auth.enabled:
-        print(
-            f"note: {KEY_VARIABLE} is ignored: [auth] is off, so the server acts as the local "
-            "operator",
-            file=sys.stderr,
+        note = _(
+            "note: {variable} is ignored: [auth] is off, so the server acts as the local operator"
         )
+        print(note.format(variable=KEY_VARIABLE), file=sys.stderr)
         return LOCAL_OPERATOR
     person = hub.accounts.authenticate_key(key)
     if person is None:
         raise InvalidApiKey(
-            f"{KEY_VARIABLE} holds an invalid, revoked or expired API key: set it to your key "
-            "(an admin makes one with `python users.py key NAME`), or unset it to act as the "
-            "local operator"
+            N_(
+                "{variable} holds an invalid, revoked or expired API key: set it to your key (an "
+                "admin makes one with `python users.py key NAME`), or unset it to act as the "
+                "local operator"
+            ),
+            variable=KEY_VARIABLE,
         )
     return person
 

@@ -118,6 +118,7 @@ class ServiceHub:
                     name,
                     models,
                     self.queue,
+                    kb=kb,
                 )
                 if isinstance(models, LLMError) and with_model:
                     return service  # built again next time: the user may fix the cause
