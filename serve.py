@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     observe(app, hub)
     print(
-        f"ragchat API on http://{host}:{port}/v1 · {keys} · profiles: "
+        f"ragchat API on http://{host}:{port}/v1 (MCP at /mcp) · {keys} · profiles: "
         f"{', '.join(settings.llm.profiles)}",
         flush=True,
     )
