@@ -139,12 +139,15 @@ class Completion:
 
 def _extras(answer: Answer) -> dict:
     """ragchat's additions: the passages, the answer with checked citations (a streamed
-    answer's pieces are the model's raw text), and its sentences no passage supports."""
+    answer's pieces are the model's raw text), its sentences no passage supports, the kind of
+    question it was taken for and how many passages found did not fit (`left_out`)."""
     return {
         "sources": sources_field(answer),
         "answer": answer.text,
         "cited": answer.cited,
         "unsupported": answer.unsupported,
         "why_unsupported": answer.english_reasons(),
+        "kind": answer.kind,
+        "left_out": answer.left_out,
         "timings": {name: round(value, 3) for name, value in answer.timings.items()},
     }

@@ -25,8 +25,10 @@ SentenceUnits = Callable[[Document], tuple[list[str], np.ndarray]]
 
 _HEADING_MARK = re.compile(r"^\s*(#{1,6}\s+|[0-9]+(\.[0-9]+)*[.、]?\s*|●\s*)")
 _BULLET = re.compile(r"^\s*[▶•➤✓\-*]")
-_NOT_PROSE = re.compile(r"https?:|[$=<>{}\\]|^\s*#\s")
+_NOT_PROSE = re.compile(r"https?:|[$=<>{}\\]")
 """Links, formulas and code: not what a key sentence or a heading is made of."""
+_TITLE_OR_COMMENT = re.compile(r"^\s*#")
+"""A Markdown title (a heading) or a code comment: never a key sentence."""
 _SENTENCE_LIKE = re.compile(r"[。！？；，,;:：!?]$|\.$")
 _MOSTLY_SYMBOLS = re.compile(r"^[\W\d_]*$")
 
@@ -103,6 +105,7 @@ def outline(
             if shape.shortest <= len(line.text) <= shape.longest
             and len(content_units(line.text)) >= 4
             and not _NOT_PROSE.search(line.text)
+            and not _TITLE_OR_COMMENT.match(line.text)
         }.values()
     )
     length = max(c.metadata["end"] for c in chunks)

