@@ -17,7 +17,7 @@ from pathlib import Path
 
 from config import load_settings
 from errors import RagchatError
-from i18n import _, explain, from_environment, use
+from i18n import _, explain, format_count, format_number, from_environment, ngettext, use
 from index.filters import FILTER_HELP, parse_filters
 from observability.tracing import configure_tracing
 from services.answering import Answer, AnswerOptions, RagService, Waiting
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     if answer.error:
-        print(f"error: {answer.error}", file=sys.stderr)
+        _print_error(answer)
         return 2
     return 0
 
@@ -63,7 +63,7 @@ def ask(
             answer = event
         elif isinstance(event, Waiting):
             if stream:
-                print(f"(waiting for the model, {event.ahead} ahead)", file=sys.stderr)
+                print(_waiting(event.ahead), file=sys.stderr)
         else:
             streamed += event
             if stream:
@@ -71,23 +71,38 @@ def ask(
     if stream:
         print()
         if answer.text != streamed:
-            print(f"\n(with citations) {answer.text}")
+            print("\n" + _("(with citations) {text}").format(text=answer.text))
         _print_sources(answer)
     return answer
 
 
+def _waiting(ahead: int) -> str:
+    """The note while the local model serves others: "(waiting for the model, 2 ahead)"."""
+    note = ngettext(
+        "waiting for the model, {count} ahead", "waiting for the model, {count} ahead", ahead
+    )
+    return f"({note.format(count=format_count(ahead))})"
+
+
 def _print_sources(answer: Answer) -> None:
-    print("\nSources:")
+    print("\n" + _("Sources:"))
     for card in answer.sources:
         mark = "*" if card.n in answer.cited else " "
         snippet = card.text[:SNIPPET_CHARS].replace("\n", " ")
-        print(f" {mark}[{card.n}] {card.label}  (score {card.score:.3f})")
+        score = _("(score {score})").format(score=format_number(card.score))
+        print(f" {mark}[{card.n}] {card.label}  {score}")
         print(f"      {snippet}…")
+
+
+def _print_error(answer: Answer) -> None:
+    """Why the model could not answer, in the reader's language: the answer carries its
+    message in English, which is the catalogue's message id when it has no parameters."""
+    print(_("error: {message}").format(message=_(answer.error)), file=sys.stderr)
 
 
 def _chat(service: RagService, options: AnswerOptions) -> int:
     turns: list[tuple[str, str]] = []
-    print("Ask a question (empty line or Ctrl-D to quit).")
+    print(_("Ask a question (empty line or Ctrl-D to quit)."))
     while True:
         try:
             question = input("\n> ").strip()
@@ -97,7 +112,7 @@ def _chat(service: RagService, options: AnswerOptions) -> int:
             return 0
         answer = ask(service, question, turns, options, stream=True)
         if answer.error:
-            print(f"error: {answer.error}", file=sys.stderr)
+            _print_error(answer)
             continue
         turns.append((question, answer.text))
 
@@ -122,7 +137,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="config file (default: config.toml)")
     args = parser.parse_args(argv)
     if not args.chat and not args.question:
-        parser.error("give a question, or --chat")
+        parser.error(_("give a question, or --chat"))
     try:
         args.filter = parse_filters(args.filter)
     except ValueError as err:

@@ -33,7 +33,7 @@ from evaluation.scoring import (
     evaluate_retrieval,
     read_qa,
 )
-from i18n import _, explain, from_environment, use
+from i18n import N_, _, explain, from_environment, ngettext, use
 from index.filters import FILTER_HELP, parse_filters
 from llms import LLMError
 from services.answering import AnswerOptions, RagService
@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         items = read_qa(args.qa, split=args.split)
         if not items:
-            raise QAFormatError(f"{args.qa}: no questions in the {args.split} split")
+            raise QAFormatError(
+                N_("{path}: no questions in the {split} split"), path=args.qa, split=args.split
+            )
         hub = ServiceHub(_settings_for(args))
         hub.ingesting.ingest(rebuild=args.rebuild, on_message=_to_stderr)
         service = _service(hub, translate=args.translate)
@@ -126,7 +128,8 @@ def _service(hub: ServiceHub, translate: bool) -> RagService:
     translating = translate or hub.settings.retrieval.translate_query == "always"
     service = hub.service(with_model=translating)
     if translating and isinstance(service.models, LLMError):
-        print(f"warning: no query translation ({service.models})", file=sys.stderr)
+        warning = _("warning: no query translation ({reason})")
+        print(warning.format(reason=explain(service.models)), file=sys.stderr)
     return service
 
 
@@ -163,25 +166,33 @@ def _settings_for(args: argparse.Namespace) -> Settings:
 
 def _table(row: Row, k: int) -> str:
     result = row.result
-    lines = [f"mode {result.mode}: {len(result.ranks)} questions"]
+    questions = ngettext("{count} question", "{count} questions", len(result.ranks))
+    lines = [
+        _("mode {mode}: {questions}").format(
+            mode=result.mode, questions=questions.format(count=len(result.ranks))
+        )
+    ]
     for plain in (False, True):
         shown = row.no_rerank if plain else result
         if shown is None:
             continue
-        suffix = " (no rerank)" if plain else ""
-        lines.append(f"  {'all' + suffix:<16} {_measures(shown)}")
+        suffix = " " + _("(no rerank)") if plain else ""
+        lines.append(f"  {_('all') + suffix:<16} {_measures(shown)}")
         for language, part in shown.by_language().items():
             lines.append(f"  {language + suffix:<16} {_measures(part)}")
     if row.translation_ms:
-        lines.append(
-            f"  translation (done before timing, not in p50/p95): "
+        timing = (
             f"p50 {statistics.median(row.translation_ms):.1f} ms  "
             f"p95 {_p95(row.translation_ms):.1f} ms"
+        )
+        lines.append(
+            "  "
+            + _("translation (done before timing, not in p50/p95): {timing}").format(timing=timing)
         )
     failures = result.failures()
     if failures:
         shown = ", ".join(f"{q} ({rank if rank else f'>{k}'})" for q, rank in failures.items())
-        lines.append(f"  not in top 5 (rank of first hit): {shown}")
+        lines.append("  " + _("not in top 5 (rank of first hit): {shown}").format(shown=shown))
     return "\n".join(lines)
 
 
@@ -206,7 +217,13 @@ def _below_thresholds(results: list[ModeResult], args: argparse.Namespace) -> bo
             ):
                 if minimum is not None and value < minimum:
                     print(
-                        f"{result.mode} [{language}]: {name} {value:.3f} is below {minimum}",
+                        _("{mode} [{language}]: {measure} {value} is below {minimum}").format(
+                            mode=result.mode,
+                            language=language,
+                            measure=name,
+                            value=f"{value:.3f}",
+                            minimum=minimum,
+                        ),
                         file=sys.stderr,
                     )
                     below = True

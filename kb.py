@@ -16,14 +16,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from config import load_settings
 from errors import RagchatError
-from i18n import _, explain, from_environment, use
+from i18n import (
+    _,
+    explain,
+    format_count,
+    format_datetime,
+    format_size,
+    from_environment,
+    ngettext,
+    use,
+)
 from services.container import ServiceHub
-from services.knowledge_bases import KnowledgeBaseService, KnowledgeBaseStats
+from services.knowledge_bases import SHARE_LEVELS, KnowledgeBaseService, KnowledgeBaseStats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,25 +45,39 @@ def main(argv: list[str] | None = None) -> int:
             _create(knowledge_bases, args)
         elif args.command == "rename":
             knowledge_bases.rename(args.name, args.new_name)
-            print(f"renamed knowledge base {args.name!r} to {args.new_name!r}")
+            print(
+                _("renamed knowledge base {old!r} to {new!r}").format(
+                    old=args.name, new=args.new_name
+                )
+            )
         elif args.command == "share":
             level = "write" if args.write else "read"
             knowledge_bases.share(args.name, args.person, level)
-            print(f"shared knowledge base {args.name!r} with {_whom(args)} to {level}")
+            print(
+                _("shared knowledge base {name!r} with {whom} to {level}").format(
+                    name=args.name, whom=_whom(args), level=_(SHARE_LEVELS[level])
+                )
+            )
         elif args.command == "unshare":
             knowledge_bases.unshare(args.name, args.person)
-            print(f"knowledge base {args.name!r} is no longer shared with {_whom(args)}")
+            print(
+                _("knowledge base {name!r} is no longer shared with {whom}").format(
+                    name=args.name, whom=_whom(args)
+                )
+            )
         elif not args.yes:
             stats = knowledge_bases.stats(args.name)
             print(
-                f"this deletes knowledge base {args.name!r} ({stats.files} files, {stats.chunks} "
-                f"chunks) with its index and its own documents folder; run again with --yes",
+                _(
+                    "this deletes knowledge base {name!r} ({files}, {chunks}) with its index and "
+                    "its own documents folder; run again with --yes"
+                ).format(name=args.name, files=_files(stats.files), chunks=_chunks(stats.chunks)),
                 file=sys.stderr,
             )
             return 2
         else:
             knowledge_bases.delete(args.name)
-            print(f"deleted knowledge base {args.name!r}")
+            print(_("deleted knowledge base {name!r}").format(name=args.name))
     except RagchatError as err:
         print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return err.exit_code
@@ -72,35 +94,64 @@ def _create(knowledge_bases: KnowledgeBaseService, args: argparse.Namespace) -> 
         embedding_model=args.embedding_model,
     )
     paths = created.paths
+    folders = ", ".join(str(p) for p in [paths.documents, *paths.extra_documents])
     print(
-        f"created knowledge base {args.name!r}: documents in "
-        f"{', '.join(str(p) for p in [paths.documents, *paths.extra_documents])}\n"
-        f"index it with: python ingest.py --kb {args.name}"
+        _("created knowledge base {name!r}: documents in {folders}").format(
+            name=args.name, folders=folders
+        )
     )
+    print(_("index it with: {command}").format(command=f"python ingest.py --kb {args.name}"))
 
 
 def _whom(args: argparse.Namespace) -> str:
-    return "everyone signed in" if args.person is None else args.person
+    return _("everyone signed in") if args.person is None else args.person
 
 
 def format_table(rows: list[KnowledgeBaseStats]) -> str:
     """One line per knowledge base: name, files, chunks, size, last ingest, embedder; then
     each one's documents folders."""
-    lines = [f"{'name':<20} {'files':>6} {'chunks':>7} {'size':>9}  {'last ingest':<16}  embedder"]
+    header = (
+        _("knowledge base"),
+        _("files"),
+        _("chunks"),
+        _("size"),
+        _("last ingest"),
+        _("embedder"),
+    )
+    lines = [_row(*header)]
     for row in rows:
-        updated = (
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(row.updated_at))
-            if row.updated_at
-            else "never"
+        updated = format_datetime(row.updated_at) if row.updated_at else _("never")
+        problem = _("(problem: {problem})").format(problem=row.problem) if row.problem else ""
+        line = _row(
+            row.name,
+            format_count(row.files),
+            format_count(row.chunks),
+            format_size(row.size_bytes),
+            updated,
+            row.embedder,
         )
-        lines.append(
-            f"{row.name:<20} {row.files:>6} {row.chunks:>7} {row.size_bytes / 1e6:>7.1f}MB  "
-            f"{updated:<16}  {row.embedder}"
-            + (f"  (problem: {row.problem})" if row.problem else "")
-        )
+        lines.append(f"{line}  {problem}" if problem else line)
     lines.append("")
-    lines += [f"{row.name}: documents in {', '.join(map(str, row.documents))}" for row in rows]
+    lines += [
+        _("{name}: documents in {folders}").format(
+            name=row.name, folders=", ".join(map(str, row.documents))
+        )
+        for row in rows
+    ]
     return "\n".join(lines)
+
+
+def _row(name: str, files: str, chunks: str, size: str, updated: str, embedder: str) -> str:
+    """One line of the table, its columns aligned."""
+    return f"{name:<20} {files:>6} {chunks:>7} {size:>9}  {updated:<16}  {embedder}"
+
+
+def _files(count: int) -> str:
+    return ngettext("{count} file", "{count} files", count).format(count=format_count(count))
+
+
+def _chunks(count: int) -> str:
+    return ngettext("{count} chunk", "{count} chunks", count).format(count=format_count(count))
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

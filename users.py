@@ -24,9 +24,12 @@ from pathlib import Path
 from config import load_settings
 from errors import RagchatError
 from history.store import local_time
-from i18n import _, explain, from_environment, use
+from i18n import N_, _, explain, from_environment, use
 from services.container import ServiceHub
-from services.people import LOCAL_OPERATOR, AccountError, AccountService
+from services.people import LOCAL_OPERATOR, ROLE_NAMES, AccountError, AccountService
+
+KEY_STATES = {"active": N_("active"), "revoked": N_("revoked"), "expired": N_("expired")}
+"""An API key's state as people read it (ui/admin.py names them the same way)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,62 +49,73 @@ def main(argv: list[str] | None = None) -> int:
 def add(accounts: AccountService, args: argparse.Namespace) -> None:
     password = _password(args)
     person = accounts.add_person(LOCAL_OPERATOR, args.name, args.role, password)
-    print(f"added {person.name} ({person.role})")
+    print(_("added {name} ({role})").format(name=person.name, role=_(ROLE_NAMES[person.role])))
 
 
 def list_people(accounts: AccountService, args: argparse.Namespace) -> None:
-    print(f"{'name':<24} {'role':<7} {'status':<9} created")
+    print(f"{_('name'):<24} {_('role'):<7} {_('status'):<9} {_('created')}")
     for account in accounts.accounts():
-        status = "disabled" if account.disabled else "active"
+        status = _("disabled") if account.disabled else _("active")
         person = account.person
-        print(f"{person.name:<24} {person.role:<7} {status:<9} {local_time(account.created_at)}")
+        role = _(ROLE_NAMES[person.role])
+        print(f"{person.name:<24} {role:<7} {status:<9} {local_time(account.created_at)}")
 
 
 def passwd(accounts: AccountService, args: argparse.Namespace) -> None:
     accounts.person(args.name)  # an unknown name is refused before the prompt
     accounts.set_password(LOCAL_OPERATOR, args.name, _password(args))
-    print(f"changed the password of {args.name}")
+    print(_("changed the password of {name}").format(name=args.name))
 
 
 def role(accounts: AccountService, args: argparse.Namespace) -> None:
     accounts.set_role(LOCAL_OPERATOR, args.name, args.role)
-    print(f"{args.name} is now {args.role}")
+    print(_("{name} is now {role}").format(name=args.name, role=_(ROLE_NAMES[args.role])))
 
 
 def disable(accounts: AccountService, args: argparse.Namespace) -> None:
     accounts.set_disabled(LOCAL_OPERATOR, args.name, True)
-    print(f"disabled {args.name}: their sessions and keys stop working now")
+    print(_("disabled {name}: their sessions and keys stop working now").format(name=args.name))
 
 
 def enable(accounts: AccountService, args: argparse.Namespace) -> None:
     accounts.set_disabled(LOCAL_OPERATOR, args.name, False)
-    print(f"enabled {args.name}")
+    print(_("enabled {name}").format(name=args.name))
 
 
 def key(accounts: AccountService, args: argparse.Namespace) -> None:
     new = accounts.create_key(LOCAL_OPERATOR, args.name, args.expires)
-    until = "never expires" if new.expires_at is None else f"expires {local_time(new.expires_at)}"
+    until = (
+        _("never expires")
+        if new.expires_at is None
+        else _("expires {time}").format(time=local_time(new.expires_at))
+    )
     print(
-        f"API key {new.key_id} for {new.owner} ({until}); it is shown this once, keep it now:",
+        _("API key {key_id} for {owner} ({until}); it is shown this once, keep it now:").format(
+            key_id=new.key_id, owner=new.owner, until=until
+        ),
         file=sys.stderr,
     )
     print(new.key)
 
 
 def keys(accounts: AccountService, args: argparse.Namespace) -> None:
-    print(f"{'key id':<18} {'owner':<24} {'state':<8} {'created':<16}  {'expires':<16}  last used")
+    header = (_("key id"), _("owner"), _("state"), _("created"), _("expires"), _("last used"))
+    print(_key_row(*header))
     for info in accounts.keys(args.name):
-        expires = local_time(info.expires_at) if info.expires_at else "never"
-        used = local_time(info.last_used_at) if info.last_used_at else "never"
-        print(
-            f"{info.key_id:<18} {info.owner:<24} {info.state:<8} "
-            f"{local_time(info.created_at):<16}  {expires:<16}  {used}"
-        )
+        expires = local_time(info.expires_at) if info.expires_at else _("never")
+        used = local_time(info.last_used_at) if info.last_used_at else _("never")
+        state = _(KEY_STATES[info.state])
+        print(_key_row(info.key_id, info.owner, state, local_time(info.created_at), expires, used))
+
+
+def _key_row(key_id: str, owner: str, state: str, created: str, expires: str, used: str) -> str:
+    """One line of the keys table, its columns aligned."""
+    return f"{key_id:<18} {owner:<24} {state:<8} {created:<16}  {expires:<16}  {used}"
 
 
 def revoke(accounts: AccountService, args: argparse.Namespace) -> None:
     accounts.revoke_key(LOCAL_OPERATOR, args.key_id)
-    print(f"revoked API key {args.key_id}")
+    print(_("revoked API key {key_id}").format(key_id=args.key_id))
 
 
 def audit(accounts: AccountService, args: argparse.Namespace) -> None:
@@ -129,9 +143,9 @@ def _password(args: argparse.Namespace) -> str:
     """The new password: one line of standard input, or typed twice at a hidden prompt."""
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass(f"password for {args.name}: ")
-    if getpass.getpass("again: ") != password:
-        raise AccountError("the two passwords differ; nothing was changed")
+    password = getpass.getpass(_("password for {name}: ").format(name=args.name))
+    if getpass.getpass(_("again: ")) != password:
+        raise AccountError(N_("the two passwords differ; nothing was changed"))
     return password
 
 

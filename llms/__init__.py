@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
+from i18n import N_
 from llms import llamacpp_backend, openai_backend, transformers_backend
 from llms.backend import Backend, CallOptions, Profile, estimate_tokens
 from llms.errors import LLMError
@@ -39,7 +40,9 @@ def backend_of(profile: Profile) -> Backend:
     backend = LLM_BACKENDS.get(profile.backend)
     if backend is None:
         raise LLMError(
-            f"unknown llm backend {profile.backend!r}; available: {', '.join(sorted(LLM_BACKENDS))}"
+            N_("unknown llm backend {backend!r}; available: {names}"),
+            backend=profile.backend,
+            names=", ".join(sorted(LLM_BACKENDS)),
         )
     return backend
 
@@ -87,4 +90,4 @@ def explain(error: Exception) -> LLMError:
         explained = backend.explain(error)
         if explained is not None:
             return explained
-    return LLMError(f"the model failed: {type(error).__name__}: {error}")
+    return LLMError(N_("the model failed: {kind}: {error}"), kind=type(error).__name__, error=error)

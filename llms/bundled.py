@@ -16,6 +16,7 @@ from pathlib import Path
 
 from config import BUNDLED_MODEL_PATH, DEFAULT_CONFIG_FILE
 from errors import RagchatError
+from i18n import N_, _, explain, from_environment, use
 
 SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 SIZE = 491_400_064
@@ -36,7 +37,8 @@ def part_files() -> list[Path]:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise BundledModelError(
-                f"package {package.replace('_', '-')} is not installed; run `make install`"
+                N_("package {package} is not installed; run `make install`"),
+                package=package.replace("_", "-"),
             )
         files.append(
             Path(next(iter(spec.submodule_search_locations))) / "data" / f"part0{number}.bin"
@@ -59,7 +61,9 @@ def assemble(target: Path) -> Path:
                     out.write(block)
     if digest.hexdigest() != SHA256:
         staging.unlink()
-        raise BundledModelError("the assembled model fails its sha256 check; reinstall the parts")
+        raise BundledModelError(
+            N_("the assembled model fails its sha256 check; reinstall the parts")
+        )
     os.replace(staging, target)
     return target
 
@@ -85,13 +89,14 @@ def verify(path: Path) -> bool:
 
 
 def main() -> int:
+    use(from_environment(os.environ))
     target = (
         Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CONFIG_FILE.parent / BUNDLED_MODEL_PATH
     )
     try:
-        print(f"bundled model ready: {assemble(target)}")
+        print(_("bundled model ready: {path}").format(path=assemble(target)))
     except BundledModelError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {message}").format(message=explain(err)), file=sys.stderr)
         return 1
     return 0
 

@@ -10,6 +10,8 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 
 from config import BUNDLED_MODEL_PATH, LlamaCppProfile
+from errors import Message
+from i18n import N_, _
 from llms.backend import Backend, CallOptions
 from llms.errors import LLMError
 
@@ -20,24 +22,34 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
     try:
         from langchain_community.chat_models import ChatLlamaCpp
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise LLMError(f"llama-cpp-python is not installed ({err}); run `make install`") from err
+        raise LLMError(
+            N_("llama-cpp-python is not installed ({error}); run `make install`"), error=err
+        ) from err
     path = profile.model_path
     if not path.is_file():
         hint = (
-            "run `make install` to assemble it"
+            N_("run `make install` to assemble it")
             if path.name == BUNDLED_MODEL_PATH.name
-            else ("check llm.profiles.<name>.model_path")
+            else N_("check llm.profiles.<name>.model_path")
         )
-        raise LLMError(f"local model file not found: {path}; {hint}")
+        raise LLMError(
+            N_("local model file not found: {path}; {hint}"), path=path, hint=Message(hint)
+        )
     if path.name == BUNDLED_MODEL_PATH.name and not bundled.verify(path):
         raise LLMError(
-            f"local model file {path} fails its sha256 check (damaged or incomplete); "
-            "delete it and run `make install`"
+            N_(
+                "local model file {path} fails its sha256 check (damaged or incomplete); "
+                "delete it and run `make install`"
+            ),
+            path=path,
         )
     if profile.lora_path is not None and not profile.lora_path.is_file():
         raise LLMError(
-            f"LoRA adapter not found: {profile.lora_path}; `python finetune.py export-gguf` "
-            "writes one from a fine-tuning run"
+            N_(
+                "LoRA adapter not found: {path}; `python finetune.py export-gguf` "
+                "writes one from a fine-tuning run"
+            ),
+            path=profile.lora_path,
         )
     try:
         return ChatLlamaCpp(
@@ -61,7 +73,7 @@ def build_llamacpp(profile: LlamaCppProfile) -> BaseChatModel:
             verbose=False,
         )
     except ValueError as err:
-        raise LLMError(f"cannot load local model {path}: {err}") from err
+        raise LLMError(N_("cannot load local model {path}: {error}"), path=path, error=err) from err
 
 
 class RefusalMargin:
@@ -117,16 +129,19 @@ def exact_token_counter(llm: BaseChatModel) -> Callable[[str], int]:
 
 def describe(profile: LlamaCppProfile) -> str:
     adapter = f" + LoRA {profile.lora_path.name}" if profile.lora_path else ""
-    missing = "" if profile.model_path.is_file() else " · model file missing: run `make install`"
-    return f"{profile.model_path.name}{adapter} (local, llama.cpp){missing}"
+    missing = "" if profile.model_path.is_file() else _("model file missing: run `make install`")
+    line = f"{profile.model_path.name}{adapter} " + _("(local, llama.cpp)")
+    return f"{line} · {missing}" if missing else line
 
 
 def explain(error: Exception) -> LLMError | None:
     text = str(error).lower()
     if "context" in text and ("exceed" in text or "length" in text):
         return LLMError(
-            "the prompt is longer than the model's context window: "
-            "lower retrieval.context_tokens, or raise n_ctx"
+            N_(
+                "the prompt is longer than the model's context window: "
+                "lower retrieval.context_tokens, or raise n_ctx"
+            )
         )
     return None
 

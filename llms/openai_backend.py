@@ -7,6 +7,7 @@ import os
 from langchain_core.language_models import BaseChatModel
 
 from config import OpenAIProfile
+from i18n import N_, _
 from llms.backend import Backend
 from llms.errors import LLMError
 
@@ -23,8 +24,10 @@ def build_openai(profile: OpenAIProfile) -> BaseChatModel:
     key = _api_key(profile)
     if not key:
         raise LLMError(
-            "no OpenAI API key: set OPENAI_API_KEY, or api_key in this profile "
-            "(local OpenAI-compatible servers accept any value)"
+            N_(
+                "no OpenAI API key: set OPENAI_API_KEY, or api_key in this profile "
+                "(local OpenAI-compatible servers accept any value)"
+            )
         )
     llm = ChatOpenAI(
         model=profile.model,
@@ -58,14 +61,19 @@ def check_model_served(llm: BaseChatModel, profile: OpenAIProfile) -> None:
         return
     if served and profile.model not in served:
         raise LLMError(
-            f"model {profile.model!r} not found on the server; it serves: {', '.join(served)} "
-            "(set `model` in the profile)"
+            N_(
+                "model {model!r} not found on the server; it serves: {served} "
+                "(set `model` in the profile)"
+            ),
+            model=profile.model,
+            served=", ".join(served),
         )
 
 
 def describe(profile: OpenAIProfile) -> str:
-    key = "set" if _api_key(profile) else "missing: set OPENAI_API_KEY"
-    return f"{profile.model} at {profile.base_url or 'api.openai.com'} · API key {key}"
+    key = _("API key set") if _api_key(profile) else _("API key missing: set OPENAI_API_KEY")
+    where = profile.base_url or "api.openai.com"
+    return _("{model} at {where}").format(model=profile.model, where=where) + f" · {key}"
 
 
 def explain(error: Exception) -> LLMError | None:
@@ -73,19 +81,24 @@ def explain(error: Exception) -> LLMError | None:
     import openai
 
     if isinstance(error, openai.AuthenticationError):
-        return LLMError("the server rejected the API key (401): check OPENAI_API_KEY")
+        return LLMError(N_("the server rejected the API key (401): check OPENAI_API_KEY"))
     if isinstance(error, openai.APITimeoutError):
-        return LLMError("no answer in time: the server is slow or stuck; raise `timeout`")
+        return LLMError(N_("no answer in time: the server is slow or stuck; raise `timeout`"))
     if isinstance(error, openai.APIConnectionError):
-        return LLMError("cannot reach the server: is it running, and is base_url right?")
+        return LLMError(N_("cannot reach the server: is it running, and is base_url right?"))
     if isinstance(error, openai.NotFoundError):
         return LLMError(
-            "the server answered 404: check the model name it serves, and that base_url ends in /v1"
+            N_(
+                "the server answered 404: check the model name it serves, "
+                "and that base_url ends in /v1"
+            )
         )
     if isinstance(error, openai.RateLimitError):
-        return LLMError("rate limited or out of quota: wait, or check your plan")
+        return LLMError(N_("rate limited or out of quota: wait, or check your plan"))
     if isinstance(error, openai.APIError):
-        return LLMError(f"the server returned an error: {getattr(error, 'message', error)}")
+        return LLMError(
+            N_("the server returned an error: {error}"), error=getattr(error, "message", error)
+        )
     return None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from config import TransformersProfile
+from i18n import N_, _
 from llms.backend import Backend
 from llms.dequantized import dequantized_copy
 from llms.errors import LLMError
@@ -20,10 +21,13 @@ def build_transformers(profile: TransformersProfile) -> BaseChatModel:
         from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
         from transformers import pipeline
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise LLMError(f"the transformers backend needs `pip install -e .` ({err})") from err
+        raise LLMError(
+            N_("the transformers backend needs `pip install -e .` ({error})"), error=err
+        ) from err
     if profile.adapter_path is not None and not profile.adapter_path.is_dir():
         raise LLMError(
-            f"LoRA adapter not found: {profile.adapter_path}; `python finetune.py train` writes one"
+            N_("LoRA adapter not found: {path}; `python finetune.py train` writes one"),
+            path=profile.adapter_path,
         )
     source = model_source(profile.model, profile.gguf_file, profile.keep_dequantized)
     tokenizer = load_tokenizer(*source)
@@ -72,7 +76,11 @@ def load_tokenizer(model: str, gguf_file: str | None):
     try:
         return AutoTokenizer.from_pretrained(model, **_gguf(gguf_file))
     except (OSError, ValueError) as err:
-        raise LLMError(f"cannot load model {model!r} with transformers (tokenizer): {err}") from err
+        raise LLMError(
+            N_("cannot load model {model!r} with transformers (tokenizer): {error}"),
+            model=model,
+            error=err,
+        ) from err
 
 
 def load_causal_lm(model: str, gguf_file: str | None):
@@ -85,7 +93,9 @@ def load_causal_lm(model: str, gguf_file: str | None):
             model, dtype=torch.float32, **_gguf(gguf_file)
         )
     except (OSError, ValueError) as err:
-        raise LLMError(f"cannot load model {model!r} with transformers: {err}") from err
+        raise LLMError(
+            N_("cannot load model {model!r} with transformers: {error}"), model=model, error=err
+        ) from err
     if gguf_file and all(p.dtype == torch.float32 for p in loaded.parameters()):
         # Every GGUF block was dequantized, but the model still carries the GGUF quantizer's
         # flags, which make transformers' Trainer refuse to fine-tune it.
@@ -111,7 +121,9 @@ def sampling_options(temperature: float | None) -> dict[str, Any]:
 def describe(profile: TransformersProfile) -> str:
     model = profile.gguf_file or profile.model
     adapter = f" + LoRA {profile.adapter_path.name}" if profile.adapter_path else ""
-    return f"{model}{adapter} (local, transformers on {profile.device})"
+    return f"{model}{adapter} " + _("(local, transformers on {device})").format(
+        device=profile.device
+    )
 
 
 BACKEND = Backend(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
+from i18n import N_
 from loaders.errors import LoaderError
 from loaders.page import Page
 
@@ -30,7 +31,6 @@ _MAX_SCALE = 300 / 72  # but small pages no finer than 300 dpi
 _IMAGE_FORMATS = ("PNG", "JPEG")
 # Pillow's own bomb threshold, ~89 million pixels (a 600 dpi scan of an A3 page has 70).
 _MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
-_TOO_LARGE = f"image too large (more than {_MAX_PIXELS // 10**6} million pixels)"
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 PDFIUM_LOCK = threading.Lock()
 """Held for every call into PDFium or the OCR engine, neither of which is thread-safe (the
@@ -63,15 +63,22 @@ def read_image(path: Path) -> list[Page]:
     try:
         with Image.open(io.BytesIO(data), formats=_IMAGE_FORMATS) as image:
             if image.width * image.height > _MAX_PIXELS:  # Pillow only warns up to twice that
-                raise LoaderError(_TOO_LARGE)
+                raise _too_large()
             picture = ImageOps.exif_transpose(image)  # phone photos are stored sideways
     except Image.DecompressionBombError:
-        raise LoaderError(_TOO_LARGE) from None
+        raise _too_large() from None
     except (OSError, SyntaxError, ValueError, EOFError):  # Pillow's errors on corrupt files
-        raise LoaderError("not a readable PNG or JPEG image (corrupt or truncated)") from None
+        raise LoaderError(N_("not a readable PNG or JPEG image (corrupt or truncated)")) from None
     picture.thumbnail((_LONG_SIDE_PX, _LONG_SIDE_PX))
     with PDFIUM_LOCK:
         return [Page(_recognize(picture), ocr=True)]
+
+
+def _too_large() -> LoaderError:
+    return LoaderError(
+        N_("image too large (more than {millions} million pixels)"),
+        millions=_MAX_PIXELS // 10**6,
+    )
 
 
 def ocr_pdf_pages(path: Path, indices: list[int]) -> list[str]:
@@ -86,7 +93,7 @@ def ocr_pdf_pages(path: Path, indices: list[int]) -> list[str]:
             finally:
                 document.close()
         except pypdfium2.PdfiumError as err:
-            raise LoaderError(f"cannot render PDF pages for OCR ({err})") from None
+            raise LoaderError(N_("cannot render PDF pages for OCR ({error})"), error=err) from None
 
 
 def _render(page: "pypdfium2.PdfPage") -> Image.Image:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from config import LLMProfile, Settings
+from i18n import N_
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog
 from llms import ChatModels, LLMError, backend_of, build_chat_models
 from llms.queue import ModelQueue
@@ -106,12 +107,14 @@ class ServiceHub:
         name = profile or self.settings.llm.profile
         if name not in self.settings.llm.profiles:
             raise UnknownProfileError(
-                f"no llm profile named {name!r}; available: {', '.join(self.profiles)}"
+                N_("no llm profile named {name!r}; available: {names}"),
+                name=name,
+                names=", ".join(self.profiles),
             )
         live = self._live.open(kb)
         with self._live.lock:
             if (name, with_model) not in live.services:
-                models = self._chat_models(name) if with_model else LLMError("retrieval only")
+                models = self._chat_models(name) if with_model else LLMError(N_("retrieval only"))
                 service = RagService(
                     self.knowledge_bases.settings_for(kb),
                     live.knowledge_base,

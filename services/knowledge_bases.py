@@ -39,6 +39,7 @@ __all__ = [
     "KnowledgeBaseService",
     "KnowledgeBaseStats",
     "OUTCOMES",
+    "SHARE_LEVELS",
 ]
 
 OUTCOMES = {
@@ -49,6 +50,8 @@ OUTCOMES = {
     "failed": N_("failed"),
 }
 """What an ingest did to each file (`IngestReport`), as every face names it: translate with `_`."""
+SHARE_LEVELS = {"read": N_("read"), "write": N_("write")}
+"""What a share lets its person do, as every face names it: translate with `_`."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,11 @@ class KnowledgeBaseService:
                 ".".join(["chunking", *map(str, problem["loc"])]) + f": {problem['msg']}"
                 for problem in err.errors()
             )
-            raise KnowledgeBaseError(f"{name!r}: {problems}") from None
+            raise KnowledgeBaseError(
+                N_("{name!r}: these chunking settings cannot be used: {problems}"),
+                name=name,
+                problems=problems,
+            ) from None
         changes = {"backend": embedding_backend, "model": embedding_model}
         embedding = settings.embedding.model_copy(
             update={key: value for key, value in changes.items() if value is not None}

@@ -1,20 +1,27 @@
 """The language machinery on its own: choosing a language from a browser tag, an
 Accept-Language header or the POSIX variables; errors rendered in it from their message id and
-parameters; numbers, sizes and plurals; a person's saved choice."""
+parameters (a knowledge base's name, a chat model that cannot be reached or built, a damaged
+Word file); numbers, sizes and plurals; the app's choices by name; a person's saved choice."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import openai
 import pytest
 
 import i18n
+import llms
 from accounts.store import AccountStore
-from config import AuthSettings
+from config import AuthSettings, LlamaCppProfile, OpenAIProfile
 from errors import Message
 from i18n import _, explain, format_count, format_size, ngettext, using
 from index.catalog import KnowledgeBaseError, check_name
+from llms.local_server import free_port
+from loaders.errors import LoaderError
+from loaders.ooxml import reading_office_file
 from services.people import LOCAL_OPERATOR, AccountService
+from ui.choices import MODE_NAMES, TRANSLATE_NAMES, named
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,57 @@ def test_an_error_is_english_by_default_and_chinese_when_asked() -> None:
         assert explain(err).startswith("'a/b'：不允许使用 '/'、'\\' 和 '..'；请使用字母")
     with using("en"):
         assert explain(err) == str(err)
+
+
+def test_an_unreachable_model_server_is_explained_in_chinese() -> None:
+    """The official client's own error, from a loopback port nobody listens on."""
+    client = openai.OpenAI(
+        base_url=f"http://127.0.0.1:{free_port()}/v1", api_key="any", max_retries=0, timeout=5
+    )
+    with pytest.raises(openai.APIConnectionError) as caught:
+        client.models.list()
+    err = llms.explain(caught.value)
+    assert str(err) == "cannot reach the server: is it running, and is base_url right?"
+    with using("zh_CN"):
+        assert explain(err) == "无法连接服务器：它是否在运行？base_url 是否正确？"
+
+
+def test_a_model_that_cannot_be_built_says_why_in_chinese(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(llms.LLMError) as no_key:
+        llms.build_chat_model(OpenAIProfile())
+    missing = tmp_path / "mine.gguf"
+    with pytest.raises(llms.LLMError) as no_file:  # its hint is a message of its own
+        llms.build_chat_model(LlamaCppProfile(model_path=missing))
+    assert str(no_key.value).startswith("no OpenAI API key: set OPENAI_API_KEY")
+    assert str(no_file.value).endswith("; check llm.profiles.<name>.model_path")
+    with using("zh_CN"):
+        assert explain(no_key.value).startswith("没有 OpenAI API 密钥：请设置 OPENAI_API_KEY")
+        assert explain(no_file.value) == (
+            f"找不到本地模型文件：{missing}；请检查 llm.profiles.<name>.model_path"
+        )
+
+
+def test_a_damaged_office_file_is_named_in_chinese(tmp_path: Path) -> None:
+    renamed = tmp_path / "report.docx"
+    renamed.write_text("not a zip archive", encoding="utf-8")
+    with (
+        pytest.raises(LoaderError) as caught,
+        reading_office_file(renamed, "Word document", ".doc"),
+    ):
+        pass
+    assert str(caught.value).startswith("not a valid Word document (not a zip archive")
+    with using("zh_CN"):
+        assert explain(caught.value).startswith("不是有效的 Word 文档（不是 zip 压缩包")
+
+
+def test_the_apps_choices_keep_their_values_and_are_shown_by_name() -> None:
+    with using("zh_CN"):
+        mode, translate = named(MODE_NAMES), named(TRANSLATE_NAMES)
+    assert mode("bm25") == "BM25（关键词）" and translate("auto") == "自动（语言不同时）"
+    assert mode("unheard of") == "unheard of"  # a value without a name is shown as itself
+    with using("en"):
+        assert named(MODE_NAMES)("hybrid") == "hybrid (meaning + keywords)"
 
 
 def test_a_message_without_parameters_is_taken_as_written() -> None:

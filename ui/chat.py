@@ -125,8 +125,8 @@ def _render_turn(turn: dict, show_scores: bool, opener: Opener) -> None:
     with st.chat_message("user"):
         st.markdown(escape_markdown(turn["question"]))
     with st.chat_message("assistant"):
-        if turn["error"]:
-            st.error(turn["error"])
+        if turn["error"]:  # kept in English, shown in the language of each run
+            st.error(_(turn["error"]))
         else:
             st.markdown(turn["answer"])
             _unsupported(turn)
@@ -148,8 +148,8 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
             streamed = st.write_stream(pieces)
         answer = finished[0]
         text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
-        if answer.error:
-            slot.error(answer.error)
+        if answer.error:  # English, and the message id of an error without parameters
+            slot.error(_(answer.error))
         elif answer.text != text:  # streaming could not show it checked: show it now
             slot.markdown(answer.text)
         turn = {

@@ -11,6 +11,7 @@ import streamlit as st
 
 from i18n import N_, _
 from services.container import ServiceHub
+from services.knowledge_bases import SHARE_LEVELS
 from services.people import Person, ShareLevel
 from ui import errors, sign_in
 from ui.markdown import escape_markdown
@@ -18,7 +19,6 @@ from ui.markdown import escape_markdown
 EVERYONE = N_("everyone signed in")
 ERROR = "share_error"
 LEVELS = [level.value for level in ShareLevel]
-LEVEL_NAMES = {"read": N_("read"), "write": N_("write")}
 
 
 def panel(hub: ServiceHub, kb: str, person: Person) -> None:
@@ -38,7 +38,7 @@ def panel(hub: ServiceHub, kb: str, person: Person) -> None:
         shares.insert(0, (None, access.everyone))
     for name, level in shares:
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f"{escape_markdown(name or _(EVERYONE))}: {_(LEVEL_NAMES[level])}")
+            st.markdown(f"{escape_markdown(name or _(EVERYONE))}: {_(SHARE_LEVELS[level])}")
             st.button(
                 _("Stop sharing"),
                 key=f"unshare-{name or ''}",
@@ -57,7 +57,7 @@ def panel(hub: ServiceHub, kb: str, person: Person) -> None:
             key="share_with",
         )
         st.selectbox(
-            _("To"), LEVELS, format_func=lambda level: _(LEVEL_NAMES[level]), key="share_level"
+            _("To"), LEVELS, format_func=lambda level: _(SHARE_LEVELS[level]), key="share_level"
         )
         st.form_submit_button(_("Share"), on_click=_share, args=(hub, kb))
 
