@@ -1,6 +1,6 @@
 """Questions beyond one passage (`chains.kinds`): key-point coverage and citation correctness
 on a QA set whose lines name the kind and the key points, copied verbatim from the notes
-(tests/data/kinds_qa_*.jsonl). Used by `bench/answer.py --kinds` and the CI gates
+(tests/data/kinds_*.jsonl). Used by `bench/answer.py --kinds` and the CI gates
 (tests/test_kinds_quality.py).
 
 A key point is covered when the answer, or a passage it cites, contains it (NFKC, whitespace

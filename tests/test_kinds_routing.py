@@ -18,7 +18,7 @@ LOOKUP_FILES = ["seeds_qa_zh.jsonl", "seeds_qa_en.jsonl", "absent_qa.jsonl", "py
 
 
 def test_the_rules_route_the_kinds_set_and_leave_lookups_alone():
-    kinds = [(i.question, i.kind) for i in read_kinds_qa(DATA / "kinds_qa_seeds.jsonl")]
+    kinds = [(i.question, i.kind) for i in read_kinds_qa(DATA / "kinds_seeds.jsonl")]
     lookups = [
         (i.question, "lookup")
         for name in LOOKUP_FILES
