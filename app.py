@@ -26,6 +26,7 @@ from services.permissions import Action, Decision, decide
 from ui import (
     admin,
     chat,
+    choices,
     errors,
     filters,
     history,
@@ -86,13 +87,18 @@ def sidebar(hub: ServiceHub, person: Person) -> tuple[str, str | None, str, Answ
             _("Temperature"), 0.0, 1.5, default_temperature, 0.1, key="temperature"
         )
         mode = st.selectbox(
-            _("Retrieval"), MODES, index=MODES.index(settings.retrieval.mode), key="mode"
+            _("Retrieval"),
+            MODES,
+            index=MODES.index(settings.retrieval.mode),
+            format_func=choices.named(choices.MODE_NAMES),
+            key="mode",
         )
         k = st.slider(_("Passages (top-k)"), 1, 10, settings.retrieval.k, key="top_k")
         translate = st.selectbox(
             _("Translate the question (cross-lingual search)"),
             TRANSLATE_CHOICES,
             index=TRANSLATE_CHOICES.index(settings.retrieval.translate_query),
+            format_func=choices.named(choices.TRANSLATE_NAMES),
             help=_("auto: only when your documents are not in the question's language"),
             key="translate",
         )

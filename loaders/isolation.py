@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 from langchain_core.documents import Document
 
+from errors import Message
 from i18n import N_
 from loaders import LoaderError, load_document
 
@@ -183,7 +184,11 @@ def _attempt(load: Load, path: Path, source: str) -> tuple[str, Any]:
     except LoaderError as err:
         if _out_of_memory(err):
             return "memory", None
-        return "failed", (err.template, {name: str(value) for name, value in err.params.items()})
+        params = {
+            name: value if isinstance(value, Message) else str(value)  # nested ids stay ids
+            for name, value in err.params.items()
+        }
+        return "failed", (err.template, params)
     except MemoryError:
         return "memory", None
     except Exception as err:  # a loader's bug costs its file, not the worker

@@ -13,12 +13,13 @@ import pytest
 import i18n
 import llms
 from accounts.store import AccountStore
-from config import AuthSettings, LlamaCppProfile, OpenAIProfile
+from config import AuthSettings, IngestSettings, LlamaCppProfile, OpenAIProfile
 from errors import Message
 from i18n import _, explain, format_count, format_size, ngettext, using
 from index.catalog import KnowledgeBaseError, check_name
 from llms.local_server import free_port
 from loaders.errors import LoaderError
+from loaders.isolation import IsolatedLoader
 from loaders.ooxml import reading_office_file
 from services.people import LOCAL_OPERATOR, AccountService
 from ui.choices import MODE_NAMES, TRANSLATE_NAMES, named
@@ -98,6 +99,17 @@ def test_a_damaged_office_file_is_named_in_chinese(tmp_path: Path) -> None:
     assert str(caught.value).startswith("not a valid Word document (not a zip archive")
     with using("zh_CN"):
         assert explain(caught.value).startswith("不是有效的 Word 文档（不是 zip 压缩包")
+
+
+def test_a_reason_from_the_loader_process_keeps_its_nested_message(tmp_path: Path) -> None:
+    """The loader runs in a worker process (loaders.isolation): what it raises comes back as a
+    message id with its parameters, a nested one ("Word document") still translatable."""
+    renamed = tmp_path / "report.docx"
+    renamed.write_text("not a zip archive", encoding="utf-8")
+    with IsolatedLoader(IngestSettings()) as loader, pytest.raises(LoaderError) as caught:
+        loader.load(renamed, "report.docx")
+    with using("zh_CN"):
+        assert "Word 文档" in explain(caught.value)
 
 
 def test_the_apps_choices_keep_their_values_and_are_shown_by_name() -> None:
