@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from errors import RagchatError
+from errors import N_, RagchatError
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
 
@@ -549,7 +549,9 @@ def load_settings(config_file: Path | None = None) -> Settings:
     try:
         settings = Settings(**values)
     except ValidationError as err:
-        raise ConfigError(_describe(err, path)) from None
+        raise ConfigError(
+            N_("{path}: invalid configuration\n{problems}"), path=path, problems=_describe(err)
+        ) from None
     base = path.resolve().parent
     paths = settings.paths
     paths.documents = base / paths.documents
@@ -574,18 +576,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(N_("{path}: config file not found"), path=path) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read config file ({err})") from None
+        raise ConfigError(
+            N_("{path}: cannot read config file ({error})"), path=path, error=err
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        raise ConfigError(N_("{path}: not valid TOML: {error}"), path=path, error=err) from None
 
 
-def _describe(err: ValidationError, path: Path) -> str:
-    """One line per problem: the key, the value given, and what is allowed."""
-    lines = [f"{path}: invalid configuration"]
+def _describe(err: ValidationError) -> str:
+    """One line per problem: the key, the value given, and what is allowed (pydantic's words,
+    in English)."""
+    lines = []
     for problem in err.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         given = problem.get("input")

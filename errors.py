@@ -17,6 +17,12 @@ so that each face renders it in the reader's language (`i18n.explain`) and a rai
 from __future__ import annotations
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for the marker)
+    """Mark `message` for the catalogue without translating it yet (`i18n._` translates it
+    where it is shown). Here, at the bottom, so that `config` can mark its messages too."""
+    return message
+
+
 class Message:
     """A message id with its named parameters, for a message built in parts: an error's
     parameter may be one, and is translated with it (`i18n.explain`). `str()` is English."""

@@ -9,12 +9,12 @@ number and date formatting.
 English is the source language and the fallback; `docs/guides/languages.md` says how to add one.
 """
 
+from errors import N_
 from i18n.choose import from_accept_language, from_environment, from_tag
 from i18n.formatting import format_count, format_date, format_datetime, format_number, format_size
 from i18n.translate import (
     DEFAULT,
     LANGUAGES,
-    N_,
     _,
     current,
     explain,

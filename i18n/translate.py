@@ -69,11 +69,6 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue(current()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext's name for the marker)
-    """Mark `message` for the catalogue without translating it yet (`_` translates it later)."""
-    return message
-
-
 def explain(err: RagchatError | Message) -> str:
     """An error of the family (or a `Message`) in the current language: its message id
     translated, then its named parameters filled in (those that are errors or messages too are
