@@ -7,33 +7,52 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 
 from evaluation.scoring import QAItem, rate, score_checked
 from services.answering import Answer, RagService
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A finished answer with its time to the first piece shown and to the end, in seconds."""
+
+    answer: Answer
+    ttft_s: float
+    answer_s: float
+
+
+def timed_answer(service: RagService, question: str) -> Timed:
+    """Ask as every face does (streamed), timing from the question; a failed answer stops the
+    run, since its scores would mean nothing."""
+    started = time.perf_counter()
+    first = None
+    answer: Answer | None = None
+    for event in service.stream(question):
+        if isinstance(event, Answer):
+            answer = event
+        elif isinstance(event, str):
+            first = first or time.perf_counter()
+    finished = time.perf_counter()
+    if answer is None or answer.error:
+        raise SystemExit(f"{service.profile}: {answer.error if answer else 'no answer'}")
+    return Timed(answer, (first or finished) - started, finished - started)
 
 
 def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
     """Ask every question and score the service's final answer: one row per question."""
     rows = []
     for item in items:
-        started = time.perf_counter()
-        first = None
-        for event in service.stream(item.question):
-            if isinstance(event, Answer):
-                answer = event
-            elif isinstance(event, str):
-                first = first or time.perf_counter()
-        finished = time.perf_counter()
-        if answer.error:
-            raise SystemExit(f"{service.profile}: {answer.error}")
+        timed = timed_answer(service, item.question)
+        answer = timed.answer
         passages = [card.text for card in answer.sources]
         score = score_checked(answer.text, answer.cited, passages, item.answer)
         rows.append(
             {
                 "qid": item.qid,
                 "language": item.language,
-                "ttft_s": (first or finished) - started,
-                "answer_s": finished - started,
+                "ttft_s": timed.ttft_s,
+                "answer_s": timed.answer_s,
                 **score.row(),
             }
         )

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from chains.kinds import KINDS, Routed
+from evaluation.answers import timed_answer
 from evaluation.scoring import SPLITS, QAFormatError, squeeze
 from services.answering import Answer, RagService
 from text.language import is_refusal, question_language
@@ -85,17 +85,8 @@ def coverage_rows(service: RagService, items: list[KindItem]) -> list[dict]:
     """Ask every question as the product does (routed, streamed) and score the final answer."""
     rows = []
     for item in items:
-        started = time.perf_counter()
-        first = None
-        answer: Answer | None = None
-        for event in service.stream(item.question):
-            if isinstance(event, Answer):
-                answer = event
-            elif isinstance(event, str):
-                first = first or time.perf_counter()
-        finished = time.perf_counter()
-        if answer is None or answer.error:
-            raise SystemExit(f"{service.profile}: {answer.error if answer else 'no answer'}")
+        timed = timed_answer(service, item.question)
+        answer = timed.answer
         rows.append(
             {
                 "qid": item.qid,
@@ -103,8 +94,8 @@ def coverage_rows(service: RagService, items: list[KindItem]) -> list[dict]:
                 "routed": answer.kind,
                 "language": item.language,
                 **score_coverage(answer, item.key_points),
-                "ttft_s": round((first or finished) - started, 3),
-                "answer_s": round(finished - started, 3),
+                "ttft_s": round(timed.ttft_s, 3),
+                "answer_s": round(timed.answer_s, 3),
                 "passages": len(answer.sources),
                 "left_out": answer.left_out,
                 "answer": answer.text,

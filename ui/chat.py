@@ -22,7 +22,7 @@ from services.answering import Answer, AnswerOptions, StreamEvent, Waiting
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
 from services.people import Person
-from ui import errors
+from ui import choices, errors
 from ui.history import save_turn
 from ui.markdown import escape_markdown
 from ui.time_breakdown import show_time_breakdown
@@ -164,6 +164,7 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
         }
         if not answer.error:
             _unsupported(turn)
+            _kind(answer)
             opener.citations(turn)
         show_time_breakdown(answer)
         open_card = partial(opener.card, turn)
@@ -189,6 +190,22 @@ def _unsupported(turn: dict) -> None:
             _("A draft answer was withheld: the sources do not state it."),
             help=_reasons(why) or f"“{turn['withheld']}”",
         )
+
+
+def _kind(answer: Answer) -> None:
+    """What the question was taken for, when it is more than a fact to look up, and whether
+    material found for it did not fit the prompt (the reader may narrow the question)."""
+    if answer.kind == "lookup":
+        return
+    label = _("Answered as {kind}").format(kind=choices.named(choices.KIND_NAMES)(answer.kind))
+    if answer.left_out:
+        left = ngettext(
+            "{count} passage found did not fit",
+            "{count} passages found did not fit",
+            answer.left_out,
+        )
+        label += " · " + left.format(count=format_count(answer.left_out))
+    st.caption(label)
 
 
 def _reasons(why: dict[str, str]) -> str | None:

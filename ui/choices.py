@@ -1,5 +1,6 @@
-"""The sidebar's retrieval choices as people read them: the values stay those of the config and
-of `AnswerOptions` (`hybrid`, `auto`, ...); only the label each is shown with is translated.
+"""The sidebar's retrieval choices, and the kinds of question, as people read them: the values
+stay those of the config and of `AnswerOptions` (`hybrid`, `auto`, ...); only the label each is
+shown with is translated.
 
     st.selectbox(_("Retrieval"), MODES, format_func=choices.named(choices.MODE_NAMES))
 """
@@ -22,6 +23,14 @@ TRANSLATE_NAMES = {
     "off": N_("off"),
 }
 """Each choice of translating the question (`config.TranslateQuery`)."""
+KIND_NAMES = {
+    "lookup": N_("a fact"),
+    "summary": N_("a summary of a document"),
+    "overview": N_("an overview"),
+    "comparison": N_("a comparison"),
+    "list": N_("a list"),
+}
+"""Each kind of question (`chains.kinds.Kind`), as the answer's label names it."""
 
 
 def named(names: Mapping[str, str]) -> Callable[[str], str]:
