@@ -95,9 +95,9 @@ def _print_sources(answer: Answer) -> None:
 
 
 def _print_error(answer: Answer) -> None:
-    """Why the model could not answer, in the reader's language: the answer carries its
-    message in English, which is the catalogue's message id when it has no parameters."""
-    print(_("error: {message}").format(message=_(answer.error)), file=sys.stderr)
+    """Why the model could not answer, in the reader's language."""
+    message = explain(answer.problem) if answer.problem is not None else answer.error
+    print(_("error: {message}").format(message=message), file=sys.stderr)
 
 
 def _chat(service: RagService, options: AnswerOptions) -> int:

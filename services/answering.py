@@ -41,7 +41,7 @@ from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
-from errors import Message
+from errors import N_, Message, RagchatError
 from index.catalog import DEFAULT_KB
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
@@ -138,6 +138,9 @@ class Answer:
     answer's trace (`observability.stages`), for faces without a collector."""
     error: str = ""
     error_code: str = ""
+    problem: RagchatError | Message | None = field(default=None, repr=False, compare=False)
+    """`error` as a translatable message: faces show it in the reader's language
+    (`i18n.explain`); JSON keeps the English `error`."""
     """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
     `cancelled`."""
     unsupported: list[str] = field(default_factory=list)
@@ -157,8 +160,10 @@ class Answer:
     answer drew on part of the material (`questions.context_tokens`)."""
 
     def to_dict(self) -> dict:
-        """JSON-ready: the reasons as English text."""
-        return {**asdict(self), "why_unsupported": self.english_reasons()}
+        """JSON-ready: the error and the reasons as English text."""
+        data = asdict(replace(self, problem=None))
+        del data["problem"]
+        return {**data, "why_unsupported": self.english_reasons()}
 
     def english_reasons(self) -> dict[str, str]:
         """`why_unsupported` in English (the API's and the CLI's JSON)."""
@@ -418,10 +423,13 @@ class RagService:
                 if shown:
                     answer.timings.setdefault("first_token_s", time.perf_counter() - started)
                     yield shown
-            answer.error_code = "cancelled" if cancel.is_set() else ""
-            answer.error = "the request was cancelled" if cancel.is_set() else ""
+            if cancel.is_set():
+                answer.error_code = "cancelled"
+                answer.problem = Message(N_("the request was cancelled"))
+            else:
+                answer.error_code = ""
         except Exception as err:  # client libraries raise many kinds; explain() names them
-            answer.error = str(explain(err))
+            answer.problem = explain(err)
             if not sources:  # retrieval needs no chat model: still show the passages
                 with record.active():
                     sources = self.passages(question, replace(options, translate="off"))
@@ -429,6 +437,7 @@ class RagService:
         finally:
             if ticket is not None:
                 self.queue.leave(ticket)
+        answer.error = str(answer.problem) if answer.problem is not None else ""
         if generation.started:
             self._record_generation(record, generation, answer, sources)
         checking = time.perf_counter()

@@ -148,8 +148,8 @@ def _ask(events: Iterator[StreamEvent], question: str, show_scores: bool, opener
             streamed = st.write_stream(pieces)
         answer = finished[0]
         text = streamed if isinstance(streamed, str) else "".join(map(str, streamed))
-        if answer.error:  # English, and the message id of an error without parameters
-            slot.error(_(answer.error))
+        if answer.problem is not None:
+            slot.error(explain(answer.problem))
         elif answer.text != text:  # streaming could not show it checked: show it now
             slot.markdown(answer.text)
         turn = {
