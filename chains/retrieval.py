@@ -1,9 +1,11 @@
-"""Hybrid retrieval: FAISS vector search and BM25 keyword search, fused by reciprocal rank.
+"""Hybrid retrieval: vector search and BM25 keyword search, fused by reciprocal rank.
 
 Vector search finds paraphrases and other languages; BM25 finds names, terms and exact phrases
-(Chinese through jieba). Reciprocal rank fusion needs no score calibration between the two:
-a passage earns weight / (rrf_k + rank) from every list it appears in. Optional query expansion
-(e.g. the question translated by the LLM) adds more lists to the same fusion.
+(Chinese through jieba). Both run in the knowledge base's store (on the server for Milvus), and
+only the fused candidates' texts are fetched. Reciprocal rank fusion needs no score calibration
+between the two: a passage earns weight / (rrf_k + rank) from every list it appears in.
+Optional query expansion (e.g. the question translated by the LLM) adds more lists to the same
+fusion.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ class HybridRetriever(BaseRetriever):
         matching = None
         if allowed is not None:
             with stage(tracer, "filter") as span:
-                matching = _matching_ids(self.knowledge_base, allowed)
+                matching = self.knowledge_base.matching(allowed)
                 span.set_attribute("ragchat.chunks", len(matching))
         reranking = self.rerank is not None and rerank is not False
         searched = {"ragchat.queries": len(variants), "ragchat.fetch_k": self.fetch_k}
@@ -135,37 +137,32 @@ class HybridRetriever(BaseRetriever):
         return np.asarray(self.knowledge_base.embeddings.embed_query(query), dtype=np.float32)
 
     def _dense(self, vector: np.ndarray, matching: set[str] | None) -> list[str]:
-        knowledge_base = self.knowledge_base
-        if knowledge_base.vector_count == 0:
-            return []
-        return knowledge_base.search(vector, self.fetch_k, matching)
+        return self.knowledge_base.search(vector, self.fetch_k, matching)
 
     def _bm25(self, query: str, matching: set[str] | None) -> list[str]:
-        knowledge_base = self.knowledge_base
-        ids = knowledge_base.ids
-        mask = None if matching is None else np.array([i in matching for i in ids], dtype=bool)
-        return [ids[row] for row, _ in knowledge_base.bm25.search(query, self.fetch_k, mask)]
+        return self.knowledge_base.keyword_search(query, self.fetch_k, matching)
 
     def _select(
         self, fused: list[tuple[str, float, dict[str, int]]], wanted: int
     ) -> list[Document]:
+        """The best `wanted` passages, their texts fetched a few more than needed at a time
+        (some may overlap a better one)."""
         chosen: list[Document] = []
-        for chunk_id, score, ranks in fused:
-            if score < self.min_score or len(chosen) == wanted:
+        kept = [hit for hit in fused if hit[1] >= self.min_score]
+        for begin in range(0, len(kept), 2 * wanted):
+            if len(chosen) == wanted:
                 break
-            stored = self.knowledge_base.document(chunk_id)
-            if self.dedupe_overlaps and any(_mostly_overlaps(stored, c) for c in chosen):
-                continue
-            metadata = {**stored.metadata, "score": score, "ranks": ranks}
-            chosen.append(
-                Document(id=chunk_id, page_content=stored.page_content, metadata=metadata)
-            )
+            window = kept[begin : begin + 2 * wanted]
+            stored = self.knowledge_base.documents_by_id(chunk_id for chunk_id, _, _ in window)
+            for chunk_id, score, ranks in window:
+                document = stored[chunk_id]
+                if len(chosen) == wanted:
+                    break
+                if self.dedupe_overlaps and any(_mostly_overlaps(document, c) for c in chosen):
+                    continue
+                document.metadata.update(score=score, ranks=ranks)
+                chosen.append(document)
         return chosen
-
-
-def _matching_ids(knowledge_base: KnowledgeBase, allowed: ChunkFilter) -> set[str]:
-    """The chunks a filter lets through: the store searches only among them."""
-    return {d.id for d in knowledge_base.documents() if d.id and allowed.matches(d.metadata)}
 
 
 def _mostly_overlaps(candidate: Document, kept: Document) -> bool:

@@ -53,10 +53,26 @@ def term_counts(text: str) -> dict[str, int]:
     return dict(Counter(tokenize(text)))
 
 
+K1, B = 1.5, 0.75
+"""Okapi BM25's term-frequency saturation and length normalisation, for every store."""
+
+
+def inverse_frequency(frequency: np.ndarray, documents: int) -> np.ndarray:
+    """BM25's idf of terms found in `frequency` of `documents` chunks (never negative)."""
+    return np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def saturated(counts: np.ndarray, lengths: np.ndarray, average: float) -> np.ndarray:
+    """The chunk side of BM25: a term's count in a chunk of `lengths` terms, saturated and
+    normalised by the corpus' `average` length (the score is the sum of idf x this)."""
+    norm = K1 * (1 - B + B * lengths / max(average, 1e-9))
+    return counts * (K1 + 1) / (counts + norm)
+
+
 class Bm25Index:
     """Okapi BM25 over a fixed list of documents given as term counts (row i = vector i)."""
 
-    def __init__(self, documents: Sequence[dict[str, int]], k1: float = 1.5, b: float = 0.75):
+    def __init__(self, documents: Sequence[dict[str, int]]):
         # jieba loads its dictionary on first use (~0.5 s): here, when the index opens, rather
         # than inside the first Chinese question's search (an English-only index never loaded
         # it at ingest; that search then took 400-860 ms instead of ~30).
@@ -73,13 +89,11 @@ class Bm25Index:
         lengths = np.asarray(tf.sum(axis=1)).ravel()
         average = float(lengths.mean()) if len(documents) else 1.0
         frequency = np.bincount(tf.indices, minlength=shape[1])
-        idf = np.log1p((len(documents) - frequency + 0.5) / (frequency + 0.5))
-        norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
+        idf = inverse_frequency(frequency, len(documents))
         weights = tf.copy()
         row_of_entry = np.repeat(np.arange(shape[0]), np.diff(tf.indptr))
-        weights.data = (
-            idf[tf.indices] * tf.data * (k1 + 1) / (tf.data + norm[row_of_entry])
-        ).astype(np.float32)
+        chunk_side = saturated(tf.data, lengths[row_of_entry], average)
+        weights.data = (idf[tf.indices] * chunk_side).astype(np.float32)
         self._weights = weights.tocsc()
 
     def search(

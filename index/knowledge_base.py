@@ -1,52 +1,42 @@
-"""The live index in memory: the chunks, their BM25 term counts, sentence vectors and languages,
-kept in step with the manifest and with the store that keeps their vectors, whichever it is."""
+"""The live index: the manifest, and the store that keeps the chunks and searches them, kept in
+step. It holds no chunk itself, so that a store on a server (Milvus) is read only as far as a
+question asks; what it hands out are copies."""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import logging
-from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from config import StoreSettings
-from index.bm25 import Bm25Index, term_counts
+from index.bm25 import term_counts
 from index.embeddings import Embedder, EmbedderIdentity
 from index.errors import IndexCorruptError
+from index.filters import ChunkFilter
 from index.manifest import Manifest
-from index.records import ChunkRecord, chunk_language, decode_sentence_vectors, record_of
+from index.records import (
+    ChunkRecord,
+    decode_sentence_vectors,
+    readable_sentence_vectors,
+    record_of,
+)
 from index.stores import store_class
 from index.stores.base import Store
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
 class KnowledgeBase:
-    """The live index in memory: its chunks, their BM25 term counts, the manifest, and the
-    store that keeps their vectors. Change it only through `add` and `remove`, which keep them
-    in step."""
+    """The manifest and the store of a knowledge base. Change it only through `add` and
+    `remove` (and the manifest's files alongside), which keep them in step."""
 
     store: Store
     manifest: Manifest
     identity: EmbedderIdentity
     embeddings: Embeddings
-    chunks: dict[str, Document] = field(default_factory=dict)
-    """Every chunk by id; their order is the rows of the BM25 index."""
-    terms: dict[str, dict[str, int]] = field(default_factory=dict)
-    sentence_vectors: dict[str, bytes] = field(default_factory=dict)
-    """Each chunk's sentence vectors, encoded (`encode_sentence_vectors`): computed at ingest
-    with the chunk's own vector, read by reranking and citation support."""
-    language_counts: Counter[str] = field(default_factory=Counter)
-    """Chunks per language (`zh`, `en`), from the `language` each chunk got at ingest: what the
-    translation policy reads (`language_shares`), kept up to date by `add` and `remove`."""
-    _bm25: Bm25Index | None = field(default=None, repr=False)
-    _ids: list[str] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(
@@ -55,37 +45,6 @@ class KnowledgeBase:
         settings = store or StoreSettings()
         vectors = store_class(settings.backend).create(embedder, settings)
         return cls(vectors, Manifest(chunking=chunking), embedder.identity, embedder.embeddings)
-
-    @classmethod
-    def of_records(
-        cls,
-        store: Store,
-        manifest: Manifest,
-        embedder: Embedder,
-        records: Iterable[ChunkRecord],
-    ) -> KnowledgeBase:
-        """A knowledge base over the chunks a store has read back."""
-        knowledge_base = cls(store, manifest, embedder.identity, embedder.embeddings)
-        for r in records:
-            knowledge_base.chunks[r["id"]] = Document(
-                id=r["id"], page_content=r["text"], metadata=dict(r["metadata"])
-            )
-            knowledge_base.terms[r["id"]] = r["terms"]
-            knowledge_base.language_counts[chunk_language(r["metadata"], r["text"])] += 1
-            if "sentences" in r:
-                knowledge_base._keep_sentence_vectors(r["id"], r["sentences"])
-        return knowledge_base
-
-    def _keep_sentence_vectors(self, chunk_id: str, encoded: str) -> None:
-        """Keep a record's sentence vectors; damaged ones are left out (and embedded again when
-        needed), since they are a cache of what the chunk's text gives."""
-        try:
-            data = base64.b64decode(encoded, validate=True)
-            decode_sentence_vectors(data, self.identity.dimension)
-        except (binascii.Error, ValueError) as err:
-            log.warning("chunk %s: sentence vectors unreadable (%s), left out", chunk_id, err)
-            return
-        self.sentence_vectors[chunk_id] = data
 
     def add(
         self,
@@ -106,98 +65,118 @@ class KnowledgeBase:
             document = Document(
                 id=chunk_id, page_content=chunk.page_content, metadata=chunk.metadata
             )
-            self.chunks[chunk_id] = document
-            self.terms[chunk_id] = counted[digest]
-            self.language_counts[chunk_language(chunk.metadata, chunk.page_content)] += 1
-            if encoded is not None:
-                self.sentence_vectors[chunk_id] = encoded
-            records.append(self.record(chunk_id))
+            records.append(record_of(document, counted[digest], encoded))
         if records:
             dimension = self.identity.dimension
             self.store.add(records, np.asarray(vectors, dtype=np.float32).reshape(-1, dimension))
-        self._changed()
 
     def remove(self, ids: list[str]) -> None:
         if ids:
             self.store.delete(ids)
-            for chunk_id in ids:
-                removed = self.chunks.pop(chunk_id)
-                del self.terms[chunk_id]
-                self.sentence_vectors.pop(chunk_id, None)
-                self.language_counts[chunk_language(removed.metadata, removed.page_content)] -= 1
-            self._changed()
+
+    # -- reading chunks -----------------------------------------------------------------
 
     def record(self, chunk_id: str) -> ChunkRecord:
         """The chunk as the stores keep it."""
-        chunk = self.chunks[chunk_id]
-        return record_of(chunk, self.terms[chunk_id], self.sentence_vectors.get(chunk_id))
+        return self.store.fetch([chunk_id])[chunk_id]
+
+    def documents_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
+        """Those of the chunks it holds, fetched together (one request to a server)."""
+        return {i: _document(r) for i, r in self.store.fetch(ids).items()}
+
+    def document(self, chunk_id: str) -> Document:
+        return _document(self.record(chunk_id))
+
+    def documents(self) -> Iterator[Document]:
+        """Every chunk: for tools that read the whole corpus, never on a question's path."""
+        return map(_document, self.store.records())
 
     def sentence_vectors_of(self, chunk_id: str) -> np.ndarray | None:
-        """The unit vectors of the chunk's sentence units, if the index keeps them."""
-        data = self.sentence_vectors.get(chunk_id)
+        """The unit vectors of the chunk's sentence units, if the index keeps them readable
+        (damaged ones are left out and embedded again when needed: they are a cache of what
+        the chunk's text gives)."""
+        found = self.store.fetch([chunk_id]).get(chunk_id)
+        data = None if found is None else self.encoded_sentence_vectors(found)
         return None if data is None else decode_sentence_vectors(data, self.identity.dimension)
 
-    def _changed(self) -> None:
-        self._bm25 = None
-        self._ids = None
-
-    @property
-    def language_shares(self) -> dict[str, float]:
-        """The share of chunks written in each language."""
-        total = sum(self.language_counts.values()) or 1
-        return {language: n / total for language, n in self.language_counts.items() if n > 0}
+    def encoded_sentence_vectors(self, record: ChunkRecord) -> bytes | None:
+        """A record's sentence vectors as `encode_sentence_vectors` wrote them, if readable."""
+        if "sentences" not in record:
+            return None
+        return readable_sentence_vectors(record["id"], record["sentences"], self.identity.dimension)
 
     @property
     def ids(self) -> list[str]:
-        """Chunk ids in the row order of `bm25`."""
-        if self._ids is None:
-            self._ids = list(self.chunks)
-        return self._ids
+        """Every chunk id (read from a server: for tools, not for questions)."""
+        return self.store.ids()
 
     @property
-    def bm25(self) -> Bm25Index:
-        """Keyword index over the chunks, rows in `ids` order; built when first needed."""
-        if self._bm25 is None:
-            self._bm25 = Bm25Index([self.terms[i] for i in self.ids])
-        return self._bm25
+    def chunks(self) -> dict[str, Document]:
+        """Every chunk by id, a copy (read from a server: for tools, not for questions)."""
+        return {d.id: d for d in self.documents() if d.id}
 
-    def document(self, chunk_id: str) -> Document:
-        return self.chunks[chunk_id]
+    @property
+    def sentence_vectors(self) -> dict[str, bytes]:
+        """Every chunk's encoded sentence vectors, a copy (for tools, not for questions)."""
+        return {
+            r["id"]: base64.b64decode(r["sentences"])
+            for r in self.store.records()
+            if "sentences" in r
+        }
+
+    @property
+    def language_shares(self) -> dict[str, float]:
+        """The share of chunks written in each language (`zh`, `en`), from the `language` each
+        chunk got at ingest: what the translation policy reads."""
+        counts = self.store.language_counts()
+        total = sum(counts.values()) or 1
+        return {language: n / total for language, n in counts.items() if n > 0}
 
     @property
     def vector_count(self) -> int:
-        return len(self.chunks)
+        return self.store.count()
 
-    def documents(self) -> Iterator[Document]:
-        """Every chunk, in row order."""
-        yield from self.chunks.values()
+    # -- searching ----------------------------------------------------------------------
 
     def search(
         self, vector: np.ndarray | list[float], k: int, allowed: Collection[str] | None = None
     ) -> list[str]:
         """The ids of the `k` chunks closest to `vector`; `allowed`: only among these."""
-        if not self.chunks or (allowed is not None and not allowed):
+        if allowed is not None and not allowed:
             return []
         return self.store.search(np.asarray(vector, dtype=np.float32), k, allowed)
+
+    def keyword_search(
+        self, query: str, k: int, allowed: Collection[str] | None = None
+    ) -> list[str]:
+        """The ids of the `k` chunks BM25 scores highest for `query`; `allowed`: only these."""
+        if allowed is not None and not allowed:
+            return []
+        return self.store.keyword_search(query, k, allowed)
+
+    def matching(self, chunk_filter: ChunkFilter) -> set[str]:
+        """The ids of the chunks a filter lets through."""
+        return self.store.matching(chunk_filter)
 
     def similarity_search(self, query: str, k: int = 4) -> list[Document]:
         """The `k` chunks closest in meaning to `query` (dense search alone)."""
         ids = self.search(self.embeddings.embed_query(query), k)
-        return [self.chunks[i] for i in ids]
+        found = self.documents_by_id(ids)
+        return [found[i] for i in ids]
 
     def vectors_by_id(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of some chunks, to reuse them instead of embedding again."""
         return self.store.vectors(ids)
 
     def check_consistent(self) -> None:
-        """The store, the chunks and the manifest must describe the same chunks: in memory
-        this is a bug, not damage on disk (the stores check what they read)."""
-        problem = ""
-        if self.store.count() != len(self.chunks):
-            problem = f"{self.store.count()} vectors but {len(self.chunks)} chunks"
-        elif (
-            self.manifest.chunk_ids() != set(self.chunks) or self.terms.keys() != self.chunks.keys()
-        ):
-            problem = "the manifest lists other chunks"
-        if problem:
-            raise IndexCorruptError(f"index is inconsistent: {problem}")
+        """The store and the manifest must count the same chunks: in memory this is a bug,
+        not damage on disk (the stores check what they read)."""
+        listed = sum(len(f.chunk_ids) for f in self.manifest.files.values())
+        if self.store.count() != listed:
+            raise IndexCorruptError(
+                f"index is inconsistent: {self.store.count()} vectors but {listed} chunks"
+            )
+
+
+def _document(record: ChunkRecord) -> Document:
+    return Document(id=record["id"], page_content=record["text"], metadata=dict(record["metadata"]))

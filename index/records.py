@@ -4,6 +4,8 @@ vectors, sized so that a record fits the smallest store's limits."""
 from __future__ import annotations
 
 import base64
+import binascii
+import logging
 from collections.abc import Mapping
 from typing import NotRequired
 
@@ -14,6 +16,8 @@ from typing_extensions import TypedDict
 
 from text.language import main_language
 from text.sentences import MAX_SENTENCE_UNITS
+
+log = logging.getLogger(__name__)
 
 
 @with_config(ConfigDict(extra="allow"))
@@ -80,3 +84,15 @@ def decode_sentence_vectors(data: bytes, dimension: int) -> np.ndarray:
     if not data or len(data) % (2 * dimension):
         raise ValueError(f"{len(data)} bytes are not rows of {dimension} float16 numbers")
     return np.frombuffer(data, dtype="<f2").reshape(-1, dimension).astype(np.float32)
+
+
+def readable_sentence_vectors(chunk_id: str, encoded: str, dimension: int) -> bytes | None:
+    """A record's sentence vectors, or None (with a warning) when they do not decode: they are
+    a cache of what the chunk's text gives, embedded again when needed."""
+    try:
+        data = base64.b64decode(encoded, validate=True)
+        decode_sentence_vectors(data, dimension)
+    except (binascii.Error, ValueError) as err:
+        log.warning("chunk %s: sentence vectors unreadable (%s), left out", chunk_id, err)
+        return None
+    return data

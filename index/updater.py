@@ -369,9 +369,10 @@ def _reusable_vectors(
     of an index from before sentence vectors were kept have none: `_add_sentence_vectors`)."""
     old_ids = [i for item in items if item.previous for i in item.previous.chunk_ids]
     by_id = knowledge_base.vectors_by_id(old_ids)
+    records = knowledge_base.store.fetch(by_id)
     return {
-        knowledge_base.document(i).metadata["hash"]: _ChunkVectors(
-            vector, knowledge_base.sentence_vectors.get(i)
+        records[i]["metadata"]["hash"]: _ChunkVectors(
+            vector, knowledge_base.encoded_sentence_vectors(records[i])
         )
         for i, vector in by_id.items()
     }
@@ -439,12 +440,13 @@ def _complete_sentence_vectors(
     """Give the chunks of an index written before sentence vectors were kept their sentence
     vectors (their window vectors are reused): the first ingest after the upgrade embeds the
     sentences of every chunk once. Returns how many chunks got them."""
-    missing = [i for i in knowledge_base.ids if i not in knowledge_base.sentence_vectors]
+    missing = knowledge_base.store.without_sentence_vectors()
     hidden = not (progress.show_bar and missing)
     with tqdm(total=len(missing), unit="chunk", desc="sentence vectors", disable=hidden) as bar:
         for begin in range(0, len(missing), batch_size):
             ids = missing[begin : begin + batch_size]
-            chunks = [knowledge_base.document(i) for i in ids]
+            fetched = knowledge_base.documents_by_id(ids)
+            chunks = [fetched[i] for i in ids]
             windows = knowledge_base.vectors_by_id(ids)
             sentences = _encoded_sentence_vectors([c.page_content for c in chunks], embedder)
             knowledge_base.remove(ids)

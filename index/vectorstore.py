@@ -114,7 +114,7 @@ class KnowledgeBaseVectorStore(VectorStore):
             for i, t, m in zip(chosen, texts, metadatas, strict=True)
         ]
         vectors = self.embeddings.embed_documents(texts) if texts else []
-        self.delete([i for i in chosen if i in self.knowledge_base.chunks])
+        self.delete(list(self.knowledge_base.documents_by_id(chosen)))
         self.knowledge_base.add(chosen, chunks, [np.asarray(v, dtype=np.float32) for v in vectors])
         files = self.knowledge_base.manifest.files
         for chunk in chunks:
@@ -128,7 +128,7 @@ class KnowledgeBaseVectorStore(VectorStore):
         LangChain's interface says. A manifest entry left without chunks goes too."""
         _no_options(kwargs)
         knowledge_base = self.knowledge_base
-        gone = set(knowledge_base.chunks if ids is None else ids) & knowledge_base.chunks.keys()
+        gone = set(knowledge_base.ids if ids is None else knowledge_base.documents_by_id(ids))
         if not gone:
             return True
         knowledge_base.remove(list(gone))
@@ -143,7 +143,8 @@ class KnowledgeBaseVectorStore(VectorStore):
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The chunks of these ids, in their order; ids it does not hold are left out."""
-        return [self._document(i) for i in ids if i in self.knowledge_base.chunks]
+        held = self.knowledge_base.documents_by_id(ids)
+        return [_without_filled(held[i]) for i in ids if i in held]
 
     def similarity_search(
         self, query: str, k: int = 4, *, filter: MetadataFilter | None = None, **kwargs: Any
@@ -189,16 +190,20 @@ class KnowledgeBaseVectorStore(VectorStore):
     def _allowed(self, chosen: MetadataFilter | None) -> set[str] | None:
         if chosen is None or (isinstance(chosen, ChunkFilter) and chosen.is_empty):
             return None
-        matches = chosen.matches if isinstance(chosen, ChunkFilter) else chosen
-        return {i for i, d in self.knowledge_base.chunks.items() if matches(d.metadata)}
+        if isinstance(chosen, ChunkFilter):
+            return self.knowledge_base.matching(chosen)
+        return {str(d.id) for d in self.knowledge_base.documents() if chosen(d.metadata)}
 
     def _document(self, chunk_id: str) -> Document:
-        """A copy of the chunk, without the metadata this class filled in."""
-        chunk = self.knowledge_base.document(chunk_id)
-        metadata = copy.deepcopy(chunk.metadata)
-        for key in metadata.pop(FILLED_KEY, []):
-            del metadata[key]
-        return Document(id=chunk_id, page_content=chunk.page_content, metadata=metadata)
+        return _without_filled(self.knowledge_base.document(chunk_id))
+
+
+def _without_filled(chunk: Document) -> Document:
+    """A copy of the chunk, without the metadata this class filled in."""
+    metadata = copy.deepcopy(chunk.metadata)
+    for key in metadata.pop(FILLED_KEY, []):
+        del metadata[key]
+    return Document(id=chunk.id, page_content=chunk.page_content, metadata=metadata)
 
 
 def _stored_metadata(text: str, given: Mapping[str, Any]) -> dict[str, Any]:

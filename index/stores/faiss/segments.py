@@ -11,22 +11,29 @@ segment instead (compaction); segments no live version lists are removed after t
 Written here rather than with LangChain's FAISS wrapper: its persistence pickles, and segments
 need the row bookkeeping (which chunk is in which row, which rows are unsaved) the wrapper hides.
 A filtered search is FAISS's own `IDSelectorBatch`, so it stays exact and scans only once.
+
+The chunks' records (text, metadata, BM25 term counts, sentence vectors) are kept in memory
+with the vectors, and keyword search is the in-process BM25 over them (`index.bm25`).
 """
 
 from __future__ import annotations
 
+import base64
 import shutil
-from collections.abc import Callable, Collection, Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from config import StoreSettings
+from index.bm25 import Bm25Index
 from index.embeddings import Embedder
 from index.errors import IndexStoreError, damaged
+from index.filters import ChunkFilter
 from index.manifest import MANIFEST_FILE, Manifest
-from index.records import ChunkRecord
+from index.records import ChunkRecord, chunk_language, readable_sentence_vectors
 from index.stores.faiss.segment_files import (
     DOCSTORE_FILE,
     SEGMENTS,
@@ -40,12 +47,21 @@ from index.stores.faiss.segment_files import (
 
 
 class FaissSegments:
-    """Vectors in one flat inner-product FAISS index, rows in step with `ids`."""
+    """Vectors in one flat inner-product FAISS index, rows in step with `order`, and the
+    chunks' records."""
 
     def __init__(self, dimension: int, settings: StoreSettings) -> None:
         self.index = faiss.IndexFlatIP(dimension)
-        self.ids: list[str] = []
+        self.order: list[str] = []
         self.rows: dict[str, int] = {}
+        self.chunks: dict[str, ChunkRecord] = {}
+        """Each chunk's record, without its sentence vectors (kept in `sentences`)."""
+        self.sentences: dict[str, bytes] = {}
+        """Each chunk's sentence vectors, as bytes: base64 in every record took a 50 MB file's
+        ingest from 1.5 to 2.1 GiB."""
+        self.languages: Counter[str] = Counter()
+        self._bm25: Bm25Index | None = None
+        """Built over the records in `order` by the first keyword search after a change."""
         self.settings = settings
         self.segments: dict[str, int] = {}
         """Saved segments, oldest first, and the rows each holds (live or dead)."""
@@ -61,7 +77,7 @@ class FaissSegments:
     @classmethod
     def open(
         cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
-    ) -> tuple[FaissSegments, list[ChunkRecord]]:
+    ) -> FaissSegments:
         """Read the segments the manifest lists, keeping the chunks it lists; a chunk found in
         two segments (removed, then added again) is taken from the newer."""
         store = cls(embedder.identity.dimension, settings)
@@ -88,7 +104,7 @@ class FaissSegments:
         else:
             store.segments = dict(manifest.store["segments"])
             store.unsaved = set()
-        return store, records
+        return store
 
     @classmethod
     def drop(cls, settings: StoreSettings) -> None:
@@ -122,9 +138,12 @@ class FaissSegments:
     def add(self, records: list[ChunkRecord], vectors: np.ndarray) -> None:
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         for record in records:
-            self.rows[record["id"]] = len(self.ids)
-            self.ids.append(record["id"])
+            self.rows[record["id"]] = len(self.order)
+            self.order.append(record["id"])
             self.unsaved.add(record["id"])
+            self._keep(record)
+            self.languages[chunk_language(record["metadata"], record["text"])] += 1
+        self._bm25 = None
 
     def delete(self, ids: Collection[str]) -> None:
         gone = set(ids)
@@ -133,22 +152,71 @@ class FaissSegments:
         rows = np.fromiter((self.rows.pop(i) for i in gone), dtype=np.int64, count=len(gone))
         self.index.remove_ids(rows)  # the rows after each removed one move up, in order
         first = int(rows.min())
-        self.ids[first:] = [i for i in self.ids[first:] if i not in gone]
-        for row in range(first, len(self.ids)):
-            self.rows[self.ids[row]] = row
+        self.order[first:] = [i for i in self.order[first:] if i not in gone]
+        for row in range(first, len(self.order)):
+            self.rows[self.order[row]] = row
         self.unsaved -= gone
+        for chunk_id in gone:
+            removed = self.chunks.pop(chunk_id)
+            self.sentences.pop(chunk_id, None)
+            self.languages[chunk_language(removed["metadata"], removed["text"])] -= 1
+        self._bm25 = None
 
     # -- reading ------------------------------------------------------------------------
 
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
         query = vector.reshape(1, -1)
+        if self.index.ntotal == 0:
+            return []
         if allowed is None:
             _, rows = self.index.search(query, min(k, self.index.ntotal))
         else:
             selected = np.fromiter((self.rows[i] for i in allowed if i in self.rows), np.int64)
+            if not len(selected):
+                return []
             parameters = faiss.SearchParameters(sel=faiss.IDSelectorBatch(selected))
             _, rows = self.index.search(query, min(k, len(selected)), params=parameters)
-        return [self.ids[row] for row in rows[0] if row >= 0]
+        return [self.order[row] for row in rows[0] if row >= 0]
+
+    def _keep(self, record: ChunkRecord) -> None:
+        chunk_id, encoded = record["id"], record.get("sentences")
+        data = (
+            None if encoded is None else readable_sentence_vectors(chunk_id, encoded, self.index.d)
+        )
+        if data is not None:
+            self.sentences[chunk_id] = data
+        self.chunks[chunk_id] = {k: v for k, v in record.items() if k != "sentences"}  # type: ignore[assignment]
+
+    def keyword_search(self, query: str, k: int, allowed: Collection[str] | None) -> list[str]:
+        if self._bm25 is None:
+            self._bm25 = Bm25Index([self.chunks[i]["terms"] for i in self.order])
+        mask = None if allowed is None else np.array([i in allowed for i in self.order])
+        return [self.order[row] for row, _ in self._bm25.search(query, k, mask)]
+
+    def matching(self, chunk_filter: ChunkFilter) -> set[str]:
+        return {i for i, r in self.chunks.items() if chunk_filter.matches(r["metadata"])}
+
+    def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
+        return {i: self._record(i) for i in ids if i in self.chunks}
+
+    def records(self) -> Iterator[ChunkRecord]:
+        return map(self._record, self.order)
+
+    def _record(self, chunk_id: str) -> ChunkRecord:
+        """The chunk's whole record, its sentence vectors encoded again."""
+        record = self.chunks[chunk_id]
+        if chunk_id not in self.sentences:
+            return record
+        return {**record, "sentences": base64.b64encode(self.sentences[chunk_id]).decode("ascii")}
+
+    def ids(self) -> list[str]:
+        return list(self.order)
+
+    def without_sentence_vectors(self) -> list[str]:
+        return [i for i in self.order if i not in self.sentences]
+
+    def language_counts(self) -> Counter[str]:
+        return Counter(self.languages)
 
     def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         held = [i for i in ids if i in self.rows]
@@ -166,19 +234,19 @@ class FaissSegments:
 
     # -- on disk ------------------------------------------------------------------------
 
-    def save(self, folder: Path, record: Callable[[str], ChunkRecord]) -> dict:
+    def save(self, folder: Path) -> dict:
         """Write the unsaved chunks as one new segment, or every chunk when it is time to
         compact; the manifest switched in afterwards lists the segments returned."""
         saved_rows = sum(self.segments.values())
-        dead = saved_rows - (len(self.ids) - len(self.unsaved))
+        dead = saved_rows - (len(self.order) - len(self.unsaved))
         compact = (
             dead > self.settings.compact_dead_share * max(saved_rows, 1)
             or len(self.segments) >= self.settings.max_segments
         )
-        chosen = self.ids if compact else [i for i in self.ids if i in self.unsaved]
+        chosen = self.order if compact else [i for i in self.order if i in self.unsaved]
         segments = {} if compact else dict(self.segments)
         if chosen or not segments:  # an empty index is one empty segment
-            records = (record(chunk_id) for chunk_id in chosen)
+            records = map(self._record, chosen)
             name = write_segment(folder / SEGMENTS, self._rows_of(chosen), records)
             segments[name] = len(chosen)
         self.segments, self.unsaved = segments, set()

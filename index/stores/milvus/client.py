@@ -21,6 +21,11 @@ logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
 """Its traceback when a file is open elsewhere: `connect` says what happened and what to do."""
 
 IDENTITY_PROPERTY = "ragchat.embedder"
+MAX_LIMIT = 16384
+"""Milvus's largest `limit` for one search or one page of a query iterator. Rows are read back
+in pages this size: each page is a new `id > last` query, which Milvus Lite answers by sorting
+every row, so pages of 1,000 made reading every row quadratic."""
+TEXT_LENGTH = 65535
 
 
 def connect(settings: StoreSettings) -> Any:
@@ -72,21 +77,41 @@ def release(settings: StoreSettings) -> None:
 def create_collection(
     client: Any, name: str, identity: EmbedderIdentity, settings: StoreSettings
 ) -> None:
+    """The chunks' collection (`collection.py`) and its BM25 statistics (`keywords.py`)."""
     from pymilvus import DataType
+
+    from index.stores.milvus.keywords import terms_collection
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("text", DataType.VARCHAR, max_length=65535)
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_LENGTH)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=identity.dimension)
+    schema.add_field("keywords", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("metadata", DataType.JSON)
+    schema.add_field("terms", DataType.JSON)
+    schema.add_field("sentences", DataType.VARCHAR, max_length=TEXT_LENGTH)
     index = client.prepare_index_params()
     index.add_index("vector", index_type=settings.index_type, metric_type="IP")
+    index.add_index("keywords", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     client.create_collection(
         name,
         schema=schema,
         index_params=index,
         consistency_level="Strong",
         properties={IDENTITY_PROPERTY: json.dumps(identity.to_dict())},
+    )
+    terms = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    terms.add_field("term", DataType.VARCHAR, is_primary=True, max_length=TEXT_LENGTH)
+    terms.add_field("dimension", DataType.INT64)
+    terms.add_field("frequency", DataType.INT64)
+    terms.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+    terms_index = client.prepare_index_params()
+    terms_index.add_index("unused", index_type="FLAT", metric_type="IP")
+    client.create_collection(
+        terms_collection(name),
+        schema=terms,
+        index_params=terms_index,
+        consistency_level="Strong",
     )
 
 
@@ -114,6 +139,18 @@ def missing_collection(name: str, settings: StoreSettings) -> str:
 
 
 def builds(client: Any, settings: StoreSettings) -> list[str]:
-    """The collections written for `store.collection` (one per build)."""
-    prefix = f"{settings.collection}__b"
-    return [name for name in client.list_collections() if name.startswith(prefix)]
+    """The collections written for `store.collection` (one per build, with its statistics)."""
+    from index.stores.milvus.keywords import terms_collection
+
+    prefix, statistics = f"{settings.collection}__b", terms_collection("")
+    names = client.list_collections()
+    return [n for n in names if n.startswith(prefix) and not n.endswith(statistics)]
+
+
+def drop_build(client: Any, name: str) -> None:
+    """A build's collection and its statistics."""
+    from index.stores.milvus.keywords import terms_collection
+
+    for collection in (name, terms_collection(name)):
+        if client.has_collection(collection):
+            client.drop_collection(collection)
