@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-
-from langchain_core.documents import Document
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -127,8 +125,9 @@ def _run(
 ) -> dict:
     service = hub.service(profile)
     if oracle:
-        _put_answer_window_first(service, items)
-    rows = answer_rows(service, items)
+        rows = answer_rows(service, items, _answer_window_first(service))
+    else:
+        rows = answer_rows(service, items)
     result = {"summary": summarize(rows), "rows": rows}
     if perturbed:
         faithful = faithfulness_rows(service, perturbed_set(service, items))
@@ -137,19 +136,19 @@ def _run(
     return result
 
 
-def _put_answer_window_first(service: RagService, items: list[QAItem]) -> None:
-    """--oracle: the service retrieves its first 30 passages (reranked as usual) and puts the
-    best-ranked one holding the expected answer first; the chain keeps what fits its budget."""
-    expected = {item.question: item.answer for item in items if item.answer}
-    retrieve = service.retrieve
+def _answer_window_first(service: RagService) -> Callable[[QAItem], AnswerOptions]:
+    """--oracle: each answerable question is answered from its first 30 passages (reranked as
+    usual) with the best-ranked one holding the expected answer put first; the service keeps
+    what fits its budget."""
 
-    def answer_first(question: str, options: AnswerOptions | None = None) -> list[Document]:
-        documents = retrieve(question, replace(options or AnswerOptions(), k=30))
-        answer = expected.get(question)
-        holding = [d for d in documents if answer and squeeze(answer) in squeeze(d.page_content)]
-        return holding[:1] + [d for d in documents if d not in holding[:1]]
+    def options(item: QAItem) -> AnswerOptions:
+        found = service.retrieve(item.question, AnswerOptions(k=30))
+        answer = item.answer
+        holding = [d for d in found if answer and squeeze(answer) in squeeze(d.page_content)]
+        ordered = holding[:1] + [d for d in found if d not in holding[:1]]
+        return AnswerOptions(kind="lookup", passages=tuple(ordered)) if answer else AnswerOptions()
 
-    service.retrieve = answer_first
+    return options
 
 
 def _parse_args() -> argparse.Namespace:

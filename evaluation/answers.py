@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from evaluation.scoring import QAItem, rate, score_checked
-from services.answering import Answer, RagService
+from services.answering import Answer, AnswerOptions, RagService
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,13 @@ class Timed:
     answer_s: float
 
 
-def timed_answer(service: RagService, question: str) -> Timed:
+def timed_answer(service: RagService, question: str, options: AnswerOptions | None = None) -> Timed:
     """Ask as every face does (streamed), timing from the question; a failed answer stops the
     run, since its scores would mean nothing."""
     started = time.perf_counter()
     first = None
     answer: Answer | None = None
-    for event in service.stream(question):
+    for event in service.stream(question, options=options or AnswerOptions()):
         if isinstance(event, Answer):
             answer = event
         elif isinstance(event, str):
@@ -39,11 +40,16 @@ def timed_answer(service: RagService, question: str) -> Timed:
     return Timed(answer, (first or finished) - started, finished - started)
 
 
-def answer_rows(service: RagService, items: list[QAItem]) -> list[dict]:
-    """Ask every question and score the service's final answer: one row per question."""
+def answer_rows(
+    service: RagService,
+    items: list[QAItem],
+    options_for: Callable[[QAItem], AnswerOptions] = lambda item: AnswerOptions(),
+) -> list[dict]:
+    """Ask every question (with `options_for` it) and score the service's final answer: one
+    row per question."""
     rows = []
     for item in items:
-        timed = timed_answer(service, item.question)
+        timed = timed_answer(service, item.question, options_for(item))
         answer = timed.answer
         passages = [card.text for card in answer.sources]
         score = score_checked(answer.text, answer.cited, passages, item.answer)

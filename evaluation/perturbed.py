@@ -12,8 +12,7 @@ citation, since no passage it was given says so. Built at run time from a QA set
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
@@ -70,8 +69,8 @@ def faithfulness_rows(service: RagService, cases: Sequence[Perturbed]) -> list[d
     """Ask each question with its perturbed passage as the only one: one row per case."""
     rows = []
     for case in cases:
-        with _only_passage(service, case.passage):
-            answer = service.answer(case.item.question, options=AnswerOptions(translate="off"))
+        only = AnswerOptions(translate="off", kind="lookup", passages=(case.passage,))
+        answer = service.answer(case.item.question, options=only)
         stated = squeeze(case.original) in squeeze(answer.text)
         refused = is_refusal(answer.text)
         rows.append(
@@ -94,13 +93,3 @@ def summarize_faithfulness(rows: list[dict]) -> dict:
         "follows": rate(rows, "follows"),
         "refused": rate(rows, "refused"),
     }
-
-
-@contextmanager
-def _only_passage(service: RagService, passage: Document) -> Iterator[None]:
-    """While inside, `service` retrieves exactly `passage` for any question."""
-    service.retrieve = lambda question, options=None: [passage]  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        del service.retrieve  # the class's method again

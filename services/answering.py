@@ -75,6 +75,9 @@ class AnswerOptions:
     False keeps the fused order (benchmarks compare the two)."""
     kind: Kind | None = None
     """Answer the question as this kind (`chains.kinds`); None: as routed."""
+    passages: tuple[Document, ...] | None = None
+    """Answer from exactly these passages instead of searching (the faithfulness and oracle
+    evaluations give the model a passage of their choosing); still fitted to the budget."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,10 @@ class RagService:
 
     def select(self, question: str, options: AnswerOptions, kind: Kind) -> Selection:
         """The passages for a question of `kind` (`GATHER`), the best that fit its budget."""
-        found = GATHER[kind](self, question, options)
+        if options.passages is not None:
+            found = list(options.passages)
+        else:
+            found = GATHER[kind](self, question, options)
         with stage(tracer, "prompt", {"ragchat.candidates": len(found)}) as span:
             kept = fit_to_budget(found, self.count_tokens, self.budgets[kind])
             span.set_attribute("ragchat.passages", len(kept))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from langchain_core.documents import Document
 
 from config import RetrievalSettings, Settings
 from index.filters import ChunkFilter
@@ -135,3 +136,16 @@ def test_a_follow_up_is_rewritten_with_the_history_before_retrieval(service):
     rewrite, reply = models.llm.prompts
     assert "什么是困惑度？" in str(rewrite) and "困惑度的数值越低说明什么？" in str(reply)
     assert answer.text.startswith(QUOTED)
+
+
+def test_given_passages_are_the_ones_answered_from(service):
+    """`AnswerOptions.passages` replaces the search (the faithfulness and oracle evaluations):
+    the model reads exactly them, and the answer is checked against them."""
+    changed = Document(
+        page_content="困惑度为 7 的模型，在每个位置上好像要从 7 个等可能的词里做选择。",
+        metadata={"source": "changed.md"},
+    )
+    rag = service(fake_models(["困惑度为 7 的模型，好像要从 7 个等可能的词里做选择。"]))
+    _, answer = streamed(rag, QUESTION, options=AnswerOptions(kind="lookup", passages=(changed,)))
+    assert [card.text for card in answer.sources] == [changed.page_content]
+    assert answer.cited == [1] and not answer.unsupported
