@@ -80,7 +80,8 @@ def format_report(report: IngestReport, index_folder: Path) -> str:
     for outcome in report.outcomes:
         status = f"{_(OUTCOMES[outcome.status]):<10}"
         if outcome.status == "failed":
-            lines.append(f"  {status} {outcome.source}: {outcome.reason}")
+            reason = explain(outcome.problem) if outcome.problem else outcome.reason
+            lines.append(f"  {status} {outcome.source}: {reason}")
         elif outcome.status != "unchanged":
             chunks = _chunks(outcome.chunks)
             lines.append(f"  {status} {outcome.source} ({chunks})")

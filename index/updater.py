@@ -24,6 +24,7 @@ from opentelemetry.util.types import AttributeValue
 from tqdm import tqdm
 
 from config import ChunkingSettings, Settings
+from errors import N_, Message, RagchatError
 from index.embeddings import Embedder, unit_rows
 from index.errors import IndexMismatchError
 from index.knowledge_base import KnowledgeBase
@@ -51,6 +52,14 @@ class FileOutcome:
     status: Status
     chunks: int = 0
     reason: str = ""
+    """Why it failed, in English (the API, logs)."""
+    problem: RagchatError | Message | None = field(default=None, repr=False, compare=False)
+    """`reason` as a translatable message: the app and ingest.py show it in the reader's
+    language (`i18n.explain`)."""
+
+    @classmethod
+    def failed(cls, source: str, problem: RagchatError | Message) -> FileOutcome:
+        return cls(source, "failed", reason=str(problem), problem=problem)
 
 
 @dataclass
@@ -241,7 +250,7 @@ def _plan(
     for root in roots:
         if not root.exists():
             report.outcomes.append(
-                FileOutcome(str(root), "failed", reason="no such file or folder")
+                FileOutcome.failed(str(root), Message(N_("no such file or folder")))
             )
     discovery = discover(roots)
     seen: set[str] = set()
@@ -257,8 +266,9 @@ def _plan(
         try:
             data = path.read_bytes()
         except OSError as err:
-            reason = "permission denied" if isinstance(err, PermissionError) else str(err)
-            report.outcomes.append(FileOutcome(source, "failed", reason=reason))
+            denied = Message(N_("permission denied"))
+            problem = denied if isinstance(err, PermissionError) else Message(str(err))
+            report.outcomes.append(FileOutcome.failed(source, problem))
             continue
         digest = file_digest(path, data)
         if previous is not None and previous.hash == digest:
@@ -295,7 +305,7 @@ def _apply(
                 try:
                     document = loader.load(item.path, item.source)
                 except LoaderError as err:
-                    report.outcomes.append(FileOutcome(item.source, "failed", reason=str(err)))
+                    report.outcomes.append(FileOutcome.failed(item.source, err))
                     continue
             with stage(tracer, "chunk", _file_attributes(number, item)) as span:
                 chunks = add_languages(splitter.chunk_document(document))
@@ -511,7 +521,7 @@ def forget(
         for source in sources:
             record = kb.manifest.files.pop(source, None)
             if record is None:
-                report.outcomes.append(FileOutcome(source, "failed", reason="not in the index"))
+                report.outcomes.append(FileOutcome.failed(source, Message(N_("not in the index"))))
                 continue
             kb.remove(record.chunk_ids)
             report.outcomes.append(FileOutcome(source, "removed", len(record.chunk_ids)))

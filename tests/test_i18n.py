@@ -15,8 +15,10 @@ import llms
 from accounts.store import AccountStore
 from config import AuthSettings, IngestSettings, LlamaCppProfile, OpenAIProfile
 from errors import Message
-from i18n import _, explain, format_count, format_size, ngettext, using
+from i18n import N_, _, explain, format_count, format_size, ngettext, using
 from index.catalog import KnowledgeBaseError, check_name
+from index.updater import FileOutcome, IngestReport
+from ingest import format_report
 from llms.local_server import free_port
 from loaders.errors import LoaderError
 from loaders.isolation import IsolatedLoader
@@ -164,3 +166,12 @@ def test_the_api_keeps_english_unless_accept_language_asks_and_never_changes_the
     assert english["message"].startswith("'a/b': '/', '\\' and '..' are not allowed")
     assert chinese["message"].startswith("'a/b'：不允许使用")
     assert english["code"] == chinese["code"] == "invalid_knowledge_base"
+
+
+def test_an_ingest_failure_is_reported_in_the_readers_language(tmp_path: Path) -> None:
+    """ingest.py's report names a file that failed with the loader's reason, translated."""
+    failed = LoaderError(N_("looks like a binary file (NUL bytes), not text"))
+    report = IngestReport(outcomes=[FileOutcome.failed("notes.txt", failed)])
+    with using("zh_CN"):
+        assert "二进制" in format_report(report, tmp_path)
+    assert "binary file" in format_report(report, tmp_path)

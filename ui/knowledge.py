@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from errors import RagchatError
-from i18n import _, format_count, format_datetime, format_number, format_size, ngettext
+from i18n import _, explain, format_count, format_datetime, format_number, format_size, ngettext
 from index.errors import IndexNotFoundError, IndexStoreError
 from index.updater import IngestReport
 from loaders import SUPPORTED_SUFFIXES
@@ -220,7 +220,8 @@ def _run_ingest(
 def _show_report(report: IngestReport) -> None:
     for outcome in report.outcomes:
         if outcome.status == "failed":
-            st.error(f"{outcome.source}: {outcome.reason}")
+            reason = explain(outcome.problem) if outcome.problem else outcome.reason
+            st.error(f"{outcome.source}: {reason}")
         elif outcome.status != "unchanged":
             chunks = ngettext("{count} chunk", "{count} chunks", outcome.chunks)
             st.success(
