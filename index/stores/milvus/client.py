@@ -1,5 +1,5 @@
 """Reaching Milvus: a client for `store.uri`, a collection made with the embedder's identity as
-one of its properties, LangChain's vector store over it, and Milvus Lite's file let go of."""
+one of its properties, and Milvus Lite's file let go of."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from config import StoreSettings
-from index.embeddings import Embedder, EmbedderIdentity
+from index.embeddings import EmbedderIdentity
 from index.errors import (
     REPAIR_COMMAND,
     IndexBusyError,
@@ -44,26 +44,6 @@ def connect(settings: StoreSettings) -> Any:
                 "allows one process per file; stop it, or use a Milvus server's URI)"
             ) from None
         raise IndexStoreError(f"cannot reach Milvus at {uri}: {err.message}") from None
-
-
-def langchain_store(name: str, embedder: Embedder, settings: StoreSettings) -> Any:
-    """LangChain's Milvus vector store over collection `name`, with ragchat's field names."""
-    from langchain_milvus import Milvus
-
-    token = settings.token.get_secret_value() if settings.token else ""
-    return Milvus(
-        embedding_function=embedder.embeddings,
-        collection_name=name,
-        connection_args={"uri": settings.uri, "token": token, "db_name": settings.db_name},
-        consistency_level="Strong",
-        index_params={"index_type": settings.index_type, "metric_type": "IP"},
-        search_params={"metric_type": "IP"},
-        auto_id=False,
-        primary_field="id",
-        text_field="text",
-        vector_field="vector",
-        metadata_field="metadata",
-    )
 
 
 def release(settings: StoreSettings) -> None:

@@ -287,6 +287,8 @@ class MilvusCollection:
             counts: Counter[str] = Counter()
         else:
             counts = read_languages(self.client, self.collection)
+        doomed = [r for b in _batches(sorted(self.doomed)) for r in self._saved_records(b)]
+        counts.subtract(chunk_language(r["metadata"], r["text"]) for r in doomed)
         counts.update(chunk_language(r["metadata"], r["text"]) for r, _ in self.pending.values())
         return counts
 
