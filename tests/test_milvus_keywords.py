@@ -20,9 +20,16 @@ from pymilvus import MilvusClient
 from config import PathsSettings, Settings, StoreSettings
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
-from index.stores.milvus.client import release
+from index.manifest import read_manifest
+from index.stores.milvus.client import connect, release
+from index.stores.milvus.keywords import (
+    WRITING,
+    read_all_statistics,
+    write_marker,
+    write_statistics,
+)
 from index.updater import ingest
-from index.versions import load_index
+from index.versions import current_version, load_index
 from tests.support.fakes import fake_embedder
 from tests.support.paths import REPO, SAMPLE_DIR
 
@@ -165,7 +172,7 @@ def test_another_process_sees_what_one_saved(both, corpus):
         script = (
             "import sys, json; sys.path.insert(0, sys.argv[1])\n"
             "from config import StoreSettings\n"
-            "from index.versions import load_index\n"
+            "from index.versions import current_version, load_index\n"
             "from tests.support.fakes import fake_embedder\n"
             "store = StoreSettings(backend='milvus', uri=sys.argv[3])\n"
             "kb = load_index(__import__('pathlib').Path(sys.argv[2]), fake_embedder(), store)\n"
@@ -183,3 +190,34 @@ def test_another_process_sees_what_one_saved(both, corpus):
         assert json.loads(result.stdout.splitlines()[-1]) == ["sample/zz-replica.md"]
     finally:
         note.unlink()
+
+
+def test_statistics_a_crash_left_wrong_are_counted_again_by_the_next_save(both, corpus):
+    """A save that began and never finished (its mark written, the statistics half updated):
+    the next open sees the marks disagree, and the next save counts the statistics again."""
+    for name in ("faiss", "milvus"):  # both indexes in step with the documents folder
+        release(both[name].store)
+        ingest(both[name], fake_embedder(), show_progress=False, on_message=lambda _: None)
+    settings = both["milvus"]
+    collection = read_manifest(current_version(settings.paths.index)).store["collection"]
+    client = connect(settings.store)
+    wrong = read_all_statistics(client, collection)
+    term = max(wrong.frequencies, key=wrong.frequencies.__getitem__)
+    wrong.frequencies[term] = 1
+    write_statistics(client, collection, wrong, [term])
+    write_marker(client, collection, WRITING, 10**6)
+    release(settings.store)
+    assert opened(settings).store.recount
+    edited = next((corpus / "sample").glob("*.md"))
+    original = edited.read_text("utf-8")
+    edited.write_text(original + "\n\nOne more line.\n", "utf-8")
+    try:
+        for name in ("faiss", "milvus"):
+            release(both[name].store)
+            report = ingest(both[name], fake_embedder(), show_progress=False, on_message=print)
+            assert report.count("updated") == 1
+        release(settings.store)
+        assert not opened(settings).store.recount
+        assert rankings(opened(settings)) == rankings(opened(both["faiss"]))
+    finally:
+        edited.write_text(original, "utf-8")
