@@ -91,6 +91,11 @@ class KnowledgeBase:
         """Every chunk: for tools that read the whole corpus, never on a question's path."""
         return map(_document, self.store.records())
 
+    def metadatas(self) -> Iterator[dict]:
+        """Every chunk's metadata (e.g. the filter choices, `index.filters.facets`): on a
+        server, one read of the metadata column, no texts."""
+        return self.store.metadatas()
+
     def sentence_vectors_of(self, chunk_id: str) -> np.ndarray | None:
         """The unit vectors of the chunk's sentence units, if the index keeps them readable
         (damaged ones are left out and embedded again when needed: they are a cache of what

@@ -18,7 +18,7 @@ import pytest
 from pymilvus import MilvusClient
 
 from config import PathsSettings, Settings, StoreSettings
-from index.filters import ChunkFilter
+from index.filters import ChunkFilter, facets
 from index.knowledge_base import KnowledgeBase
 from index.manifest import read_manifest
 from index.stores.milvus.client import connect, release
@@ -221,3 +221,8 @@ def test_statistics_a_crash_left_wrong_are_counted_again_by_the_next_save(both, 
         assert rankings(opened(settings)) == rankings(opened(both["faiss"]))
     finally:
         edited.write_text(original, "utf-8")
+
+
+def test_the_filter_choices_read_the_metadata_alone(both):
+    faiss, milvus = opened(both["faiss"]), opened(both["milvus"])
+    assert facets(milvus.metadatas()) == facets(d.metadata for d in faiss.documents())

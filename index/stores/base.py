@@ -90,6 +90,10 @@ class Store(Protocol):
         question's path."""
         ...
 
+    def metadatas(self) -> Iterator[dict]:
+        """Every chunk's metadata (filter choices), without reading texts."""
+        ...
+
     def ids(self) -> list[str]:
         """Every chunk id it holds."""
         ...

@@ -209,6 +209,9 @@ class FaissSegments:
             return record
         return {**record, "sentences": base64.b64encode(self.sentences[chunk_id]).decode("ascii")}
 
+    def metadatas(self) -> Iterator[dict]:
+        return (dict(self.chunks[i]["metadata"]) for i in self.order)
+
     def ids(self) -> list[str]:
         return list(self.order)
 

@@ -271,6 +271,15 @@ class MilvusCollection:
         for record, _ in self.pending.values():
             yield record
 
+    def metadatas(self) -> Iterator[dict]:
+        hidden = self.orphans | self.doomed
+        if self.exists:
+            for row in self._every_row(["id", "metadata"]):
+                if row["id"] not in hidden and row["id"] not in self.pending:
+                    yield row["metadata"]
+        for record, _ in self.pending.values():
+            yield dict(record["metadata"])
+
     def ids(self) -> list[str]:
         hidden = self.orphans | self.doomed
         saved = [row["id"] for row in self._every_row(["id"])] if self.exists else []
