@@ -159,7 +159,7 @@ class KnowledgeBaseService:
 
     def facets(self, name: str = DEFAULT_KB, *, person: Person = LOCAL_OPERATOR) -> Facets:
         """The filter choices `name`'s chunks offer (folders, types, languages, tags, dates)."""
-        return facets(d.metadata for d in self.open(name, person=person).documents())
+        return facets(self.open(name, person=person).metadatas())
 
     def document_path(self, name: str, source: str, *, person: Person = LOCAL_OPERATOR) -> Path:
         """The file a source card of `name` cites (`source` as the index names it), for the

