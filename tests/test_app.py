@@ -22,6 +22,7 @@ def test_question_gets_a_streamed_answer_with_source_cards_and_follow_up(app):
     ask(index_samples(app), "什么是困惑度？")
     cards = source_cards(app)
     assert cards and "ngram-language-models.md" in cards[0]
+    assert any(e.label.startswith("Time: ") for e in app.main.expander)  # where it went
     turn = app.session_state["turns"][0]
     assert turn["answer"].strip() and not turn["error"]
     ask(app, "它的数值越低说明什么？")

@@ -3,6 +3,8 @@ fixture in tests/conftest.py starts it)."""
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 
@@ -21,4 +23,6 @@ def ask(app: AppTest, question: str) -> AppTest:
 
 
 def source_cards(app: AppTest) -> list[str]:
-    return [e.label for e in app.main.expander]  # not the sidebar's (Filters)
+    """The source cards' labels (`[n] file …`): not the sidebar's Filters, not an answer's time
+    breakdown."""
+    return [e.label for e in app.main.expander if re.search(r"\[\d+\] ", e.label)]
