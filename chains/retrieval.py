@@ -155,7 +155,9 @@ class HybridRetriever(BaseRetriever):
             window = kept[begin : begin + 2 * wanted]
             stored = self.knowledge_base.documents_by_id(chunk_id for chunk_id, _, _ in window)
             for chunk_id, score, ranks in window:
-                document = stored[chunk_id]
+                document = stored.get(chunk_id)  # None: another replica's save removed it
+                if document is None:
+                    continue
                 if len(chosen) == wanted:
                     break
                 if self.dedupe_overlaps and any(_mostly_overlaps(document, c) for c in chosen):

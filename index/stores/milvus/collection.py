@@ -240,7 +240,11 @@ class MilvusCollection:
         return found - self.orphans
 
     def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
-        wanted = [i for i in dict.fromkeys(ids) if i not in self.doomed and i not in self.orphans]
+        wanted = [  # a chunk removed and added again before the save is pending, not gone
+            i
+            for i in dict.fromkeys(ids)
+            if i in self.pending or (i not in self.doomed and i not in self.orphans)
+        ]
         found = {i: self.pending[i][0] for i in wanted if i in self.pending}
         for chunk_id in wanted:
             if chunk_id in self.cache:
@@ -347,7 +351,7 @@ class MilvusCollection:
         if self.recount:
             self._delete(gone)
             statistics = self._counted_again()
-            changed: Iterable[str] = list(statistics.dimensions)
+            changed: Iterable[str] = statistics.dimensions  # live: new terms get theirs below
         else:
             removed = [r for b in _batches(gone) for r in self._saved_records(b)]
             changed = {t for r in (*removed, *added) for t in r["terms"]}
