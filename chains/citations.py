@@ -165,6 +165,8 @@ class _Checker:
         self.passages = [content_units(text) for text in self.texts]
         self.numbers = [stated(text, unscaled=True) for text in self.texts]
         self._similar: dict[str, list[float]] = {}
+        self._supported: dict[str, tuple[list[int] | None, Message | None]] = {}
+        """Each claim's verdict: a streamed answer is checked again as each sentence ends."""
 
     def check(self, answer: str) -> Checked:
         checked = Checked("")
@@ -177,7 +179,9 @@ class _Checker:
                 stripped,
             )
             claim = _SPACED_MARKER.sub("", body).strip()
-            supporting, why = self._supporting(claim)
+            if claim not in self._supported:
+                self._supported[claim] = self._supporting(claim)
+            supporting, why = self._supported[claim]
             if supporting and not checked.supported and not checked.unsupported:
                 why = self._off_question(claim, supporting[0])  # the answer's main claim
                 supporting = [] if why else supporting

@@ -62,12 +62,12 @@ CUES: dict[Kind, re.Pattern[str]] = {
 overview; `list` cues that also name the collection ("all the notes") are an overview only
 with an overview cue."""
 COLLECTION = _cues(_COLLECTION)
+"""Words naming the notes as a whole: "summarize these notes" is an overview."""
 ONE_DOCUMENT = _cues(
     r"(这|那|该)(一)?(份|篇|个|章)|《",
     r"\b(the|this|that) (note|document|page|chapter|slides|lecture|file)\b",
 )
 """Words naming one document: "summarize the note on X" is a summary."""
-"""Words naming the notes as a whole: "summarize these notes" is an overview."""
 WEAK = _cues(r"哪些|主要|分别|各自", r"\bwhat are\b|\bmain\b|\beach\b|\bboth\b")
 """Words that often open a question beyond one passage, but as often a lookup: without a
 kind's cue, the rules are unsure."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from evaluation.answers import timed_answer
 from evaluation.scoring import QAItem, rate, squeeze
 from services.answering import AnswerOptions, RagService
 from text.language import is_refusal
@@ -46,11 +47,10 @@ def perturb(answer: str, others: Sequence[str]) -> str:
 
 def perturbed_set(service: RagService, items: Sequence[QAItem]) -> list[Perturbed]:
     """One perturbed passage per answerable question whose answer retrieval finds verbatim."""
-    answers = [item.answer for item in items if item.answer]
+    answerable = [item for item in items if item.answer]
+    answers = [item.answer for item in answerable]
     chosen = []
-    for number, item in enumerate(items):
-        if not item.answer:
-            continue
+    for number, item in enumerate(answerable):
         found = service.retrieve(item.question, AnswerOptions(k=SEARCHED, translate="off"))
         holding = [d for d in found if item.answer in d.page_content]
         if not holding:
@@ -70,7 +70,7 @@ def faithfulness_rows(service: RagService, cases: Sequence[Perturbed]) -> list[d
     rows = []
     for case in cases:
         only = AnswerOptions(translate="off", kind="lookup", passages=(case.passage,))
-        answer = service.answer(case.item.question, options=only)
+        answer = timed_answer(service, case.item.question, only).answer  # a failure stops
         stated = squeeze(case.original) in squeeze(answer.text)
         refused = is_refusal(answer.text)
         rows.append(

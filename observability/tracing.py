@@ -9,6 +9,7 @@ default, installs nothing). Exporters come from a registry keyed by the config v
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 
@@ -29,7 +30,8 @@ _configured: TracerProvider | None = None
 
 def _console(_settings: TracingSettings) -> SpanProcessor:
     """Each span printed as JSON when it ends (for a look, or a log collector)."""
-    return SimpleSpanProcessor(ConsoleSpanExporter())
+    # stderr: stdout carries mcp_server.py's protocol and ask.py's JSON
+    return SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr))
 
 
 def _otlp(settings: TracingSettings) -> SpanProcessor:

@@ -141,11 +141,11 @@ class Answer:
     answer's trace (`observability.stages`), for faces without a collector."""
     error: str = ""
     error_code: str = ""
+    """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
+    `cancelled`."""
     problem: RagchatError | Message | None = field(default=None, repr=False, compare=False)
     """`error` as a translatable message: faces show it in the reader's language
     (`i18n.explain`); JSON keeps the English `error`."""
-    """`model_unavailable` (cannot be built), `model_error` (failed while answering) or
-    `cancelled`."""
     unsupported: list[str] = field(default_factory=list)
     """Sentences of `text` (markers removed) that no passage supports: shown as such, cited
     nowhere (`chains.citations`)."""
@@ -228,7 +228,6 @@ class RagService:
         self.refuse_unsupported = profile_settings.refuse_unsupported
         self.answer_similarity = retrieval.answer_similarity
         self.count_tokens = models.count_tokens if ready else estimate_tokens
-        self.context_budget = context_budget(settings, profile)
         self.budgets = {kind: context_budget(settings, profile, kind) for kind in GATHER}
         """Tokens of passages per kind of question."""
         self.questions = settings.questions
@@ -327,9 +326,9 @@ class RagService:
         through), documents taking turns."""
         chosen = options.filter
         sources = {
-            d.metadata["source"]
-            for d in self.knowledge_base.documents()
-            if chosen is None or chosen.is_empty or chosen.matches(d.metadata)
+            metadata["source"]
+            for metadata in self.knowledge_base.metadatas()  # no texts read
+            if chosen is None or chosen.is_empty or chosen.matches(metadata)
         }
         outlines = self.outlines.outlines(sources).values()
         return key_passages(outlines, self.questions.overview_per_document)
@@ -437,8 +436,9 @@ class RagService:
         except Exception as err:  # client libraries raise many kinds; explain() names them
             answer.problem = explain(err)
             if not sources:  # retrieval needs no chat model: still show the passages
-                with record.active():
-                    sources = self.passages(question, replace(options, translate="off"))
+                with record.active():  # as a lookup: no second routing after a failure
+                    fallback = replace(options, translate="off")
+                    sources = self.select(question, fallback, "lookup").passages
                 checked = CitationStream(sources, self.support)
         finally:
             if ticket is not None:
