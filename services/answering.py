@@ -497,8 +497,7 @@ class RagService:
             root.set_attribute("ragchat.error_code", answer.error_code)
         if answer.error and answer.error_code != "cancelled":
             root.set_status(StatusCode.ERROR, answer.error)
-        speed = generation.tokens / generation.seconds if generation.seconds > 0 else None
-        record_answer(self.profile, answer.error_code, answer.timings, speed)
+        record_answer(self.profile, answer.error_code, answer.timings, generation.speed)
 
     def answer(
         self,
@@ -547,6 +546,8 @@ class _Generation:
     first: float = 0.0
     """When its first text arrived."""
     text: str = ""
+    pieces: int = 0
+    """Non-empty pieces: a refusal or an outline given without the model comes as one."""
     tokens: int = 0
     seconds: float = 0.0
     """From the first text to the last."""
@@ -554,4 +555,10 @@ class _Generation:
     def feed(self, piece: str) -> None:
         if piece and not self.first:
             self.first = time.perf_counter()
+        self.pieces += bool(piece)
         self.text += piece
+
+    @property
+    def speed(self) -> float | None:
+        """Tokens per second of a streamed generation (None for text that came at once)."""
+        return self.tokens / self.seconds if self.pieces > 1 and self.seconds > 0 else None
