@@ -54,13 +54,15 @@ _QUANTITY_QUESTION = re.compile(
     re.I,
 )
 _QUANTITY = re.compile(
-    r"(?<![A-Za-z\d-])\d|[一二两三四五六七八九十百千万亿数几]+[个种层次年月天位名项步条倍亿万千百]"
+    r"(?<![A-Za-z\d-])\d|[一二两三四五六七八九十百千万亿]{2,}"
+    r"|[一二两三四五六七八九十百千万亿数几][个种层次年月天位名项步条倍度米元克升比周岁分秒时小毫公本块件张]"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|"
     r"millions?|billions?)\b",
     re.I,
 )
-"""A stated quantity: digits not part of a name (GPT-3's 3 is not one), a Chinese numeral with
-its measure word (三个, 数百亿), an English number word."""
+"""A stated quantity: digits not part of a name (GPT-3's 3 is not one), Chinese numerals of two
+characters or more (二十四, 十五) or one with its measure word (三个, 六小时, 数百亿; not 一般 or
+一些), an English number word."""
 _FRAGMENT_UNITS = 4
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")

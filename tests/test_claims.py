@@ -129,3 +129,11 @@ def test_off_question_is_silent_for_a_fitting_answer():
         is None
     )
     assert off_question("GRU 有更新门和重置门。", "GRU里有哪几个门？", "更新门和重置门", 8) is None
+
+
+@pytest.mark.parametrize(
+    "answer", ["一比十五。", "须在二十四小时内修改。", "每公斤体重五十毫升。", "六小时内送达。"]
+)
+def test_chinese_numerals_answer_a_how_much_question(answer):
+    assert off_question(answer, "需要多少？", answer, 8) is None
+    assert off_question("它一般很快。", "需要多少？", answer, 8) is not None  # 一般 is no number
