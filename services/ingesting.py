@@ -31,7 +31,7 @@ from observability.metrics import INGESTED_CHUNKS, INGESTED_FILES
 from observability.stages import Record
 from services.guard import Guard
 from services.live import LiveIndexes, commands_for
-from services.outlines import OutlineStore, OutlineSync, outline_path
+from services.outlines import OUTLINED_CHUNKS, OutlineStore, OutlineSync, outline_path
 from services.people import LOCAL_OPERATOR, Audited, Person
 from services.permissions import Action
 
@@ -89,7 +89,7 @@ class IngestService:
                     on_progress=on_progress,
                 )
                 _describe(span, report)
-                if not dry_run:
+                if not dry_run and report.total_chunks <= OUTLINED_CHUNKS:
                     outlined = self._outline(kb)
                     span.set_attributes(
                         {
