@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import pytest
 
 from tests.support.browser import AVAILABLE, MISSING, app_server, chromium, save_screenshot
 from tests.support.cjk_pdf import write_cjk_pdf
-from tests.support.paths import MODEL, REPO, SAMPLE_DIR
+from tests.support.paths import MODEL, SAMPLE_DIR
+from tests.support.processes import ingest_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=MISSING)]
 
@@ -31,12 +30,7 @@ def app_url(tmp_path):
         encoding="utf-8",
     )
     shutil.copytree(SAMPLE_DIR, tmp_path / "docs")
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    ingest_cli(config)
     with app_server(config, tmp_path) as url:
         yield url
 

@@ -5,13 +5,11 @@ sample notes indexed). The Chinese chat page, answered, is the documentation's s
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.support.browser import AVAILABLE, MISSING, app_server, chromium, save_screenshot
-from tests.support.paths import MODEL, REPO, SAMPLE_DIR
+from tests.support.paths import MODEL, SAMPLE_DIR
+from tests.support.processes import ingest_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=MISSING)]
 
@@ -28,12 +26,7 @@ def app_url(tmp_path_factory):
         f'[llm.profiles.local]\nbackend = "llamacpp"\nmodel_path = "{MODEL}"\n',
         encoding="utf-8",
     )
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    ingest_cli(config)
     with app_server(config, folder) as url:
         yield url
 

@@ -8,14 +8,13 @@ the old cookie put back. The sign-in page's picture is `docs/screenshots/sign-in
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from tests.support.browser import AVAILABLE, MISSING, app_server, chromium, save_screenshot
-from tests.support.paths import REPO, SAMPLE_DIR
+from tests.support.paths import SAMPLE_DIR
 from tests.support.people import QUESTIONS, add_people, password, people_config
+from tests.support.processes import ingest_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=MISSING)]
 
@@ -29,12 +28,7 @@ def people_url(tmp_path):
     """The app with sign-in on over the sample notes (indexed by `ingest.py`), PEOPLE added."""
     shutil.copytree(SAMPLE_DIR, tmp_path / "docs")
     config = people_config(tmp_path, tmp_path / "index", tmp_path / "docs")
-    subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    ingest_cli(config)
     add_people(config)
     with app_server(config, tmp_path) as url:
         yield url

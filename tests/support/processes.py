@@ -69,14 +69,19 @@ def start_server(config: Path, log: Path, keys: list[str]) -> tuple[subprocess.P
     return process, f"{base}/v1"
 
 
-def index_and_serve(config: Path, folder: Path) -> tuple[subprocess.Popen, str]:
-    """`ingest.py` then `serve.py` (with the test key) on `config`."""
+def ingest_cli(config: Path) -> None:
+    """`ingest.py --quiet` on `config`, in a process of its own (fails the test if it fails)."""
     subprocess.run(
         [sys.executable, str(REPO / "ingest.py"), "--quiet", "--config", str(config)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+
+
+def index_and_serve(config: Path, folder: Path) -> tuple[subprocess.Popen, str]:
+    """`ingest.py` then `serve.py` (with the test key) on `config`."""
+    ingest_cli(config)
     return start_server(config, folder / "serve.log", [KEY])
 
 
