@@ -14,7 +14,7 @@ AVX512_ARGS := $(if $(call has_flags,avx512f avx512cd avx512vl avx512dq avx512bw
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
   $(if $(call has_flags,avx_vnni),-DGGML_AVX_VNNI=ON) $(strip $(AVX512_ARGS))
 
-.PHONY: install run test test-fast lint docs bench browser pydocs clean i18n-extract i18n-update i18n-compile
+.PHONY: install run test test-fast lint docs bench browser pydocs manpages clean i18n-extract i18n-update i18n-compile
 
 # The interface's languages (i18n/, docs/guides/languages.md): each .po catalogue compiled to the
 # .mo the app reads, at install and whenever the .po changes (the .mo files are not in git).
@@ -52,7 +52,7 @@ run: install
 	@echo "ragchat: open http://localhost:8501 (Ctrl-C stops it)"
 	$(PY) -m streamlit run app.py
 
-test: install browser pydocs
+test: install browser pydocs manpages
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir .site
@@ -75,6 +75,14 @@ pydocs:
 	@test -d /usr/share/doc/python3/html/library \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-doc) \
 	  || echo "python3-doc not installable here: its quality gates will be skipped"
+
+# Debian's Chinese manual pages (they keep options, commands and some passages in English): the
+# mixed-language real corpus of the translation and question-kind gates; groff renders them.
+manpages:
+	@(test -d /usr/share/man/zh_CN/man1 && command -v groff >/dev/null) \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      manpages-zh groff-base) \
+	  || echo "manpages-zh not installable here: its gates will be skipped"
 
 # Style, and the layers' import contracts: an import that runs upward fails here.
 lint: install

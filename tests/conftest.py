@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import ChunkingSettings, EmbeddingSettings, PathsSettings, Settings, StoreSettings
+from evaluation.corpora import MANPAGES_ZH, render_manpages
 from index.embeddings import Embedder, build_embedder
 from index.knowledge_base import KnowledgeBase
 from index.stores.milvus.client import release
@@ -86,6 +87,21 @@ def quality_indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     file `<corpus>-<store>.db`) for the corpus folder `<corpus>`; whichever gate comes first
     builds it, the retrieval and the answer gates share it."""
     return tmp_path_factory.mktemp("quality-indexes")
+
+
+@pytest.fixture(scope="session")
+def manpages_dir(quality_indexes: Path) -> Path:
+    """The manpages-zh pages tests/data/manpages_pages.txt lists, rendered to text in the quality
+    indexes' folder (a mixed-language real manual); skips where Debian's manpages-zh or groff is
+    not installed (`make test` installs both)."""
+    if not (MANPAGES_ZH / "man1").is_dir() or shutil.which("groff") is None:
+        pytest.skip(
+            f"Debian's manpages-zh or groff is not installed ({MANPAGES_ZH} or groff not found; "
+            "`make test` installs them with apt-get): the manual-page gates need them"
+        )
+    return render_manpages(
+        REPO / "tests" / "data" / "manpages_pages.txt", quality_indexes / "manpages"
+    )
 
 
 @pytest.fixture
