@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.errors import ApiError
+from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 
 READ_LIMIT = 20_000
@@ -33,10 +34,10 @@ class TextWindow:
 
 def indexed_text(knowledge_base: KnowledgeBase, source: str) -> str:
     """The text of `source` as the index holds it (see module); ApiError 404 if it holds none."""
+    ids = knowledge_base.matching(ChunkFilter(sources=frozenset({source})))
     chunks = sorted(
         (d.metadata["start"], d.metadata["end"], d.page_content)
-        for d in knowledge_base.documents()
-        if d.metadata.get("source") == source
+        for d in knowledge_base.documents_by_id(ids).values()
     )
     if not chunks:
         raise ApiError(
