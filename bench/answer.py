@@ -7,6 +7,7 @@
     python bench/answer.py --qa tests/data/sample_qa.jsonl --docs data/sample
     python bench/answer.py --oracle                         # the answer's window put first
     python bench/answer.py --perturbed                      # + answers over changed passages
+    python bench/answer.py --kinds                          # summaries, comparisons, lists...
 
 Only the `report` split of each QA file is asked unless `--split` says otherwise (knobs are
 tuned on `tune`). Each answer is scored as the service finally gives it (`Answer`: its text with
@@ -23,6 +24,13 @@ with `--pydocs`). Embedding and generation never overlap: each question is retri
 answered. `--oracle` moves the best-ranked window that holds the expected answer (among the
 first 30) to the front of every answerable question's passages, showing what the model does when
 retrieval puts the right window first (JSON: answer-oracle.json).
+
+`--kinds` asks the questions beyond one passage instead (`evaluation.coverage`: the kinds QA sets
+over the seed notes and over the manpages-zh pages, `KINDS_SETS`), and as many lookups of the
+seeds QA (`--limit`, default 5 per language) for the time to first token the wider context costs
+against a lookup; per kind: key-point coverage (and the share the passages shown hold), false
+refusals, unsupported lines shown, time to first token, whole answer time, passages used and
+answers whose material was cut (JSON: answer-kinds.json).
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ sys.path.insert(0, str(REPO))
 from bench.ingest import CORPORA  # noqa: E402
 from config import OpenAIProfile, Settings, load_settings  # noqa: E402
 from evaluation.answers import answer_rows, summarize  # noqa: E402
-from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages  # noqa: E402
+from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages, render_manpages  # noqa: E402
+from evaluation.coverage import coverage_rows, read_kinds_qa, summarize_coverage  # noqa: E402
 from evaluation.perturbed import (  # noqa: E402
     faithfulness_rows,
     perturbed_set,
@@ -63,6 +72,16 @@ PYDOCS_QA = [
 ]
 PYDOCS_PAGES = REPO / "tests" / "data" / "pydocs_pages.txt"
 """The python3-doc library pages CI indexes, one file name a line."""
+MANPAGES_PAGES = REPO / "tests" / "data" / "manpages_pages.txt"
+"""The manpages-zh pages CI indexes (`man1/tar`), one a line."""
+KINDS_SETS: dict[str, tuple[Path, Callable[[], Path]]] = {
+    "seeds": (REPO / "tests" / "data" / "kinds_seeds.jsonl", lambda: SEEDS),
+    "manpages": (
+        REPO / "tests" / "data" / "kinds_manpages.jsonl",
+        lambda: render_manpages(MANPAGES_PAGES, CORPORA / "manpages"),
+    ),
+}
+"""The questions beyond one passage, per corpus: (QA file, its documents)."""
 
 
 def pydocs_pages() -> Path:
@@ -72,6 +91,8 @@ def pydocs_pages() -> Path:
 
 def main() -> None:
     args = _parse_args()
+    if args.kinds is not None:
+        return kinds(args.kinds or list(KINDS_SETS), args.split, args.limit or 5)
     settings = load_settings()
     use_documents(settings, args.docs)
     hub = ServiceHub(settings)
@@ -98,6 +119,35 @@ def main() -> None:
     (out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     for backend, result in results.items():
         print(f"{backend}: {json.dumps(result['summary'], ensure_ascii=False)}")
+
+
+def kinds(corpora: list[str], split: str, lookups: int) -> None:
+    """--kinds: coverage and speed per kind of question on each of `corpora` (`KINDS_SETS`),
+    with `lookups` lookups per language of the seeds QA as the baseline."""
+    results = {}
+    for corpus in corpora:
+        qa, documents = KINDS_SETS[corpus]
+        settings = load_settings()
+        use_documents(settings, documents())
+        hub = ServiceHub(settings)
+        hub.ingest(on_message=lambda _: None)
+        service = hub.service("local")
+        rows = coverage_rows(service, read_kinds_qa(qa, split))
+        results[corpus] = {"summary": summarize_coverage(rows), "rows": rows}
+        if corpus == "seeds":
+            items = [item for path in QA_FILES for item in _questions(path, split, lookups)]
+            lookup = summarize(answer_rows(service, items))
+            results["lookup"] = {"summary": lookup}
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "answer-kinds.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    if "lookup" in results:
+        lookup = results.pop("lookup")["summary"]
+        print(f"lookup: ttft_p50_s={lookup['ttft_p50_s']} answer_s_p50={lookup['answer_s_p50']}")
+    for corpus, result in results.items():
+        for kind, summary in result["summary"]["by_kind"].items():
+            shown = {key: value for key, value in summary.items() if key != "by_language"}
+            print(f"{corpus} {kind}: {json.dumps(shown, ensure_ascii=False)}")
 
 
 def use_documents(settings: Settings, docs: Path) -> None:
@@ -169,6 +219,13 @@ def _parse_args() -> argparse.Namespace:
         action="store_true",
         help="also ask each answerable question with its answer's passage changed "
         "(evaluation.perturbed; local model)",
+    )
+    parser.add_argument(
+        "--kinds",
+        nargs="*",
+        choices=list(KINDS_SETS),
+        help="summaries, overviews, comparisons and lists (the kinds QA sets of these corpora; "
+        "none named: all), per kind",
     )
     parser.add_argument("--server", action="store_true", help="also the openai backend")
     parser.add_argument(

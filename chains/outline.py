@@ -69,6 +69,10 @@ class OutlineShape:
     diversity: float = 0.3
     """Maximal marginal relevance: how much a candidate's likeness to the sentences already
     picked counts against it (0: the closest to the centroid, however alike)."""
+    windows: int = 300
+    """Most windows of one document read for its outline: a longer document's outline is drawn
+    from this many spread evenly through it, so that memory and time stay bounded at any
+    size."""
     shortest: int = 16
     longest: int = 240
     """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
@@ -76,17 +80,6 @@ class OutlineShape:
 
 
 DEFAULT_SHAPE = OutlineShape()
-
-
-def document_text(chunks: Sequence[Document]) -> str:
-    """The document's text rebuilt from its chunks' offsets: the windows overlap and only
-    whitespace lies between them, so every offset means what it meant at ingest."""
-    length = max((c.metadata["end"] for c in chunks), default=0)
-    buffer = [" "] * length
-    for chunk in chunks:
-        start = chunk.metadata["start"]
-        buffer[start : start + len(chunk.page_content)] = chunk.page_content
-    return "".join(buffer)
 
 
 def outline(

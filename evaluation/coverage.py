@@ -105,12 +105,15 @@ def coverage_rows(service: RagService, items: list[KindItem]) -> list[dict]:
 
 
 def score_coverage(answer: Answer, key_points: tuple[str, ...]) -> dict:
-    """Key points covered by the answer or the passages it cites; refusal; unsupported."""
+    """Key points covered by the answer or the passages it cites, and held by the passages
+    shown at all (what retrieval reached, the most the answer can cover); refusal; unsupported."""
     cited = [squeeze(card.text) for card in answer.sources if card.n in answer.cited]
     held = [squeeze(answer.text), *cited]
     covered = [point for point in key_points if any(squeeze(point) in text for text in held)]
+    shown = squeeze("".join(card.text for card in answer.sources))
     return {
         "coverage": round(len(covered) / len(key_points), 4),
+        "in_passages": round(sum(squeeze(p) in shown for p in key_points) / len(key_points), 4),
         "missed": [point for point in key_points if point not in covered],
         "refused": is_refusal(answer.text),
         "cited": len(answer.cited),
@@ -137,6 +140,7 @@ def _summary(rows: list[dict]) -> dict:
     return {
         "n": len(rows),
         "coverage": round(statistics.mean(r["coverage"] for r in rows), 4),
+        "in_passages": round(statistics.mean(r["in_passages"] for r in rows), 4),
         "false_refusals": _share([r["refused"] for r in rows]),
         "routed_right": _share([r["routed"] == r["kind"] for r in rows]),
         "unsupported_shown": sum(r["unsupported_shown"] for r in rows),

@@ -24,14 +24,16 @@ from opentelemetry.trace import Span
 from index.catalog import DEFAULT_KB, KnowledgeBaseCatalog, kb_commands
 from index.check import IndexHealth, check_index, repair_index
 from index.errors import IndexStoreError
+from index.manifest import read_manifest
 from index.updater import IngestReport, forget, ingest, source_name, source_path
+from index.versions import current_version
 from llms.queue import ModelQueue
 from loaders.uploads import save_upload
 from observability.metrics import INGESTED_CHUNKS, INGESTED_FILES
 from observability.stages import Record
 from services.guard import Guard
 from services.live import LiveIndexes, commands_for
-from services.outlines import OUTLINED_CHUNKS, OutlineStore, OutlineSync, outline_path
+from services.outlines import OutlineStore, OutlineSync, outline_path
 from services.people import LOCAL_OPERATOR, Audited, Person
 from services.permissions import Action
 
@@ -89,7 +91,7 @@ class IngestService:
                     on_progress=on_progress,
                 )
                 _describe(span, report)
-                if not dry_run and report.total_chunks <= OUTLINED_CHUNKS:
+                if not dry_run:
                     outlined = self._outline(kb)
                     span.set_attributes(
                         {
@@ -111,10 +113,14 @@ class IngestService:
 
     def _outline(self, kb: str) -> OutlineSync:
         """Bring the outlines of `kb` up to date with its live index: only the files whose
-        text changed are outlined, those removed are forgotten (`services.outlines`)."""
-        knowledge_base = self.live.open(kb).knowledge_base
+        content changed are read and outlined, those removed are forgotten; when the
+        manifest shows no change the index is not even opened (`services.outlines`)."""
         settings = self.catalog.settings_for(kb)
-        return OutlineStore(outline_path(settings.paths.index)).sync(knowledge_base)
+        store = OutlineStore(outline_path(settings.paths.index))
+        version = current_version(settings.paths.index)
+        if version is None or store.up_to_date(read_manifest(version).files):
+            return OutlineSync()
+        return store.sync(self.live.open(kb).knowledge_base)
 
     def save_upload(
         self, name: str, data: bytes, kb: str = DEFAULT_KB, *, person: Person = LOCAL_OPERATOR

@@ -1,20 +1,20 @@
 """Every document's outline (`chains.outline`), kept in a small SQLite file beside the knowledge
 base's index (`<index>-outlines.sqlite3`: inside a named knowledge base's folder), keyed by
-file and by a hash of the file's indexed text.
+file and by the content hash the index's manifest keeps for it.
 
-`OutlineStore.sync` runs after each ingest: it outlines the files whose text changed (or that
-have no outline yet) and forgets those no longer indexed, so its cost follows what changed.
+`OutlineStore.sync` runs after each ingest: from the manifest alone it finds the files whose
+content changed (or that have no outline yet) and those no longer indexed; it reads the chunks
+of the changed files only, and of a long file at most `OutlineShape.windows` windows spread
+evenly through it, so its cost follows what changed and its memory is bounded at any size.
 Summaries and overviews read the outlines (`services.answering`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,11 +25,11 @@ from chains.outline import (
     OutlineLine,
     OutlineShape,
     SentenceUnits,
-    document_text,
     outline,
 )
 from chains.rerank import SentenceSimilarity
 from index.knowledge_base import KnowledgeBase
+from index.manifest import FileRecord
 from index.records import sentence_unit_limit
 
 _SCHEMA = """
@@ -44,14 +44,6 @@ CREATE TABLE IF NOT EXISTS outlines (
 def outline_path(index: Path) -> Path:
     """Where the outlines of the index at `index` are kept."""
     return index.with_name(f"{index.name}-outlines.sqlite3")
-
-
-OUTLINED_CHUNKS = 5_000
-"""Outlines are kept for knowledge bases up to this many chunks. Outlining opens the live index
-again and reads every chunk with its sentence vectors in the ingesting process: for a 50 MB file
-(11,000 windows of 2,000 characters) that took the ingest's peak memory from under 1.5 GiB to
-2.4 GiB. Beyond it, summaries and overviews are answered from retrieval alone, until outlines
-read only the files that changed."""
 
 
 @dataclass
@@ -77,22 +69,33 @@ class OutlineStore:
         connection.execute(_SCHEMA)
         return connection
 
+    def up_to_date(self, files: dict[str, FileRecord]) -> bool:
+        """Whether every file of a manifest has its outline and no other file has one: then
+        the index need not be opened at all."""
+        if not self.path.is_file():
+            return not files
+        with self._connect() as connection:
+            stored = dict(connection.execute("SELECT source, digest FROM outlines"))
+        return stored == {source: record.hash for source, record in files.items()}
+
     def sync(self, knowledge_base: KnowledgeBase) -> OutlineSync:
-        """Outline the documents whose indexed text changed; forget the ones removed."""
+        """Outline the documents whose content changed (by the manifest's hashes: no chunk of
+        the others is read); forget the ones removed."""
         started = time.perf_counter()
         report = OutlineSync()
-        by_source = _chunks_by_source(knowledge_base.documents())
+        files = knowledge_base.manifest.files
         units = _units(knowledge_base)
         with self._connect() as connection:
             stored = dict(connection.execute("SELECT source, digest FROM outlines"))
-            for source in sorted(set(stored) - set(by_source)):
+            for source in sorted(set(stored) - set(files)):
                 connection.execute("DELETE FROM outlines WHERE source = ?", (source,))
                 report.removed.append(source)
-            for source, chunks in sorted(by_source.items()):
-                digest = hashlib.sha256(document_text(chunks).encode()).hexdigest()
+            for source, record in sorted(files.items()):
+                digest = record.hash
                 if stored.get(source) == digest:
                     report.unchanged += 1
                     continue
+                chunks = _windows(knowledge_base, record.chunk_ids, self.shape.windows)
                 lines = outline(chunks, units, self.shape)
                 connection.execute(
                     "INSERT OR REPLACE INTO outlines VALUES (?, ?, ?)",
@@ -120,11 +123,14 @@ class OutlineStore:
             }
 
 
-def _chunks_by_source(chunks: Iterable[Document]) -> dict[str, list[Document]]:
-    by_source: dict[str, list[Document]] = defaultdict(list)
-    for chunk in chunks:
-        by_source[chunk.metadata["source"]].append(chunk)
-    return {s: sorted(c, key=lambda d: d.metadata["start"]) for s, c in by_source.items()}
+def _windows(knowledge_base: KnowledgeBase, ids: Sequence[str], most: int) -> list[Document]:
+    """A file's chunks (`ids`, in document order), or `most` of them spread evenly through it
+    (the first and the last among them), in document order."""
+    if len(ids) > most:
+        step = (len(ids) - 1) / (most - 1)
+        ids = [ids[round(n * step)] for n in range(most)]
+    found = knowledge_base.documents_by_id(ids)
+    return [found[i] for i in ids if i in found]
 
 
 def _units(knowledge_base: KnowledgeBase) -> SentenceUnits:

