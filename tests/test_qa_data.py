@@ -42,7 +42,7 @@ def needs_pydocs() -> None:
 
 def test_the_qa_files_are_all_here():
     expected = {"seeds_qa_zh", "seeds_qa_en", "sample_qa", "absent_qa"}
-    expected |= {"pydocs_qa", "pydocs_absent_qa"}
+    expected |= {"pydocs_qa", "pydocs_absent_qa", "manpages_qa"}
     assert {f"{stem}.jsonl" for stem in expected} <= set(QA_FILES)
 
 
@@ -117,3 +117,22 @@ def test_a_sample_answer_is_in_its_sample_note():
     for record in records("sample_qa.jsonl"):
         note = SAMPLE_DIR / record["file"]
         assert squeeze(record["answer"]) in document_text(note), record["qid"]
+
+
+def test_manpages_questions_in_each_language_find_answers_in_passages_of_each_language():
+    """The mixed-language gate asks both ways: Chinese and English questions whose answer sits
+    in an English passage of a Chinese page, and in a Chinese one, at least ten of each."""
+    pairs = Counter(
+        (question_language(record["question"]), record["answer_language"])
+        for record in records("manpages_qa.jsonl")
+    )
+    assert set(pairs) == {("zh", "en"), ("zh", "zh"), ("en", "en"), ("en", "zh")}
+    assert min(pairs.values()) >= 10, pairs
+
+
+@pytest.mark.parametrize("record", records("manpages_qa.jsonl"), ids=lambda record: record["qid"])
+def test_a_manpages_answer_is_in_its_page_only_and_in_its_language(record, manpages_dir):
+    answer = squeeze(record["answer"])
+    pages = {path.name: document_text(path) for path in sorted(manpages_dir.iterdir())}
+    assert [name for name, text in pages.items() if answer in text] == [record["file"]]
+    assert question_language(record["answer"]) == record["answer_language"]
