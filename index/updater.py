@@ -230,7 +230,7 @@ def source_path(source: str, documents_root: Path) -> Path:
 def _open(settings: Settings, embedder: Embedder, rebuild: bool) -> KnowledgeBase:
     folder = settings.paths.index
     wanted = settings.chunking.model_dump()
-    if rebuild or current_version(folder) is None:
+    if rebuild or current_version(folder, settings.store) is None:
         return KnowledgeBase.empty(embedder, wanted, settings.store)
     knowledge_base = load_index(folder, embedder, settings.store)
     if knowledge_base.manifest.chunking != wanted:

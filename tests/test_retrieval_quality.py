@@ -64,12 +64,10 @@ def test_chinese_questions_on_the_seed_notes(quality_indexes, seeds_dir, store):
 
 
 @pytest.mark.slow
-def test_english_questions_on_the_seed_notes_with_translation(quality_indexes, seeds_dir):
-    """FAISS only: the translations cost most of this gate's time and do not depend on the
-    store; both stores' rankings are gated by the other two sets (one also translated)."""
+def test_english_questions_on_the_seed_notes_with_translation(quality_indexes, seeds_dir, store):
     evaluate(
         quality_indexes,
-        StoreSettings(),
+        store,
         "seeds_qa_en.jsonl",
         seeds_dir,
         *("--translate", "--min-hit-at-5", "0.7", "--min-mrr", "0.7"),
@@ -89,12 +87,12 @@ def test_sample_notes_in_both_languages(quality_indexes, store):
 
 
 @pytest.mark.slow
-def test_python_docs_in_chinese_and_english(quality_indexes, pydocs_dir):
+def test_python_docs_in_chinese_and_english(quality_indexes, pydocs_dir, store):
     """Real documentation nobody here wrote: English library pages, questions in English and
-    in Chinese (translated). FAISS only, like the English seeds gate."""
+    in Chinese (translated)."""
     summary = evaluate(
         quality_indexes,
-        StoreSettings(),
+        store,
         "pydocs_qa.jsonl",
         pydocs_dir,
         *("--translate", "--min-hit-at-5", "0.8", "--min-mrr", "0.5"),

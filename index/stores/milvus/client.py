@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from config import StoreSettings
@@ -60,7 +61,7 @@ def create_collection(
     """The chunks' collection (`collection.py`) and its BM25 statistics (`keywords.py`)."""
     from pymilvus import DataType
 
-    from index.stores.milvus.keywords import terms_collection
+    from index.stores.milvus.keywords import create_terms_collection
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
@@ -80,19 +81,7 @@ def create_collection(
         consistency_level="Strong",
         properties={IDENTITY_PROPERTY: json.dumps(identity.to_dict())},
     )
-    terms = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    terms.add_field("term", DataType.VARCHAR, is_primary=True, max_length=TEXT_LENGTH)
-    terms.add_field("dimension", DataType.INT64)
-    terms.add_field("frequency", DataType.INT64)
-    terms.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
-    terms_index = client.prepare_index_params()
-    terms_index.add_index("unused", index_type="FLAT", metric_type="IP")
-    client.create_collection(
-        terms_collection(name),
-        schema=terms,
-        index_params=terms_index,
-        consistency_level="Strong",
-    )
+    create_terms_collection(client, name)
 
 
 def check_collection(
@@ -109,6 +98,39 @@ def check_collection(
             f"{identity.backend}:{identity.model}; vectors of two models cannot be mixed. "
             "Rebuild it with `python ingest.py --rebuild`, or set embedding.backend/model back."
         )
+
+
+def create_side_collection(client: Any, name: str, key: str, fields: dict[str, Any]) -> None:
+    """A small collection beside the chunks' (statistics, manifests): `key` and `fields` (name ->
+    field arguments); Milvus wants a vector field in every collection, so it has an unused one."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field(key, DataType.VARCHAR, is_primary=True, max_length=TEXT_LENGTH)
+    for field, arguments in fields.items():
+        schema.add_field(field, **arguments)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("unused", index_type="FLAT", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+
+
+UNUSED = [0.0, 0.0]
+"""The unused vector of a side collection's row."""
+
+
+def every_row(
+    client: Any, collection: str, fields: list[str], expression: str = ""
+) -> Iterator[dict]:
+    """The rows `expression` matches (every row: ""), a page of `MAX_LIMIT` at a time."""
+    rows = client.query_iterator(
+        collection, batch_size=MAX_LIMIT, filter=expression, output_fields=fields
+    )
+    try:
+        while batch := rows.next():
+            yield from batch
+    finally:
+        rows.close()
 
 
 def missing_collection(name: str, settings: StoreSettings) -> str:

@@ -50,9 +50,15 @@ from index.stores.milvus.client import (
     connect,
     create_collection,
     drop_build,
+    every_row,
     missing_collection,
 )
-from index.stores.milvus.expressions import filter_expression, ids_expression
+from index.stores.milvus.expressions import (
+    MatchingIds,
+    filter_expression,
+    search_filter,
+    selects_exactly,
+)
 from index.stores.milvus.keywords import (
     WRITING,
     WRITTEN,
@@ -65,9 +71,12 @@ from index.stores.milvus.keywords import (
     write_marker,
     write_statistics,
 )
+from index.stores.milvus.versions import drop_versions
 
 BATCH = 1000
 RECORD_FIELDS = ["id", "text", "metadata", "terms", "sentences"]
+COUNTED_FIELDS = ["id", "text", "metadata", "terms"]
+"""What the statistics count of a row (its language, length and terms)."""
 CACHED_RECORDS = 1024
 
 
@@ -134,7 +143,7 @@ class MilvusCollection:
         """Rows the manifest does not list are left out; files with rows missing are taken out
         of the manifest (the next ingest adds them again)."""
         live = manifest.chunk_ids()
-        found = {row["id"] for row in self._every_row(["id"])}
+        found = {row["id"] for row in every_row(self.client, self.collection, ["id"])}
         self.orphans = found - live
         for source, file in list(manifest.files.items()):
             if not all(i in found for i in file.chunk_ids):
@@ -144,10 +153,11 @@ class MilvusCollection:
 
     @classmethod
     def drop(cls, settings: StoreSettings) -> None:
-        """Drop every build of the knowledge base's collection."""
+        """Drop every build of the knowledge base's collection, and its live version."""
         client = connect(settings)
         for name in builds(client, settings):
             drop_build(client, name)
+        drop_versions(client, settings)
 
     @classmethod
     def damaged_files(
@@ -207,9 +217,20 @@ class MilvusCollection:
         hits = self._server_search("keywords", statistics.query_vector(terms), 3 * k, allowed)
         candidates = [i for _, i in hits]
         candidates += [i for i in self.pending if allowed is None or i in allowed]
-        records = self.fetch(candidates)
-        scored = [(statistics.score(terms, records[i]["terms"]), i) for i in records]
+        counts = self._term_counts(candidates)
+        scored = [(statistics.score(terms, counts[i]), i) for i in counts]
         return _best([(score, i) for score, i in scored if score > 0], k)
+
+    def _term_counts(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        """The term counts of the candidates: only that column is read (not their texts and
+        sentence vectors), except for the rows at hand."""
+        found = {i: self.pending[i][0]["terms"] for i in ids if i in self.pending}
+        found |= {i: self.cache[i]["terms"] for i in ids if i in self.cache and i not in found}
+        missing = [i for i in ids if i not in found]
+        for batch in _batches(missing) if self.exists else ():
+            for row in self.client.get(self.collection, ids=batch, output_fields=["id", "terms"]):
+                found[row["id"]] = row["terms"]
+        return found
 
     def _server_search(
         self, field: str, data: Any, k: int, allowed: Collection[str] | None
@@ -223,21 +244,23 @@ class MilvusCollection:
             data=[data],
             anns_field=field,
             limit=min(k + len(hidden), MAX_LIMIT),
-            filter="" if allowed is None else ids_expression(allowed),
+            filter="" if allowed is None else search_filter(allowed),
             search_params={"metric_type": "IP"},
             output_fields=["id"],
         )
         return [(hit["distance"], hit["id"]) for hit in hits[0] if hit["id"] not in hidden]
 
     def matching(self, chunk_filter: ChunkFilter) -> set[str]:
-        """The filter as a Milvus expression on the server, checked on what comes back."""
+        """The filter as a Milvus expression on the server, checked on what comes back; the
+        searches of the question send the expression again (`MatchingIds`)."""
         found = {r["id"] for r, _ in self.pending.values() if chunk_filter.matches(r["metadata"])}
+        expression = filter_expression(chunk_filter)
         if self.exists:
-            expression = filter_expression(chunk_filter)
-            for row in self._every_row(["id", "metadata"], expression):
+            for row in every_row(self.client, self.collection, ["id", "metadata"], expression):
                 if row["id"] not in self.doomed and chunk_filter.matches(row["metadata"]):
                     found.add(row["id"])
-        return found - self.orphans
+        exact = selects_exactly(chunk_filter)
+        return MatchingIds(found - self.orphans, expression if exact else "")
 
     def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
         wanted = [  # a chunk removed and added again before the save is pending, not gone
@@ -269,7 +292,7 @@ class MilvusCollection:
     def records(self) -> Iterator[ChunkRecord]:
         hidden = self.orphans | self.doomed
         if self.exists:
-            for row in self._every_row(RECORD_FIELDS):
+            for row in every_row(self.client, self.collection, RECORD_FIELDS):
                 if row["id"] not in hidden and row["id"] not in self.pending:
                     yield _record(row)
         for record, _ in self.pending.values():
@@ -278,7 +301,7 @@ class MilvusCollection:
     def metadatas(self) -> Iterator[dict]:
         hidden = self.orphans | self.doomed
         if self.exists:
-            for row in self._every_row(["id", "metadata"]):
+            for row in every_row(self.client, self.collection, ["id", "metadata"]):
                 if row["id"] not in hidden and row["id"] not in self.pending:
                     yield row["metadata"]
         for record, _ in self.pending.values():
@@ -286,11 +309,19 @@ class MilvusCollection:
 
     def ids(self) -> list[str]:
         hidden = self.orphans | self.doomed
-        saved = [row["id"] for row in self._every_row(["id"])] if self.exists else []
+        saved = (
+            [row["id"] for row in every_row(self.client, self.collection, ["id"])]
+            if self.exists
+            else []
+        )
         return [i for i in saved if i not in hidden and i not in self.pending] + list(self.pending)
 
     def without_sentence_vectors(self) -> list[str]:
-        saved = self._every_row(["id"], 'sentences == ""') if self.exists else []
+        saved = (
+            every_row(self.client, self.collection, ["id"], 'sentences == ""')
+            if self.exists
+            else []
+        )
         hidden = self.orphans | self.doomed
         unsaved = [r["id"] for r, _ in self.pending.values() if "sentences" not in r]
         return [r["id"] for r in saved if r["id"] not in hidden | self.pending.keys()] + unsaved
@@ -323,16 +354,6 @@ class MilvusCollection:
             rows = self.client.query(self.collection, filter="", output_fields=["count(*)"])
             saved = rows[0]["count(*)"] - len(self.orphans)
         return saved - len(self.doomed) + len(self.pending)
-
-    def _every_row(self, fields: list[str], expression: str = "") -> Iterator[dict]:
-        rows = self.client.query_iterator(
-            self.collection, batch_size=MAX_LIMIT, filter=expression, output_fields=fields
-        )
-        try:
-            while batch := rows.next():
-                yield from batch
-        finally:
-            rows.close()
 
     # -- writing ------------------------------------------------------------------------
 
@@ -375,7 +396,7 @@ class MilvusCollection:
             self.client.delete(self.collection, ids=batch)
 
     def _saved_records(self, ids: list[str]) -> list[ChunkRecord]:
-        rows = self.client.get(self.collection, ids=ids, output_fields=RECORD_FIELDS)
+        rows = self.client.get(self.collection, ids=ids, output_fields=COUNTED_FIELDS)
         return [_record(row) for row in rows]
 
     def _counted_again(self) -> TermStatistics:
@@ -386,7 +407,8 @@ class MilvusCollection:
             languages=Counter(dict.fromkeys(before.languages, 0)),
             dimensions=before.dimensions,
         )
-        statistics.count(map(_record, self._every_row(RECORD_FIELDS)), 1)
+        rows = every_row(self.client, self.collection, COUNTED_FIELDS)
+        statistics.count(map(_record, rows), 1)
         return statistics
 
     def clean_up(self, folder: Path) -> None:
@@ -409,7 +431,7 @@ def _record(row: dict) -> ChunkRecord:
         "metadata": row["metadata"],
         "terms": row["terms"],
     }
-    if row["sentences"]:
+    if row.get("sentences"):
         record["sentences"] = row["sentences"]
     return record
 

@@ -1,12 +1,15 @@
 """A `ChunkFilter` as a Milvus filter expression over the rows' `metadata` (JSON), so that the
 server finds the matching chunks. The expression lets through at least what the filter
-matches (a folder's `like` pattern may take in a little more); `ChunkFilter.matches` then
-decides on the metadata of what came back."""
+matches (a folder's `like` pattern may take in a little more when the folder's name has `%` or
+`_`); `ChunkFilter.matches` then decides on the metadata of what came back.
+
+A filtered question's searches send that same expression again, not the ids it matched (an
+`id in [...]` of a broad filter is as long as the corpus): `MatchingIds` carries it along."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta
 
 from index.filters import ChunkFilter
@@ -25,8 +28,30 @@ def filter_expression(chunk_filter: ChunkFilter) -> str:
     return " and ".join(f"({part})" for part in parts if part)
 
 
-def ids_expression(ids: Iterable[str]) -> str:
-    return f"id in {json.dumps(sorted(ids))}"
+LIKE_WILDCARDS = "%_\\"
+
+
+def selects_exactly(chunk_filter: ChunkFilter) -> bool:
+    """Whether `filter_expression` selects just what the filter matches (no folder name that
+    its `like` pattern would read as a wildcard)."""
+    return not any(c in folder for folder in chunk_filter.folders for c in LIKE_WILDCARDS)
+
+
+class MatchingIds(set[str]):
+    """The ids a filter matched, and an expression that selects exactly them on the server
+    ("": none, then a search sends the ids)."""
+
+    def __init__(self, ids: Iterable[str], expression: str) -> None:
+        super().__init__(ids)
+        self.expression = expression
+
+
+def search_filter(allowed: Collection[str]) -> str:
+    """The expression a search sends to keep to `allowed`: the filter's that matched them, or
+    the ids themselves."""
+    if isinstance(allowed, MatchingIds) and allowed.expression:
+        return allowed.expression
+    return f"id in {json.dumps(sorted(allowed))}"
 
 
 def _key(name: str) -> str:

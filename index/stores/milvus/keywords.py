@@ -29,6 +29,7 @@ import numpy as np
 
 from index.bm25 import inverse_frequency, saturated
 from index.records import ChunkRecord, chunk_language
+from index.stores.milvus.client import UNUSED, create_side_collection, every_row
 
 CHUNKS, LENGTH, NEXT_DIMENSION = " chunks", " length", " next"
 WRITING, WRITTEN = " writing", " written"
@@ -41,6 +42,17 @@ BATCH = 1000
 
 def terms_collection(collection: str) -> str:
     return f"{collection}__terms"
+
+
+def create_terms_collection(client: Any, collection: str) -> None:
+    from pymilvus import DataType
+
+    create_side_collection(
+        client,
+        terms_collection(collection),
+        "term",
+        {"dimension": {"datatype": DataType.INT64}, "frequency": {"datatype": DataType.INT64}},
+    )
 
 
 @dataclass
@@ -134,7 +146,7 @@ def read_languages(client: Any, collection: str) -> Counter[str]:
 def read_all_statistics(client: Any, collection: str) -> TermStatistics:
     """Every row of the statistics (a save's, or counting them again)."""
     statistics = TermStatistics()
-    for row in _every_row(client, terms_collection(collection), ["term", "dimension", "frequency"]):
+    for row in every_row(client, terms_collection(collection), ["term", "dimension", "frequency"]):
         _keep(statistics, row)
     return statistics
 
@@ -184,15 +196,4 @@ def _keep(statistics: TermStatistics, row: dict) -> None:
 
 
 def _row(term: str, dimension: int, frequency: int) -> dict:
-    return {"term": term, "dimension": dimension, "frequency": frequency, "unused": [0.0, 0.0]}
-
-
-def _every_row(client: Any, collection: str, fields: list[str]) -> Iterable[dict]:
-    from index.stores.milvus.client import MAX_LIMIT
-
-    rows = client.query_iterator(collection, batch_size=MAX_LIMIT, output_fields=fields)
-    try:
-        while batch := rows.next():
-            yield from batch
-    finally:
-        rows.close()
+    return {"term": term, "dimension": dimension, "frequency": frequency, "unused": UNUSED}
