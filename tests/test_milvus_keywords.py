@@ -22,6 +22,7 @@ from index.filters import ChunkFilter, facets
 from index.knowledge_base import KnowledgeBase
 from index.manifest import read_manifest
 from index.stores.milvus.client import connect, release
+from index.stores.milvus.expressions import filter_expression
 from index.stores.milvus.keywords import (
     WRITING,
     read_all_statistics,
@@ -83,7 +84,7 @@ def rankings(knowledge_base: KnowledgeBase) -> list[list[str]]:
     return [knowledge_base.keyword_search(q, K) for q in ALL_QUESTIONS]
 
 
-def test_keyword_search_on_milvus_ranks_as_the_in_process_bm25(both):
+def test_keyword_search_on_milvus_ranks_as_the_in_process_bm25(both, monkeypatch):
     faiss, milvus = opened(both["faiss"]), opened(both["milvus"])
     expected = rankings(faiss)
     assert sum(map(len, expected)) > K * len(ALL_QUESTIONS) // 2  # the questions find chunks
@@ -91,9 +92,11 @@ def test_keyword_search_on_milvus_ranks_as_the_in_process_bm25(both):
     english = ChunkFilter(languages=frozenset({"en"}))
     filtered = milvus.matching(english)  # a filter expression on the server
     assert filtered == faiss.matching(english) and filtered
+    spy = Spy(monkeypatch)
     assert [milvus.keyword_search(q, K, filtered) for q in ALL_QUESTIONS] == [
         faiss.keyword_search(q, K, filtered) for q in ALL_QUESTIONS
     ]
+    assert spy.filters and set(spy.filters) == {filter_expression(english)}  # not its ids
     assert milvus.language_shares == pytest.approx(faiss.language_shares)
 
 
@@ -118,10 +121,12 @@ def test_the_statistics_stay_exact_when_files_are_removed_and_added(both, corpus
 
 class Spy:
     """Every call of the real client's reading methods on the chunks' collection (not its
-    statistics), with the fields it asked for and the rows it named."""
+    statistics or the live version), with the fields it asked for and the rows it named, and
+    the filter each search sent."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[tuple[str, list[str], int]] = []
+        self.filters: list[str] = []
         self.statistics_calls = 0
         for method in ("get", "query", "query_iterator", "search"):
             monkeypatch.setattr(MilvusClient, method, self._wrap(getattr(MilvusClient, method)))
@@ -132,8 +137,12 @@ class Spy:
             if collection.endswith("__terms"):
                 self.statistics_calls += 1
                 return result
+            if collection.endswith("__manifest"):  # the live version (a few rows)
+                return result
             rows = len(kwargs.get("ids", [])) if real.__name__ == "get" else 0
             self.calls.append((real.__name__, list(kwargs.get("output_fields") or []), rows))
+            if real.__name__ == "search":
+                self.filters.append(kwargs.get("filter", ""))
             return result
 
         return spied
@@ -151,6 +160,8 @@ def test_opening_reads_no_chunk_until_a_question_asks(both, monkeypatch):
     assert spy.statistics_calls and not spy.chunk_fields_read()
     assert all(name != "query_iterator" for name, _, _ in spy.calls)
     found = knowledge_base.keyword_search("多头注意力", K)
+    read = {field for _, fields, _ in spy.chunk_fields_read() for field in fields}
+    assert read == {"id", "terms"}  # the candidates are scored from their term counts alone
     passages = knowledge_base.documents_by_id(found[:4])
     assert len(passages) == len(found[:4]) > 0
     fetched = sum(rows for _, fields, rows in spy.chunk_fields_read())
