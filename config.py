@@ -436,6 +436,18 @@ class StoreSettings(Section):
     replaced (an update otherwise writes only the changed files' chunks)."""
     max_segments: int = Field(16, gt=0)
     """faiss: also rewrite them as one when there are more segments than this."""
+    vector_index: Literal["auto", "flat", "hnsw"] = "auto"
+    """faiss: the index a segment's vectors are written in (`index.stores.faiss.vector_index`):
+    `flat` searches exactly; `hnsw` approximately, fast at millions of chunks; `auto`: `flat`
+    below `approximate_from` rows a segment, `hnsw` from there. Applied when a segment is
+    written (a compaction rewrites every chunk with the current choice)."""
+    approximate_from: int = Field(500_000, gt=0)
+    """faiss, `vector_index = "auto"`: the rows from which a segment is written as `hnsw`."""
+    hnsw_factory: str = Field("HNSW32,Flat", pattern=r"^HNSW\d+")
+    """faiss: the FAISS index_factory description of the `hnsw` kind (M = 32 neighbours;
+    e.g. `HNSW32,SQ8` keeps 8-bit vectors: a quarter of the disk, and recall lower)."""
+    hnsw_ef_search: int = Field(128, gt=0)
+    """faiss: candidates an `hnsw` search keeps (more: higher recall, slower)."""
 
 
 class IngestSettings(Section):

@@ -1,21 +1,32 @@
 """Growth benchmark: ragchat's two vector stores at 10k, 100k and 1M chunks, in one run.
 
-    python bench/scale.py                                    # 10k, 100k, 1M; faiss and milvus
-    python bench/scale.py --sizes 10000,100000 --stores faiss --runs 3
+    python bench/scale.py                             # 10k, 100k, 1M; faiss, faiss-hnsw, milvus
+    python bench/scale.py --sizes 10000,100000 --stores faiss,faiss-hnsw --vectors text
     nohup nice -n 10 .venv/bin/python bench/scale.py --sizes 1000000 > scale.log 2>&1 &
 
 Chunks are ~500-character windows of Debian's python3-doc library pages (ragchat's own sliding
 windows, 500/100 characters), repeated with two words swapped and a copy number until the size
-is reached, in "files" of 20 chunks. Their vectors are random unit vectors (numpy, fixed seed,
-384 dimensions), and so are the query vectors: embedding time is left out, the store is what is
-measured. Milvus runs as Milvus Lite (in-process, a `.db` folder) with `store.index_type` FLAT.
+is reached, in "files" of 20 chunks. Embedding time is left out, the store is what is measured:
+the vectors are made, 384 dimensions, fixed seeds (`--vectors`):
+  random  random unit vectors, and so are the queries: no structure at all, the worst case for
+          an approximate index
+  text    vectors with the structure of the texts: each base window's TF-IDF (ragchat's BM25
+          tokens) projected to 384 dimensions by a fixed Gaussian matrix, and each chunk that
+          window's vector plus noise of norm 0.5 (cosine ~0.9 to its window); the queries are
+          100 other noisy copies of random windows, held out of the index. (Not the bundled
+          neural embedder: on the shared 2-core machine it embedded 500 windows in 400 s.)
+Stores: `faiss` (exact flat segments), `faiss-hnsw` (`store.vector_index = "hnsw"`), `milvus`
+(Milvus Lite, in-process, a `.db` folder, `store.index_type` FLAT).
 
 Per store and size, each step runs in a fresh process, so its peak RSS is its own:
   build   KnowledgeBase.empty + add + save_index, timed once
-  open    load_index, timed once; then `--runs` runs of 100 dense searches
+  open    load_index, timed once; recall@10 of 100 dense searches against the exact top 10
+          (found by the build, before saving, over every vector); then `--runs` runs of 100
+          dense searches
           (`knowledge_base.search(vector, k=30)`) and 100 hybrid questions (`build_retriever`
-          with rerank and translation off, `.invoke`; a first keyword search, which builds the
-          FAISS store's BM25 matrix, is timed apart); RSS (peak) after open and after the runs;
+          with rerank and translation off, `.invoke`; a first keyword search, which reads the
+          FAISS segments' BM25 vocabularies, is timed apart); RSS (peak) after open and after
+          the runs;
           then opened once more under tracemalloc: the Python memory one open allocates
           (Milvus Lite's engine runs in this process, and is not in it)
   update  load_index, then `--runs` times: remove one file's chunks, add 20 new ones, update the
@@ -53,6 +64,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.ingest import pydocs_corpus  # noqa: E402
 from config import ChunkingSettings, RetrievalSettings, StoreSettings  # noqa: E402
+from index.bm25 import tokenize  # noqa: E402
 from index.embeddings import Embedder, EmbedderIdentity  # noqa: E402
 from index.knowledge_base import KnowledgeBase  # noqa: E402
 from index.manifest import FileRecord  # noqa: E402
@@ -67,10 +79,19 @@ BATCH = 10_000
 QUERIES = 100
 K = 30
 SEED = 17
+RECALL_K = 10
+NOISE = 0.5
 NOTE = (
-    "synthetic chunks (python3-doc windows repeated with word swaps), random unit vectors: "
-    "no embedding time is included; milvus is Milvus Lite, index FLAT"
+    "synthetic chunks (python3-doc windows repeated with word swaps); vectors random unit "
+    "vectors or (':text') noisy copies of each window's projected TF-IDF: no embedding time is "
+    "included; faiss is exact flat, faiss-hnsw HNSW32; milvus is Milvus Lite, index FLAT"
 )
+STORES: dict[str, dict] = {
+    "faiss": {"backend": "faiss", "vector_index": "flat"},
+    "faiss-hnsw": {"backend": "faiss", "vector_index": "hnsw"},
+    "milvus": {"backend": "milvus"},
+}
+"""The stores measured, by name: their `StoreSettings`."""
 
 
 class RandomEmbeddings(Embeddings):
@@ -89,6 +110,51 @@ class RandomEmbeddings(Embeddings):
 def unit_vectors(rng: np.random.Generator, count: int) -> np.ndarray:
     vectors = rng.standard_normal((count, DIMENSION), dtype=np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+class Vectors:
+    """The chunks' and the queries' vectors of one `--vectors` kind."""
+
+    def __init__(self, kind: str, windows: list[str]) -> None:
+        self.kind = kind
+        self.windows = window_vectors(windows) if kind == "text" else None
+
+    def chunks(self, rng: np.random.Generator, positions: np.ndarray) -> np.ndarray:
+        """The vectors of the chunks at these positions of the corpus (`corpus`)."""
+        if self.windows is None:
+            return unit_vectors(rng, len(positions))
+        return noisy(rng, self.windows[positions % len(self.windows)])
+
+    def queries(self, count: int) -> np.ndarray:
+        rng = np.random.default_rng([SEED, 3])
+        if self.windows is None:
+            return unit_vectors(rng, count)
+        return noisy(rng, self.windows[rng.integers(len(self.windows), size=count)])
+
+
+def noisy(rng: np.random.Generator, vectors: np.ndarray) -> np.ndarray:
+    """Each vector plus a random one of norm `NOISE`, made unit length again."""
+    shifted = vectors + NOISE * unit_vectors(rng, len(vectors))
+    return shifted / np.linalg.norm(shifted, axis=1, keepdims=True)
+
+
+def window_vectors(windows: list[str]) -> np.ndarray:
+    """Each window's TF-IDF (BM25 tokens, log idf) projected to `DIMENSION` by a fixed Gaussian
+    matrix (random projection keeps its cosines roughly), unit length."""
+    from scipy import sparse
+
+    vocabulary: dict[str, int] = {}
+    rows, columns = [], []
+    for row, window in enumerate(windows):
+        for token in tokenize(window):
+            rows.append(row)
+            columns.append(vocabulary.setdefault(token, len(vocabulary)))
+    shape = (len(windows), len(vocabulary))
+    counts = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=shape)
+    idf = np.log(len(windows) / np.bincount(counts.indices, minlength=shape[1])).astype(np.float32)
+    projection = np.random.default_rng([SEED, 4]).standard_normal((shape[1], DIMENSION))
+    vectors = np.asarray(counts.multiply(idf[None, :]).tocsr() @ projection.astype(np.float32))
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 def random_embedder() -> Embedder:
@@ -131,7 +197,7 @@ def varied(window: str, copy: int, rng: np.random.Generator) -> str:
 
 
 def corpus(
-    windows: list[str], first_file: int, files: int, copy_offset: int = 0
+    windows: list[str], vectors: Vectors, first_file: int, files: int, copy_offset: int = 0
 ) -> Iterator[Batch]:
     """Files `first_file` .. `first_file + files - 1`, in batches; chunk i of the corpus is
     window i % len(windows) in copy i // len(windows) (+ `copy_offset`), so a file holds
@@ -140,7 +206,8 @@ def corpus(
     per_batch = BATCH // CHUNKS_PER_FILE
     for begin in range(first_file, first_file + files, per_batch):
         numbers = range(begin, min(begin + per_batch, first_file + files))
-        batch = Batch([], [], unit_vectors(rng, len(numbers) * CHUNKS_PER_FILE), {})
+        positions = np.arange(begin * CHUNKS_PER_FILE, numbers.stop * CHUNKS_PER_FILE)
+        batch = Batch([], [], vectors.chunks(rng, positions), {})
         for number in numbers:
             _add_file(batch, number, windows, copy_offset, rng)
         yield batch
@@ -177,33 +244,48 @@ def _add_file(
 # -- the steps, each in its own process --------------------------------------------------
 
 
-def build(size: int, store: StoreSettings, index: Path, runs: int) -> dict:
-    """KnowledgeBase.empty + add + save_index; making the chunks and vectors is not timed."""
+def build(size: int, store: StoreSettings, index: Path, runs: int, kind: str) -> dict:
+    """KnowledgeBase.empty + add + save_index; making the chunks and vectors is not timed, nor
+    the exact top 10 of the recall queries (every chunk is still in memory, searched flat)."""
     windows = base_windows()
+    vectors = Vectors(kind, windows)
     started = time.perf_counter()
     knowledge_base = KnowledgeBase.empty(random_embedder(), ChunkingSettings().model_dump(), store)
     adding = time.perf_counter() - started
-    for batch in corpus(windows, 0, size // CHUNKS_PER_FILE):
+    for batch in corpus(windows, vectors, 0, size // CHUNKS_PER_FILE):
         started = time.perf_counter()
         knowledge_base.add(batch.ids, batch.chunks, list(batch.vectors))
         knowledge_base.manifest.files.update(batch.files)
         adding += time.perf_counter() - started
+    if store.backend == "faiss":
+        exact = [knowledge_base.search(q, RECALL_K) for q in vectors.queries(QUERIES)]
+        (index.parent / "exact.json").write_text(json.dumps(exact))
     started = time.perf_counter()
     save_index(knowledge_base, index)
     saving = time.perf_counter() - started
     return {"build_s": adding + saving, "add_s": adding, "save_s": saving}
 
 
-def open_and_query(size: int, store: StoreSettings, index: Path, runs: int) -> dict:
-    """load_index, then `runs` runs of dense searches and hybrid questions."""
+def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind: str) -> dict:
+    """load_index, recall@10, then `runs` runs of dense searches and hybrid questions."""
     from chains.retrieval import build_retriever
 
     started = time.perf_counter()
     knowledge_base = load_index(index, random_embedder(), store)
     opened = time.perf_counter() - started
     open_rss = peak_rss_mib()
+    recall = float("nan")
+    if (index.parent / "exact.json").is_file():
+        exact = json.loads((index.parent / "exact.json").read_text())
+        queries = Vectors(kind, base_windows()).queries(QUERIES)
+        found = [knowledge_base.search(q, RECALL_K) for q in queries]
+        recall = statistics.mean(
+            len(set(f) & set(e)) / RECALL_K for f, e in zip(found, exact, strict=True)
+        )
     started = time.perf_counter()
-    knowledge_base.keyword_search("python", K)  # a server's first question (FAISS: BM25 built)
+    knowledge_base.keyword_search(
+        "python", K
+    )  # a server's first question (FAISS: vocabularies read)
     bm25 = time.perf_counter() - started
     settings = RetrievalSettings(rerank_top=0, translate_query="off")
     retriever = build_retriever(knowledge_base, settings)
@@ -219,6 +301,7 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int) -> d
     kept = traced_mib(lambda: load_index(index, random_embedder(), store))
     return {
         "open_s": opened,
+        "recall_at_10": recall,
         "open_rss_mib": open_rss,
         "open_python_mib": kept,
         "bm25_build_s": bm25,
@@ -239,14 +322,15 @@ def traced_mib(open_index: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
-def update(size: int, store: StoreSettings, index: Path, runs: int) -> dict:
+def update(size: int, store: StoreSettings, index: Path, runs: int, kind: str) -> dict:
     """load_index, then `runs` one-file updates: remove its chunks, add 20, save_index."""
     windows = base_windows()
+    vectors = Vectors(kind, windows)
     knowledge_base = load_index(index, random_embedder(), store)
     times = []
     for run in range(runs):
         number = int(np.random.default_rng([SEED, 2, run]).integers(size // CHUNKS_PER_FILE))
-        batch = next(corpus(windows, number, 1, copy_offset=1000 + run))
+        batch = next(corpus(windows, vectors, number, 1, copy_offset=1000 + run))
         (source,) = batch.files
         started = time.perf_counter()
         knowledge_base.remove(knowledge_base.manifest.files[source].chunk_ids)
@@ -257,12 +341,13 @@ def update(size: int, store: StoreSettings, index: Path, runs: int) -> dict:
     return {"update_runs_s": times}
 
 
-STEPS: dict[str, Callable[[int, StoreSettings, Path, int], dict]] = {
+STEPS: dict[str, Callable[[int, StoreSettings, Path, int, str], dict]] = {
     "build": build,
     "open": open_and_query,
     "update": update,
 }
-"""Each step takes the size, the store's settings, the index folder and the number of runs."""
+"""Each step takes the size, the store's settings, the index folder, the number of runs and the
+kind of vectors."""
 
 
 def question(text: str, rng: np.random.Generator) -> str:
@@ -287,13 +372,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_step(step: str, store_name: str, size: int, runs: int, scratch: Path) -> None:
+def run_step(step: str, store_name: str, size: int, runs: int, scratch: Path, kind: str) -> None:
     """Inside a child: one step; its result, the child's peak RSS and the machine's load (the
     higher 1-minute load average of its start and end: other work skews the times) go to
     STEP.json."""
-    store = StoreSettings(backend=store_name, uri=str(scratch / "milvus.db"), collection="scale")
+    store = StoreSettings(**STORES[store_name], uri=str(scratch / "milvus.db"), collection="scale")
     load = os.getloadavg()[0]
-    result = STEPS[step](size, store, scratch / "index", runs)
+    result = STEPS[step](size, store, scratch / "index", runs, kind)
     result[f"{step}_peak_rss_mib"] = peak_rss_mib()
     result[f"{step}_load"] = max(load, os.getloadavg()[0])
     (scratch / f"{step}.json").write_text(json.dumps(result))
@@ -302,16 +387,18 @@ def run_step(step: str, store_name: str, size: int, runs: int, scratch: Path) ->
 # -- the parent: one store and size at a time, one step per child ---------------------------
 
 
-def measure(store_name: str, size: int, runs: int) -> dict:
+def measure(store_name: str, size: int, runs: int, kind: str) -> dict:
     """Build, open and update one store at one size in a scratch folder removed afterwards.
     Each step's result is logged as it comes, so a long run that fails later keeps it."""
     with tempfile.TemporaryDirectory(prefix=f"ragchat-scale-{store_name}-{size}-") as folder:
         scratch = Path(folder)
-        row: dict = {"store": store_name, "chunks": size, "runs": runs}
+        label = store_name if kind == "random" else f"{store_name}:{kind}"
+        row: dict = {"store": label, "vectors": kind, "chunks": size, "runs": runs}
         for step in STEPS:
             log(f"{store_name} {size:,}: {step}")
             command = [sys.executable, __file__, "--step", step, "--stores", store_name]
             command += ["--sizes", str(size), "--runs", str(runs), "--scratch", str(scratch)]
+            command += ["--vectors", kind]
             subprocess.run(command, check=True)
             result = json.loads((scratch / f"{step}.json").read_text())
             log(f"{store_name} {size:,}: {step} done: {json.dumps(result)}")
@@ -343,6 +430,7 @@ COLUMNS = {
     "chunks_per_s": "chunks/s",
     "build_peak_rss_mib": "build MiB",
     "open_s": "open s",
+    "recall_at_10": "recall@10",
     "open_rss_mib": "open MiB",
     "open_python_mib": "open py MiB",
     "queried_rss_mib": "asked MiB",
@@ -363,20 +451,22 @@ def growth(rows: dict[str, dict]) -> dict[str, dict[str, float]]:
         sizes = sorted(row["chunks"] for row in rows.values() if row["store"] == store)
         for small, large in zip(sizes, sizes[1:], strict=False):
             a, b = rows[f"{store}/{small}"], rows[f"{store}/{large}"]
-            ratios[f"{store} {large}/{small}"] = {key: b[key] / a[key] for key in COLUMNS}
+            ratios[f"{store} {large}/{small}"] = {
+                key: b[key] / a[key] for key in COLUMNS if key in a and key in b
+            }
     return ratios
 
 
 def print_table(rows: dict[str, dict], ratios: dict[str, dict[str, float]]) -> None:
     print(f"\n{NOTE}; latencies in ms, medians of the runs")
     titles = "".join(f"{title:>11}" for title in COLUMNS.values())
-    print(f"{'store':<8}{'chunks':>9}{titles}{'load':>7}")
+    print(f"{'store':<18}{'chunks':>9}{titles}{'load':>7}")
     for row in sorted(rows.values(), key=lambda row: (row["store"], row["chunks"])):
-        values = "".join(f"{row[key]:>11.4g}" for key in COLUMNS)
-        print(f"{row['store']:<8}{row['chunks']:>9,}{values}{row['load']:>7.1f}")
+        values = "".join(f"{row.get(key, float('nan')):>11.4g}" for key in COLUMNS)
+        print(f"{row['store']:<18}{row['chunks']:>9,}{values}{row['load']:>7.1f}")
     print("\ngrowth (ratio of each metric between consecutive sizes)")
     for name, ratio in ratios.items():
-        print(f"{name:<17}" + "".join(f"{ratio[key]:>11.2f}" for key in COLUMNS))
+        print(f"{name:<28}" + "".join(f"{ratio.get(key, float('nan')):>11.2f}" for key in COLUMNS))
 
 
 def environment() -> dict:
@@ -398,16 +488,18 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     stores = args.stores.split(",")
     if args.step:
-        run_step(args.step, stores[0], sizes[0], args.runs, Path(args.scratch))
+        run_step(args.step, stores[0], sizes[0], args.runs, Path(args.scratch), args.vectors)
         return
-    rows = json.loads(RESULTS.read_text())["rows"] if RESULTS.is_file() else {}
+    results = Path(args.results)
+    rows = json.loads(results.read_text())["rows"] if results.is_file() else {}
     for size in sizes:
         for store in stores:
-            rows[f"{store}/{size}"] = measure(store, size, args.runs)
+            row = measure(store, size, args.runs, args.vectors)
+            rows[f"{row['store']}/{size}"] = row
             ratios = growth(rows)
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            results.parent.mkdir(parents=True, exist_ok=True)
             summary = {"note": NOTE, "environment": environment(), "rows": rows, "growth": ratios}
-            RESULTS.write_text(json.dumps(summary, indent=1))
+            results.write_text(json.dumps(summary, indent=1))
     print_table(rows, growth(rows))
 
 
@@ -416,7 +508,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--sizes", default="10000,100000,1000000", help="chunks (multiples of 20), comma-separated"
     )
-    parser.add_argument("--stores", default="faiss,milvus", help="store backends, comma-separated")
+    parser.add_argument(
+        "--stores", default=",".join(STORES), help=f"stores, comma-separated: {', '.join(STORES)}"
+    )
+    parser.add_argument("--vectors", choices=("random", "text"), default="random")
+    parser.add_argument(
+        "--results", default=str(RESULTS), help="the JSON file rows are merged into"
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of queries and of updates")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)

@@ -86,8 +86,10 @@ class Bm25Index:
                 counts.append(count)
         shape = (len(documents), len(self.vocabulary))
         tf = sparse.csr_matrix((np.array(counts, dtype=np.float32), (rows, columns)), shape=shape)
-        lengths = np.asarray(tf.sum(axis=1)).ravel()
-        average = float(lengths.mean()) if len(documents) else 1.0
+        lengths = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
+        # summed in float64, where whole counts add up exactly in any order: the FAISS store's
+        # on-disk BM25 sums them segment by segment and gets the same average
+        average = float(lengths.sum(dtype=np.float64)) / len(documents) if len(documents) else 1.0
         frequency = np.bincount(tf.indices, minlength=shape[1])
         idf = inverse_frequency(frequency, len(documents))
         weights = tf.copy()

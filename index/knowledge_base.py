@@ -4,7 +4,6 @@ question asks; what it hands out are copies."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -123,11 +122,8 @@ class KnowledgeBase:
     @property
     def sentence_vectors(self) -> dict[str, bytes]:
         """Every chunk's encoded sentence vectors, a copy (for tools, not for questions)."""
-        return {
-            r["id"]: base64.b64decode(r["sentences"])
-            for r in self.store.records()
-            if "sentences" in r
-        }
+        encoded = ((r["id"], self.encoded_sentence_vectors(r)) for r in self.store.records())
+        return {chunk_id: data for chunk_id, data in encoded if data is not None}
 
     @property
     def language_shares(self) -> dict[str, float]:

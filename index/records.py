@@ -36,9 +36,10 @@ class ChunkRecord(TypedDict):
     text: str
     metadata: ChunkMetadata
     terms: dict[str, int]
-    sentences: NotRequired[str]
-    """The vectors of its sentence units (`encode_sentence_vectors`); absent in indexes from
-    before they were kept."""
+    sentences: NotRequired[str | bytes]
+    """The vectors of its sentence units (`encode_sentence_vectors`): base64 text where the
+    store keeps them as text (Milvus), the bytes themselves where it keeps them raw (FAISS:
+    handed over without encoding them again); absent in indexes from before they were kept."""
 
 
 def record_of(
@@ -86,11 +87,12 @@ def decode_sentence_vectors(data: bytes, dimension: int) -> np.ndarray:
     return np.frombuffer(data, dtype="<f2").reshape(-1, dimension).astype(np.float32)
 
 
-def readable_sentence_vectors(chunk_id: str, encoded: str, dimension: int) -> bytes | None:
-    """A record's sentence vectors, or None (with a warning) when they do not decode: they are
-    a cache of what the chunk's text gives, embedded again when needed."""
+def readable_sentence_vectors(chunk_id: str, encoded: str | bytes, dimension: int) -> bytes | None:
+    """A record's sentence vectors (base64 text, or the bytes), or None (with a warning) when
+    they do not decode: they are a cache of what the chunk's text gives, embedded again when
+    needed."""
     try:
-        data = base64.b64decode(encoded, validate=True)
+        data = encoded if isinstance(encoded, bytes) else base64.b64decode(encoded, validate=True)
         decode_sentence_vectors(data, dimension)
     except (binascii.Error, ValueError) as err:
         log.warning("chunk %s: sentence vectors unreadable (%s), left out", chunk_id, err)

@@ -1,5 +1,5 @@
-"""The embedded store: FAISS vectors in memory, kept on disk as append-only segments
-(`segment_files`).
+"""The embedded store: FAISS vectors and the chunks' records in append-only segments in the
+index folder (`segment_files`), read memory-mapped and by row (`parts`).
 
 A segment is written once and never changed. Saving writes one new segment holding only the
 chunks added since the last save; the manifest lists the live chunk ids and the segments, so a
@@ -8,65 +8,70 @@ what changed, not the size of the index. When dead rows pass `store.compact_dead
 rows, or segments pass `store.max_segments`, the save writes every live chunk into one new
 segment instead (compaction); segments no live version lists are removed after the switch.
 
+Opening maps the segments' files and reads only their chunk ids, so it costs little more than
+the manifest whatever the corpus; what a question needs (a vector search, a keyword search's
+columns, the candidates' records and sentence vectors) is read when asked. Each segment is
+searched on its own, its dead rows masked out (`faiss.IDSelectorBitmap`; a filter:
+`IDSelectorBatch`, so a filtered search stays exact for flat segments), and the results are
+merged by score. Chunks added since the last save are in memory (`parts.Unsaved`) until then.
+
 Written here rather than with LangChain's FAISS wrapper: its persistence pickles, and segments
 need the row bookkeeping (which chunk is in which row, which rows are unsaved) the wrapper hides.
-A filtered search is FAISS's own `IDSelectorBatch`, so it stays exact and scans only once.
-
-The chunks' records (text, metadata, BM25 term counts, sentence vectors) are kept in memory
-with the vectors, and keyword search is the in-process BM25 over them (`index.bm25`).
 """
 
 from __future__ import annotations
 
-import base64
 import shutil
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from config import StoreSettings
-from index.bm25 import Bm25Index
 from index.embeddings import Embedder
 from index.errors import IndexStoreError, damaged
 from index.filters import ChunkFilter
-from index.manifest import MANIFEST_FILE, Manifest
-from index.records import ChunkRecord, chunk_language, readable_sentence_vectors
+from index.manifest import MANIFEST_FILE, Manifest, read_embedder_identity
+from index.records import ChunkRecord
+from index.stores.faiss import keywords, vector_index
+from index.stores.faiss.parts import Part, Segment, Unsaved
 from index.stores.faiss.segment_files import (
     DOCSTORE_FILE,
     SEGMENTS,
     VECTORS_FILE,
+    is_legacy,
     read_docstore,
-    read_segment,
+    read_legacy,
     read_vectors,
     segment_folders,
     write_segment,
 )
 
+ROW_BITS = 32
+"""A chunk's place is `part << ROW_BITS | row`: one int per chunk in `where`."""
+
 
 class FaissSegments:
-    """Vectors in one flat inner-product FAISS index, rows in step with `order`, and the
-    chunks' records."""
+    """Saved segments and the unsaved chunks (the last part), which rows of each are live,
+    and where each live chunk is."""
 
     def __init__(self, dimension: int, settings: StoreSettings) -> None:
-        self.index = faiss.IndexFlatIP(dimension)
-        self.order: list[str] = []
-        self.rows: dict[str, int] = {}
-        self.chunks: dict[str, ChunkRecord] = {}
-        """Each chunk's record, without its sentence vectors (kept in `sentences`)."""
-        self.sentences: dict[str, bytes] = {}
-        """Each chunk's sentence vectors, as bytes: base64 in every record took a 50 MB file's
-        ingest from 1.5 to 2.1 GiB."""
-        self.languages: Counter[str] = Counter()
-        self._bm25: Bm25Index | None = None
-        """Built over the records in `order` by the first keyword search after a change."""
+        self.dimension = dimension
         self.settings = settings
+        self.parts: list[Part] = [Unsaved(dimension)]
+        self.live: list[np.ndarray] = [np.zeros(0, dtype=bool)]
+        """Per part, per row: whether the row's chunk is live (not deleted or replaced)."""
+        self.where: dict[str, int] = {}
+        """Each live chunk's part and row (`ROW_BITS`)."""
         self.segments: dict[str, int] = {}
         """Saved segments, oldest first, and the rows each holds (live or dead)."""
-        self.unsaved: set[str] = set()
-        """Chunks added since the last save: in no segment yet."""
+
+    @property
+    def unsaved(self) -> Unsaved:
+        return self.parts[-1]  # type: ignore[return-value]
 
     # -- opening, dropping, checking ----------------------------------------------------
 
@@ -78,33 +83,53 @@ class FaissSegments:
     def open(
         cls, version: Path, manifest: Manifest, embedder: Embedder, settings: StoreSettings
     ) -> FaissSegments:
-        """Read the segments the manifest lists, keeping the chunks it lists; a chunk found in
-        two segments (removed, then added again) is taken from the newer."""
-        store = cls(embedder.identity.dimension, settings)
+        """Map the segments the manifest lists, keeping the chunks it lists; a chunk found in
+        two segments (removed, then added again) is taken from the newer. Legacy segments
+        (`segment_files.is_legacy`) are read into memory and written anew at the next save."""
+        dimension = embedder.identity.dimension
+        store = cls(dimension, settings)
         folders = segment_folders(version, manifest)
         live = manifest.chunk_ids()
-        kept: dict[str, tuple[ChunkRecord, np.ndarray]] = {}
+        legacy = [folder for folder in folders if is_legacy(folder)]
         for folder in folders:
-            vectors, records = read_segment(folder, embedder.identity.dimension, version)
-            for row, record in enumerate(records):
-                if record["id"] in live:
-                    kept[record["id"]] = (record, vectors[row])
-        if len(kept) != len(live):
-            missing = len(live) - len(kept)
+            if folder not in legacy:
+                segment = Segment(folder, dimension, version)
+                store.parts.insert(-1, segment)
+                store.live.insert(-1, np.zeros(0, dtype=bool))
+                store.segments[folder.name] = segment.index.ntotal
+                store._place(len(store.parts) - 2, (i if i in live else None for i in segment.ids))
+        for folder in reversed(legacy):  # older than every other segment, newest first
+            vectors, records = read_legacy(folder, dimension, version)
+            kept = [
+                r for r, c in enumerate(records) if c["id"] in live and c["id"] not in store.where
+            ]
+            store._place(
+                len(store.parts) - 1, [records[r]["id"] for r in kept], len(store.unsaved.ids)
+            )
+            store.unsaved.add([records[r] for r in kept], vectors[kept])
+        if len(store.where) != len(live):
+            missing = len(live) - len(store.where)
             raise damaged(
                 f"{missing} of its chunks are in no segment",
                 version / MANIFEST_FILE,
                 *(folder / DOCSTORE_FILE for folder in folders),
             )
-        records = [record for record, _ in kept.values()]
-        if records:
-            store.add(records, np.stack([vector for _, vector in kept.values()]))
-        if manifest.store.get("format2"):
-            store.segments = {}  # the next save writes them as a segment of its own
-        else:
-            store.segments = dict(manifest.store["segments"])
-            store.unsaved = set()
+        store._mark_live()
         return store
+
+    def _place(self, part: int, ids: Iterable[str | None], first: int = 0) -> None:
+        """Where `ids` are: `part`, row by row from `first` (None: a row not kept)."""
+        for row, chunk_id in enumerate(ids, start=first):
+            if chunk_id is not None:
+                self.where[chunk_id] = part << ROW_BITS | row
+
+    def _mark_live(self) -> None:
+        """The live rows of every part, from `where`."""
+        places = np.fromiter(self.where.values(), dtype=np.int64, count=len(self.where))
+        owners, rows = places >> ROW_BITS, places & ((1 << ROW_BITS) - 1)
+        for number, part in enumerate(self.parts):
+            self.live[number] = np.zeros(part.index.ntotal, dtype=bool)
+            self.live[number][rows[owners == number]] = True
 
     @classmethod
     def drop(cls, settings: StoreSettings) -> None:
@@ -114,19 +139,22 @@ class FaissSegments:
     def damaged_files(
         cls, version: Path, manifest: Manifest | None, settings: StoreSettings
     ) -> list[str]:
-        """Every segment the manifest lists, or every one there is when it cannot be read."""
+        """Every segment the manifest lists, or every one there is when it cannot be read:
+        its vectors, its docstore line by line, and every other file it has."""
         if manifest is None:
             root = version.parent / SEGMENTS
             folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         else:
             folders = segment_folders(version, manifest)
-        problems = []
+        problems: list[str] = []
+        whole = partial(_read_whole_segment, version=version)
         for folder in folders:
-            for read in (read_vectors, read_docstore):
+            for read in (read_vectors, read_docstore, whole):
                 try:
                     read(folder)
                 except IndexStoreError as err:
-                    problems.append(str(err))
+                    if str(err) not in problems:
+                        problems.append(str(err))
         return problems
 
     @classmethod
@@ -136,104 +164,127 @@ class FaissSegments:
     # -- changes, in memory -------------------------------------------------------------
 
     def add(self, records: list[ChunkRecord], vectors: np.ndarray) -> None:
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        for record in records:
-            self.rows[record["id"]] = len(self.order)
-            self.order.append(record["id"])
-            self.unsaved.add(record["id"])
-            self._keep(record)
-            self.languages[chunk_language(record["metadata"], record["text"])] += 1
-        self._bm25 = None
+        self.delete([r["id"] for r in records if r["id"] in self.where])  # replaced
+        self._place(len(self.parts) - 1, (r["id"] for r in records), len(self.unsaved.ids))
+        self.unsaved.add(records, vectors)
+        self.live[-1] = np.concatenate([self.live[-1], np.ones(len(records), dtype=bool)])
 
     def delete(self, ids: Collection[str]) -> None:
-        gone = set(ids)
-        if not gone:
-            return
-        rows = np.fromiter((self.rows.pop(i) for i in gone), dtype=np.int64, count=len(gone))
-        self.index.remove_ids(rows)  # the rows after each removed one move up, in order
-        first = int(rows.min())
-        self.order[first:] = [i for i in self.order[first:] if i not in gone]
-        for row in range(first, len(self.order)):
-            self.rows[self.order[row]] = row
-        self.unsaved -= gone
-        for chunk_id in gone:
-            removed = self.chunks.pop(chunk_id)
-            self.sentences.pop(chunk_id, None)
-            self.languages[chunk_language(removed["metadata"], removed["text"])] -= 1
-        self._bm25 = None
+        for chunk_id in ids:
+            place = self.where.pop(chunk_id, None)
+            if place is not None:
+                self.live[place >> ROW_BITS][place & ((1 << ROW_BITS) - 1)] = False
 
     # -- reading ------------------------------------------------------------------------
 
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None) -> list[str]:
-        query = vector.reshape(1, -1)
-        if self.index.ntotal == 0:
+        masks = self.live if allowed is None else self._allowed(allowed)
+        scored, owners, rows = [], [], []
+        for number, (part, mask) in enumerate(zip(self.parts, masks, strict=True)):
+            wanted = int(mask.sum())
+            if not wanted:
+                continue
+            bitmap = np.packbits(mask, bitorder="little")  # kept alive while FAISS reads it
+            selector = (
+                None
+                if wanted == len(mask)
+                else faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+            )
+            found_scores, found_rows = vector_index.search(
+                part.index, self.settings, vector, min(k, wanted), selector
+            )
+            kept = found_rows >= 0
+            scored.append(found_scores[kept])
+            rows.append(found_rows[kept])
+            owners.append(np.full(int(kept.sum()), number))
+        if not scored:
             return []
-        if allowed is None:
-            _, rows = self.index.search(query, min(k, self.index.ntotal))
-        else:
-            selected = np.fromiter((self.rows[i] for i in allowed if i in self.rows), np.int64)
-            if not len(selected):
-                return []
-            parameters = faiss.SearchParameters(sel=faiss.IDSelectorBatch(selected))
-            _, rows = self.index.search(query, min(k, len(selected)), params=parameters)
-        return [self.order[row] for row in rows[0] if row >= 0]
+        score, owner, row = (np.concatenate(column) for column in (scored, owners, rows))
+        best = np.lexsort((row, owner, -score))[:k]
+        return [self.parts[owner[i]].ids[row[i]] for i in best]
 
-    def _keep(self, record: ChunkRecord) -> None:
-        chunk_id, encoded = record["id"], record.get("sentences")
-        data = (
-            None if encoded is None else readable_sentence_vectors(chunk_id, encoded, self.index.d)
-        )
-        if data is not None:
-            self.sentences[chunk_id] = data
-        self.chunks[chunk_id] = {k: v for k, v in record.items() if k != "sentences"}  # type: ignore[assignment]
+    def _allowed(self, allowed: Collection[str]) -> list[np.ndarray]:
+        """Per part, the live rows among `allowed`."""
+        masks = [np.zeros(len(mask), dtype=bool) for mask in self.live]
+        for chunk_id in allowed:
+            place = self.where.get(chunk_id)
+            if place is not None:
+                masks[place >> ROW_BITS][place & ((1 << ROW_BITS) - 1)] = True
+        return masks
 
     def keyword_search(self, query: str, k: int, allowed: Collection[str] | None) -> list[str]:
-        if self._bm25 is None:
-            self._bm25 = Bm25Index([self.chunks[i]["terms"] for i in self.order])
-        mask = None if allowed is None else np.array([i in allowed for i in self.order])
-        return [self.order[row] for row, _ in self._bm25.search(query, k, mask)]
+        wanted = self.live if allowed is None else self._allowed(allowed)
+        best = keywords.keyword_search(self.parts, self.live, wanted, query, k)
+        return [self.parts[part].ids[row] for part, row in best]
 
     def matching(self, chunk_filter: ChunkFilter) -> set[str]:
-        return {i for i, r in self.chunks.items() if chunk_filter.matches(r["metadata"])}
+        return {
+            part.ids[row]
+            for part, mask in zip(self.parts, self.live, strict=True)
+            for row, metadata in enumerate(part.metadatas())
+            if mask[row] and chunk_filter.matches(metadata)
+        }
 
     def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
-        return {i: self._record(i) for i in ids if i in self.chunks}
+        places = {i: self.where[i] for i in ids if i in self.where}
+        return {i: self._record(place) for i, place in places.items()}
+
+    def _record(self, place: int) -> ChunkRecord:
+        """The chunk's whole record; its sentence vectors as `encode_sentence_vectors` made
+        them (bytes: no base64 round trip)."""
+        part, row = self.parts[place >> ROW_BITS], place & ((1 << ROW_BITS) - 1)
+        record, sentences = part.record(row), part.sentences(row)
+        return record if sentences is None else {**record, "sentences": sentences}
+
+    def _live_places(self) -> Iterator[int]:
+        for number, mask in enumerate(self.live):
+            for row in np.flatnonzero(mask):
+                yield number << ROW_BITS | int(row)
 
     def records(self) -> Iterator[ChunkRecord]:
-        return map(self._record, self.order)
-
-    def _record(self, chunk_id: str) -> ChunkRecord:
-        """The chunk's whole record, its sentence vectors encoded again."""
-        record = self.chunks[chunk_id]
-        if chunk_id not in self.sentences:
-            return record
-        return {**record, "sentences": base64.b64encode(self.sentences[chunk_id]).decode("ascii")}
+        return map(self._record, self._live_places())
 
     def metadatas(self) -> Iterator[dict]:
-        return (dict(self.chunks[i]["metadata"]) for i in self.order)
+        for part, mask in zip(self.parts, self.live, strict=True):
+            yield from (dict(m) for row, m in enumerate(part.metadatas()) if mask[row])
 
     def ids(self) -> list[str]:
-        return list(self.order)
+        return [
+            i
+            for part, mask in zip(self.parts, self.live, strict=True)
+            for i in _kept(part.ids, mask)
+        ]
 
     def without_sentence_vectors(self) -> list[str]:
-        return [i for i in self.order if i not in self.sentences]
+        return [
+            i
+            for part, mask in zip(self.parts, self.live, strict=True)
+            for i in _kept(part.ids, mask & ~part.sentences_kept())
+        ]
 
     def language_counts(self) -> Counter[str]:
-        return Counter(self.languages)
+        counts: Counter[str] = Counter()
+        for part, mask in zip(self.parts, self.live, strict=True):
+            languages, numbers = np.unique(part.languages()[mask], return_counts=True)
+            counts.update(dict(zip(languages.tolist(), numbers.tolist(), strict=True)))
+        return counts
 
     def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
-        held = [i for i in ids if i in self.rows]
-        return dict(zip(held, self._rows_of(held), strict=True))
+        held = [i for i in ids if i in self.where]
+        return dict(zip(held, self._vectors_of([self.where[i] for i in held]), strict=True))
 
     def count(self) -> int:
-        return int(self.index.ntotal)
+        return len(self.where)
 
-    def _rows_of(self, ids: list[str]) -> np.ndarray:
-        """The vectors of chunks it holds, in the order of `ids`."""
-        if not ids:
-            return np.empty((0, self.index.d), dtype=np.float32)
-        rows = np.fromiter((self.rows[i] for i in ids), dtype=np.int64, count=len(ids))
-        return self.index.reconstruct_batch(rows)
+    def _vectors_of(self, places: list[int]) -> np.ndarray:
+        """The stored vectors at these places, in their order."""
+        vectors = np.empty((len(places), self.dimension), dtype=np.float32)
+        at = np.array(places, dtype=np.int64)
+        owners, rows = at >> ROW_BITS, at & ((1 << ROW_BITS) - 1)
+        for number in np.unique(owners):
+            picked = np.flatnonzero(owners == number)
+            vectors[picked] = self.parts[number].index.reconstruct_batch(rows[picked])
+        return vectors
 
     # -- on disk ------------------------------------------------------------------------
 
@@ -241,19 +292,38 @@ class FaissSegments:
         """Write the unsaved chunks as one new segment, or every chunk when it is time to
         compact; the manifest switched in afterwards lists the segments returned."""
         saved_rows = sum(self.segments.values())
-        dead = saved_rows - (len(self.order) - len(self.unsaved))
+        dead = saved_rows - sum(int(mask.sum()) for mask in self.live[:-1])
         compact = (
             dead > self.settings.compact_dead_share * max(saved_rows, 1)
             or len(self.segments) >= self.settings.max_segments
         )
-        chosen = self.order if compact else [i for i in self.order if i in self.unsaved]
+        first = 0 if compact else len(self.parts) - 1
+        places = [p for p in self._live_places() if p >> ROW_BITS >= first]
         segments = {} if compact else dict(self.segments)
-        if chosen or not segments:  # an empty index is one empty segment
-            records = map(self._record, chosen)
-            name = write_segment(folder / SEGMENTS, self._rows_of(chosen), records)
-            segments[name] = len(chosen)
-        self.segments, self.unsaved = segments, set()
+        kept = self.parts[:first]
+        if places or not segments:  # an empty index is one empty segment
+            name = write_segment(
+                folder / SEGMENTS,
+                self._vectors_of(places),
+                (self._parts_of(place) for place in places),
+                self.settings,
+            )
+            segments[name] = len(places)
+            kept.append(Segment(folder / SEGMENTS / name, self.dimension, folder))
+        if compact:
+            self.where = {}
+        if len(kept) > first:
+            self._place(first, kept[first].ids)
+        self.parts = [*kept, Unsaved(self.dimension)]
+        self.live = [np.zeros(0, dtype=bool) for _ in self.parts]
+        self._mark_live()
+        self.segments = segments
         return {"backend": "faiss", "segments": segments}
+
+    def _parts_of(self, place: int) -> tuple[ChunkRecord, bytes | None]:
+        """A chunk's record and its encoded sentence vectors, as a segment is written."""
+        part, row = self.parts[place >> ROW_BITS], place & ((1 << ROW_BITS) - 1)
+        return part.record(row), part.sentences(row)
 
     def clean_up(self, folder: Path) -> None:
         """Remove segments the live version does not list (replaced, compacted, or left by
@@ -262,3 +332,19 @@ class FaissSegments:
         for entry in root.iterdir() if root.is_dir() else ():
             if entry.name not in self.segments:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _kept(ids: list[str], mask: np.ndarray) -> Iterator[str]:
+    return (ids[row] for row in np.flatnonzero(mask))
+
+
+def _read_whole_segment(folder: Path, version: Path) -> None:
+    """For `--check`: a segment's every file, read as opening and a keyword search would
+    (with the embedder's dimension; an unreadable embedder.json is reported on its own)."""
+    if is_legacy(folder):
+        return
+    try:
+        dimension = read_embedder_identity(version).dimension
+    except IndexStoreError:
+        return
+    Segment(folder, dimension, version).column("")
