@@ -21,6 +21,7 @@ need the row bookkeeping (which chunk is in which row, which rows are unsaved) t
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
@@ -97,7 +98,9 @@ class FaissSegments:
                 store.parts.insert(-1, segment)
                 store.live.insert(-1, np.zeros(0, dtype=bool))
                 store.segments[folder.name] = segment.index.ntotal
-                store._place(len(store.parts) - 2, (i if i in live else None for i in segment.ids))
+                store._place(len(store.parts) - 2, segment.ids)  # every row: the newer wins
+        for dead in store.where.keys() - live:  # set operations: no Python loop per chunk
+            del store.where[dead]
         for folder in reversed(legacy):  # older than every other segment, newest first
             vectors, records = read_legacy(folder, dimension, version)
             kept = [
@@ -117,11 +120,10 @@ class FaissSegments:
         store._mark_live()
         return store
 
-    def _place(self, part: int, ids: Iterable[str | None], first: int = 0) -> None:
-        """Where `ids` are: `part`, row by row from `first` (None: a row not kept)."""
-        for row, chunk_id in enumerate(ids, start=first):
-            if chunk_id is not None:
-                self.where[chunk_id] = part << ROW_BITS | row
+    def _place(self, part: int, ids: Iterable[str], first: int = 0) -> None:
+        """Where `ids` are: `part`, row by row from `first`."""
+        start = part << ROW_BITS | first
+        self.where.update(zip(ids, itertools.count(start)))
 
     def _mark_live(self) -> None:
         """The live rows of every part, from `where`."""
