@@ -312,14 +312,14 @@ class RagService:
         return in_turns(self.retrieve(q, sized) for q in sub_questions(question))
 
     def _for_summary(self, question: str, options: AnswerOptions) -> list[Document]:
-        """The outline of the document the passages found mostly come from, then those
-        passages of it."""
+        """The outline of the document the passages found mostly come from (its headings
+        too: a document's sections name its main points), then those passages of it."""
         found = self.retrieve(question, replace(options, k=self.questions.list_k))
         source = main_document(found)
         if source is None:
             return []
-        keys = [line.as_passage() for line in self.outlines.outline(source) if not line.heading]
-        return keys + [d for d in found if d.metadata["source"] == source]
+        lines = [line.as_passage() for line in self.outlines.outline(source)]
+        return lines + [d for d in found if d.metadata["source"] == source]
 
     def _for_overview(self, question: str, options: AnswerOptions) -> list[Document]:
         """The best key sentences of each document's outline (of those the filter lets
