@@ -238,8 +238,9 @@ class FaissSegments:
         record, sentences = part.record(row), part.sentences(row)
         return record if sentences is None else {**record, "sentences": sentences}
 
-    def _live_places(self) -> Iterator[int]:
-        for number, mask in enumerate(self.live):
+    def _live_places(self, first: int = 0) -> Iterator[int]:
+        """The places of the live chunks of parts `first` and after, in order."""
+        for number, mask in enumerate(self.live[first:], start=first):
             for row in np.flatnonzero(mask):
                 yield number << ROW_BITS | int(row)
 
@@ -300,7 +301,7 @@ class FaissSegments:
             or len(self.segments) >= self.settings.max_segments
         )
         first = 0 if compact else len(self.parts) - 1
-        places = [p for p in self._live_places() if p >> ROW_BITS >= first]
+        places = list(self._live_places(first))
         segments = {} if compact else dict(self.segments)
         kept = self.parts[:first]
         if places or not segments:  # an empty index is one empty segment
