@@ -5,19 +5,24 @@ says how many passages found for it did not fit the kind's budget (`Answer.left_
 
 from __future__ import annotations
 
-from config import QuestionSettings, RetrievalSettings, Settings
+from pathlib import Path
+
+from config import PathsSettings, QuestionSettings, RetrievalSettings, Settings
 from index.knowledge_base import KnowledgeBase
 from llms.queue import ModelQueue
-from services.answering import RagService
+from services.answering import AnswerOptions, RagService
+from services.outlines import OutlineStore, outline_path
 from tests.support.fakes import fake_models
 
 QUESTION = "列出笔记中提到的所有平滑方法。"
 LINE = "- 加一平滑（Laplace smoothing）最简单：每个计数都加 1，分母加上词表大小 V。[1]"
 
 
-def _service(fake_kb: KnowledgeBase, list_tokens: int) -> RagService:
-    """A service whose list questions get `list_tokens` tokens of passages."""
+def _service(fake_kb: KnowledgeBase, list_tokens: int, index: Path = Path("index")) -> RagService:
+    """A service whose list questions get `list_tokens` tokens of passages (outlines: those of
+    the index at `index`)."""
     settings = Settings(
+        paths=PathsSettings(index=index),
         retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1),
         questions=QuestionSettings(context_tokens={"list": list_tokens}),
     )
@@ -33,3 +38,16 @@ def test_an_answer_says_how_much_of_its_material_did_not_fit(fake_kb):
     assert len(narrow.sources) + narrow.left_out == len(wide.sources)  # the same passages found
     assert narrow.to_dict()["left_out"] == narrow.left_out  # the API's and ask.py's JSON
     assert narrow.to_dict()["kind"] == "list"
+
+
+def test_a_summary_reads_its_documents_outline_headings_and_all(fake_kb, tmp_path):
+    index = tmp_path / "index"
+    OutlineStore(outline_path(index)).sync(fake_kb)
+    rag = _service(fake_kb, 4000, index)
+    passages = rag.passages("总结一下讲平滑方法的那篇笔记。", AnswerOptions(kind="summary"))
+    source = passages[0].metadata["source"]  # the document most passages found come from
+    outline = rag.outlines.outline(source)
+    assert any(line.heading for line in outline)
+    assert [p.page_content for p in passages[: len(outline)]] == [line.text for line in outline]
+    assert passages[0].page_content.startswith("# ")  # the title: a heading
+    assert all(p.metadata["source"] == source for p in passages)
