@@ -21,6 +21,7 @@ import pytest
 from config import PathsSettings, Settings, StoreSettings
 from index.stores.milvus.client import release
 from index.updater import ingest
+from index.versions import current_version, load_index
 from tests.support.fakes import fake_embedder
 from tests.support.paths import REPO
 
@@ -137,3 +138,20 @@ def test_a_process_killed_between_its_rows_and_its_version_leaves_the_previous_o
     seen = read(settings, tmp_path / "reader")
     assert seen["files"] == ["alpha.md", "gamma.md"]
     assert seen["found"]["gannetwing"] == ["gamma.md"]
+
+
+def test_a_running_reader_finds_each_new_version_when_it_asks(replicas, tmp_path):
+    """What a running replica asks before each question (`current_version` with the store's
+    settings): here one process with two index folders stands for two machines, as Milvus
+    Lite allows one process only."""
+    settings = replicas
+    write(settings)
+    reader = tmp_path / "reader"
+    first = current_version(reader, settings.store)
+    assert first is not None and first.name == current_version(settings.paths.index).name
+    assert current_version(reader, settings.store) == first  # nothing new: nothing copied
+    (settings.paths.documents / "beta.md").unlink()
+    write(settings)
+    second = current_version(reader, settings.store)
+    assert second != first and not first.exists()
+    assert list(load_index(reader, fake_embedder(), settings.store).manifest.files) == ["alpha.md"]
