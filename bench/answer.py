@@ -123,8 +123,11 @@ def main() -> None:
 
 def kinds(corpora: list[str], split: str, lookups: int) -> None:
     """--kinds: coverage and speed per kind of question on each of `corpora` (`KINDS_SETS`),
-    with `lookups` lookups per language of the seeds QA as the baseline."""
+    with `lookups` lookups per language of the seeds QA as the baseline; each corpus printed
+    and written as soon as it is done."""
     results = {}
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
     for corpus in corpora:
         qa, documents = KINDS_SETS[corpus]
         settings = load_settings()
@@ -132,22 +135,16 @@ def kinds(corpora: list[str], split: str, lookups: int) -> None:
         hub = ServiceHub(settings)
         hub.ingest(on_message=lambda _: None)
         service = hub.service("local")
-        rows = coverage_rows(service, read_kinds_qa(qa, split))
-        results[corpus] = {"summary": summarize_coverage(rows), "rows": rows}
         if corpus == "seeds":
             items = [item for path in QA_FILES for item in _questions(path, split, lookups)]
-            lookup = summarize(answer_rows(service, items))
-            results["lookup"] = {"summary": lookup}
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "answer-kinds.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
-    if "lookup" in results:
-        lookup = results.pop("lookup")["summary"]
-        print(f"lookup: ttft_p50_s={lookup['ttft_p50_s']} answer_s_p50={lookup['answer_s_p50']}")
-    for corpus, result in results.items():
-        for kind, summary in result["summary"]["by_kind"].items():
+            lookup = results["lookup"] = summarize(answer_rows(service, items))
+            print(f"lookup: {json.dumps(lookup)}", flush=True)
+        rows = coverage_rows(service, read_kinds_qa(qa, split))
+        results[corpus] = {"summary": summarize_coverage(rows), "rows": rows}
+        for kind, summary in results[corpus]["summary"]["by_kind"].items():
             shown = {key: value for key, value in summary.items() if key != "by_language"}
-            print(f"{corpus} {kind}: {json.dumps(shown, ensure_ascii=False)}")
+            print(f"{corpus} {kind}: {json.dumps(shown, ensure_ascii=False)}", flush=True)
+        (out / "answer-kinds.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
 
 
 def use_documents(settings: Settings, docs: Path) -> None:
