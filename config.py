@@ -28,7 +28,7 @@ from errors import N_, RagchatError
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.toml"
 
-TranslateQuery = Literal["auto", "always", "off"]
+TranslateQuery = Literal["auto", "per_question", "always", "off"]
 """When `retrieval.translate_query` translates a question (see RetrievalSettings)."""
 Language = Literal["zh", "en"]
 """The languages ragchat tells apart (`text.language`)."""
@@ -136,11 +136,21 @@ class RetrievalSettings(Section):
     """Also search the question translated (by the chat model) into the documents' other
     language, Chinese <-> English: `auto` when at least `translate_share` of the chunks are
     in that language (English questions over Chinese notes, and both ways over notes that mix
-    the two), `always` whenever the notes use it at all, `off` never. Costs one short
-    generation per translated question."""
+    the two); `per_question` as `auto`, except that where the question's own language holds
+    that share too, only when the search for the question as asked did not find its window
+    (`translate_agreement`; docs/quality.md); `always` whenever the notes use it at all; `off`
+    never. Costs one short generation per translated question."""
     translate_share: float = Field(0.2, ge=0.0, le=1.0)
     """The share of a knowledge base's chunks in a language from which `auto` translates
     questions into it (counted at ingest)."""
+    translate_agreement: int = Field(3, gt=0)
+    """`per_question`: the question as asked found its window, and is not translated, when
+    the first hit of its dense search is among the first this many of its keyword search, and
+    the other way round."""
+    after_search_weight: float = Field(0.5, ge=0.0)
+    """`per_question`: the weight of a translation searched because the question as asked was
+    not found, next to the question's 1: it adds the other language's passages without
+    pushing down a window the question found on its own."""
 
     @field_validator("translate_query", mode="before")
     @classmethod

@@ -25,6 +25,14 @@ Each question is translated once by the configured local model (cached by the tr
 timed; `--timing-runs` more rounds with fresh translators give the median of medians.
 Limits of the simulation: BM25's term statistics are those of the whole index, not of the mix.
 Results: bench/results/translation_policy-SPLIT.json.
+
+    nice -n 10 python bench/translation_policy.py --manpages --split tune
+
+`--manpages` measures a real mixed-language manual instead (the manpages-zh pages of
+tests/data/manpages_pages.txt, tests/data/manpages_qa.jsonl): hit@5 per question language, and
+per language of the passage holding the answer, under each policy (`POLICIES`), with the share
+of questions each translated and the median search time (translation included: each policy
+gets a translator with an empty cache). Results: bench/results/translation_manpages-SPLIT.json.
 """
 
 from __future__ import annotations
@@ -43,13 +51,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.answer import PYDOCS_PAGES  # noqa: E402
+from bench.answer import MANPAGES_PAGES, PYDOCS_PAGES  # noqa: E402
 from bench.ingest import CORPORA, RESULTS, SEEDS  # noqa: E402
 from chains.expansion import QueryTranslator  # noqa: E402
 from chains.injection import screen  # noqa: E402
 from chains.retrieval import WeightedQuery  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
-from evaluation.corpora import PYDOCS_HTML, listed_pages  # noqa: E402
+from evaluation.corpora import PYDOCS_HTML, listed_pages, render_manpages  # noqa: E402
 from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, read_qa  # noqa: E402
 from index.filters import ChunkFilter  # noqa: E402
 from index.records import chunk_language  # noqa: E402
@@ -75,6 +83,8 @@ translation): the product's two weightings, and the translation counting less.""
 BOTH = ("always_w1", "always_t05", "always_t025")
 """Weightings replayed for questions whose own language is substantial too."""
 THRESHOLDS = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+POLICIES = ("off", "auto", "per_question", "always")
+"""`retrieval.translate_query` values compared on the manual (`--manpages`)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ def main() -> None:
     if args.replay:
         rows = json.loads(args.replay.read_text(encoding="utf-8"))["rows"]
         print(_replay_table(_replays(rows)))
+        return
+    if args.manpages:
+        _manpages(args.split)
         return
     settings = load_settings()
     settings.paths.documents = _corpus(CORPORA / "translation-policy")
@@ -127,6 +140,51 @@ def translating_service(settings: Settings) -> tuple[RagService, QueryTranslator
     if not isinstance(translator, QueryTranslator):
         sys.exit(f"no translator: the chat model is not available ({service.models})")
     return service, translator
+
+
+def _manpages(split: str) -> None:
+    """`--manpages` (see the module): one row per policy, printed and saved."""
+    settings = load_settings()
+    settings.paths.documents = render_manpages(MANPAGES_PAGES, CORPORA / "manpages")
+    settings.paths.index = REPO / ".ragchat" / "bench-translation-manpages"
+    service, translator = translating_service(settings)
+    qa = DATA / "manpages_qa.jsonl"
+    items = read_qa(qa, split=split)
+    passages = {r["qid"]: r["answer_language"] for r in map(json.loads, qa.open(encoding="utf-8"))}
+    rows = []
+    for policy in POLICIES:
+        fresh = QueryTranslator(
+            service.models.helper,
+            translator.language_shares,
+            translator.original_weight,
+            policy=policy,
+            substantial=translator.substantial,
+        )
+        update = {"expand_query": fresh, "expand_after": fresh.after_search}
+        result = evaluate_retrieval(_search(service, update, ChunkFilter()), items, policy)
+        groups = {
+            f"{language} q, {passage} passage": ModeResult(
+                policy, {q: r for q, r in part.ranks.items() if passages[q] == passage}
+            ).hit_at(5)
+            for language, part in result.by_language().items()
+            for passage in ("en", "zh")
+        }
+        rows.append(
+            {
+                "policy": policy,
+                **{language: _measures(part) for language, part in result.by_language().items()},
+                "by_passage_language": {name: round(hit, 4) for name, hit in groups.items()},
+                "translated_share": round(fresh.asked / len(items), 3),
+                "p50_ms": round(statistics.median(result.latencies_ms.values()), 1),
+                "ranks": result.ranks,
+            }
+        )
+        print(json.dumps({k: v for k, v in rows[-1].items() if k != "ranks"}), flush=True)
+    out = RESULTS / f"translation_manpages-{split}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shares = service.knowledge_base.language_shares
+    out.write_text(json.dumps({"split": split, "shares": shares, "rows": rows}, indent=1))
+    print(f"language shares {shares}\n-> {out}")
 
 
 def _corpus(target: Path) -> Path:
@@ -218,7 +276,7 @@ def _row(
         for name, weights in VARIANTS.items():
             if not chosen:
                 continue
-            search = _search(service, _expansion(translator, weights), allowed)
+            search = _search(service, {"expand_query": _expansion(translator, weights)}, allowed)
             result = evaluate_retrieval(search, chosen, name)
             row[group][name] = _measures(result)
             row[group][name]["ranks"] = result.ranks
@@ -244,13 +302,10 @@ def _expansion(
     )
 
 
-def _search(
-    service: RagService,
-    expansion: Callable[[str, object], list[WeightedQuery]] | None,
-    allowed: ChunkFilter,
-) -> Callable[[str], list]:
-    """`RagService.retrieve` with this expansion, restricted to the mix's files."""
-    retriever = service.retriever.model_copy(update={"expand_query": expansion})
+def _search(service: RagService, update: dict, allowed: ChunkFilter) -> Callable[[str], list]:
+    """`RagService.retrieve` with these retriever fields (the expansion) replaced, restricted
+    to the mix's files."""
+    retriever = service.retriever.model_copy(update=update)
     return lambda question: screen(
         retriever.invoke(question, k=K, filter=allowed), service.instruction_policy
     )[:K]
@@ -336,6 +391,9 @@ def _parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--timing-runs", type=int, default=3, help="rounds of translation timing (default 3)"
+    )
+    parser.add_argument(
+        "--manpages", action="store_true", help="each policy on the manpages-zh manual instead"
     )
     return parser.parse_args()
 

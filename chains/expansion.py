@@ -61,7 +61,11 @@ class QueryTranslator:
     counted at ingest. A language holds a substantial part of the notes at `substantial` of
     them: `auto` translates a question into every other such language, so Chinese questions
     over a Chinese manual that keeps whole sections in English search those too; `always`
-    into any other language the notes use at all."""
+    into any other language the notes use at all. `per_question` decides as `auto` does, but
+    a question whose own language is substantial too is first searched as asked, and
+    translated only when that search did not find its window (`after_search`): on a manual
+    that mixes the languages, the translation finds English passages for English questions
+    but pulls Chinese questions away from the Chinese passages that answer them."""
 
     def __init__(
         self,
@@ -93,6 +97,8 @@ class QueryTranslator:
             | StrOutputParser()
             for language, prompt in TRANSLATE_PROMPT.items()
         }
+        self.asked = 0
+        """Translations asked of the model so far (not from the cache): what a policy costs."""
         self._cache: OrderedDict[str, list[str]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # requests to remote profiles run side by side
@@ -102,10 +108,29 @@ class QueryTranslator:
         one. When the question's own language holds less than `substantial` of the notes, its
         translation leads and the question counts `original_weight`: the answer most likely
         lies in the other language (docs/quality.md)."""
-        translations = self.translations(question, policy or self.policy)
-        asked = self.language_shares.get(question_language(question), 0.0) >= self.substantial
+        policy = policy or self.policy
+        asked = self._substantial(question_language(question))
+        if policy == "per_question" and asked:
+            return [(question, 1.0)]  # translated, or not, once it was searched: after_search
+        translations = self.translations(question, policy)
         own = 1.0 if asked or not translations else self.original_weight
         return [(question, own)] + [(text, 1.0) for text in translations]
+
+    def after_search(
+        self, question: str, policy: TranslateQuery | None, found: bool
+    ) -> list[WeightedQuery]:
+        """`per_question`, for a question whose own language is substantial: [its translation]
+        unless the search for the question as asked `found` its window
+        (`chains.retrieval.searches_agree`); [] for every other policy, which decide before
+        the search."""
+        if (policy or self.policy) != "per_question" or found:
+            return []
+        if not self._substantial(question_language(question)):
+            return []  # translated before the search
+        return [(text, 1.0) for text in self.translations(question, "per_question")]
+
+    def _substantial(self, language: str) -> bool:
+        return self.language_shares.get(language, 0.0) >= self.substantial
 
     def translations(self, question: str, policy: TranslateQuery = "always") -> list[str]:
         """[the translation] into the documents' other language, cached; [] when `policy`
@@ -113,7 +138,12 @@ class QueryTranslator:
         model failed."""
         target = "zh" if question_language(question) == "en" else "en"
         share = self.language_shares.get(target, 0.0)
-        needed = {"off": float("inf"), "auto": self.substantial, "always": 1e-9}[policy]
+        needed = {
+            "off": float("inf"),
+            "auto": self.substantial,
+            "per_question": self.substantial,
+            "always": 1e-9,
+        }[policy]
         if share < needed:
             return []
         with stage(tracer, "translate", {"ragchat.language": target}) as span:
@@ -128,6 +158,7 @@ class QueryTranslator:
             if question in self._cache:
                 self._cache.move_to_end(question)
                 return self._cache[question]
+        self.asked += 1
         try:
             translation = self._chains[target].invoke({"question": question}).strip()
         except Exception as err:  # any model failure: search with the question alone

@@ -11,7 +11,7 @@ fusion.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -33,6 +33,18 @@ RankedList = tuple[str, float, list[str]]
 WeightedQuery = tuple[str, float]
 """(query text, scale of its lists' fusion weights)."""
 Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@runtime_checkable
+class SecondLook(Protocol):
+    """A query expansion that may add phrasings once the first ones were searched
+    (`HybridRetriever.expand_after`)."""
+
+    def after_search(
+        self, question: str, policy: TranslateQuery | None, found: bool
+    ) -> list[WeightedQuery]: ...
+
+
 tracer = trace.get_tracer(__name__)
 
 
@@ -50,6 +62,16 @@ def reciprocal_rank_fusion(
             best[name] = min(rank, best.get(name, rank))
     order = sorted(scores, key=lambda chunk_id: -scores[chunk_id])
     return [(chunk_id, scores[chunk_id], ranks[chunk_id]) for chunk_id in order]
+
+
+def searches_agree(dense: list[str], bm25: list[str], depth: int) -> bool:
+    """Whether a question's dense and keyword searches found the same window: each one's first
+    hit is among the other's first `depth` (False when either did not run). Measured on a
+    mixed-language manual (docs/quality.md): when they agree, the window holding the answer is
+    almost always among the first 5 already."""
+    if not dense or not bm25:
+        return False
+    return dense[0] in bm25[:depth] and bm25[0] in dense[:depth]
 
 
 class HybridRetriever(BaseRetriever):
@@ -73,6 +95,15 @@ class HybridRetriever(BaseRetriever):
     """(question, translation policy of the call) -> the phrasings to search, with the weight
     of each (the question itself among them): e.g. the question and its translation
     (`chains.expansion.QueryTranslator`). None searches the question alone."""
+    expand_after: Callable[[str, TranslateQuery | None, bool], list[WeightedQuery]] | None = None
+    """(question, policy of the call, whether its search found its window) -> more phrasings
+    to search and fuse, decided once the first phrasings were searched: e.g. the translation
+    only when the question as asked was not found (`searches_agree`;
+    `chains.expansion.QueryTranslator.after_search`). None: no second look."""
+    translate_agreement: int = 3
+    """`searches_agree`'s depth."""
+    after_search_weight: float = 0.5
+    """Scales the weights of the phrasings `expand_after` adds."""
     rerank: Callable[[np.ndarray, list[Document]], list[Document]] | None = None
     """Reorders the fused results given the query vectors of the phrasings searched
     (`chains.rerank`); None keeps the fused order."""
@@ -106,18 +137,19 @@ class HybridRetriever(BaseRetriever):
                 matching = self.knowledge_base.matching(allowed)
                 span.set_attribute("ragchat.chunks", len(matching))
         reranking = self.rerank is not None and rerank is not False
-        searched = {"ragchat.queries": len(variants), "ragchat.fetch_k": self.fetch_k}
-        vectors: list[np.ndarray] = []
-        dense: list[list[str]] = []
-        if mode != "bm25" or reranking:  # the query vectors serve the search and the rerank
-            with stage(tracer, "dense", searched):
-                vectors = [self._embed(text) for text, _ in variants]
-                if mode in ("hybrid", "dense"):
-                    dense = [self._dense(vector, matching) for vector in vectors]
-        bm25: list[list[str]] = []
-        if mode in ("hybrid", "bm25"):
-            with stage(tracer, "bm25", searched):
-                bm25 = [self._bm25(variant, matching) for variant, _ in variants]
+        vectors, dense, bm25 = self._search(variants, mode, matching, reranking)
+        if self.expand_after is not None:
+            found = searches_agree(
+                dense[0] if dense else [], bm25[0] if bm25 else [], self.translate_agreement
+            )
+            more = [
+                (text, weight * self.after_search_weight)
+                for text, weight in self.expand_after(question, translate, found)
+            ]
+            if more:
+                more_vectors, more_dense, more_bm25 = self._search(more, mode, matching, reranking)
+                variants, vectors = variants + more, vectors + more_vectors
+                dense, bm25 = dense + more_dense, bm25 + more_bm25
         ranked_lists: list[RankedList] = []  # the filter is applied once, for every list
         for number, (_variant, scale) in enumerate(variants):
             if dense:
@@ -131,6 +163,29 @@ class HybridRetriever(BaseRetriever):
             return chosen
         with stage(tracer, "rerank", {"ragchat.passages": len(chosen)}):
             return self.rerank(np.array(vectors), chosen)
+
+    def _search(
+        self,
+        variants: list[WeightedQuery],
+        mode: Mode,
+        matching: set[str] | None,
+        reranking: bool,
+    ) -> tuple[list[np.ndarray], list[list[str]], list[list[str]]]:
+        """Each phrasing's query vector (when searched densely or reranking), dense hits and
+        keyword hits (ids best first); a list is empty for a search the mode leaves out."""
+        searched = {"ragchat.queries": len(variants), "ragchat.fetch_k": self.fetch_k}
+        vectors: list[np.ndarray] = []
+        dense: list[list[str]] = []
+        if mode != "bm25" or reranking:  # the query vectors serve the search and the rerank
+            with stage(tracer, "dense", searched):
+                vectors = [self._embed(text) for text, _ in variants]
+                if mode in ("hybrid", "dense"):
+                    dense = [self._dense(vector, matching) for vector in vectors]
+        bm25: list[list[str]] = []
+        if mode in ("hybrid", "bm25"):
+            with stage(tracer, "bm25", searched):
+                bm25 = [self._bm25(variant, matching) for variant, _ in variants]
+        return vectors, dense, bm25
 
     def _embed(self, query: str) -> np.ndarray:
         """A phrasing's query vector, computed once for dense search and reranking."""
@@ -181,9 +236,12 @@ def build_retriever(
     settings: RetrievalSettings,
     expand_query: Callable[[str, TranslateQuery | None], list[WeightedQuery]] | None = None,
 ) -> HybridRetriever:
-    """The retriever the configuration describes (the settings it shares with it)."""
+    """The retriever the configuration describes (the settings it shares with it). An
+    `expand_query` that also takes a second look (`SecondLook`) is asked again after the first
+    search."""
     shared = {k: v for k, v in settings.model_dump().items() if k in HybridRetriever.model_fields}
     rerank = None
+    expand_after = expand_query.after_search if isinstance(expand_query, SecondLook) else None
     if settings.rerank_top > 1:
         embeddings = knowledge_base.embeddings
         similarity = SentenceSimilarity(
@@ -196,6 +254,7 @@ def build_retriever(
     return HybridRetriever(
         knowledge_base=knowledge_base,
         expand_query=expand_query,
+        expand_after=expand_after,
         rerank=rerank,
         **shared,
     )

