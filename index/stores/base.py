@@ -2,9 +2,8 @@
 and `ingest.py --check` work the same whichever store keeps the chunks (`index.stores`).
 
 A store keeps everything about a chunk (text, metadata, BM25 term counts, sentence vectors)
-and answers both searches: the knowledge base above it holds none of that, so a store on a
-server (Milvus) reads only what a question asks for, and an embedded one (FAISS) keeps it all
-in this process."""
+and answers both searches: the knowledge base above it holds none of that, so a store reads
+only what a question asks for: on a server (Milvus), or from memory-mapped files (FAISS)."""
 
 from __future__ import annotations
 
@@ -82,7 +81,8 @@ class Store(Protocol):
         ...
 
     def fetch(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
-        """The records of those of `ids` it holds (text, metadata, terms, sentence vectors)."""
+        """The records of those of `ids` it holds (text, metadata, terms, sentence vectors:
+        base64 text, or the bytes where the store keeps them raw)."""
         ...
 
     def records(self) -> Iterator[ChunkRecord]:
