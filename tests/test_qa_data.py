@@ -15,9 +15,10 @@ from loaders import load_document
 from tests.support.paths import DATA, SAMPLE_DIR
 from text.language import question_language
 
-# Two sets have formats of their own, checked where they are read: injection_qa.jsonl (a document
-# per case, test_injection.py) and kinds_seeds.jsonl (key points per question, test_kinds_*.py).
-OTHER_FORMATS = {"injection_qa.jsonl", "kinds_seeds.jsonl"}
+# Some sets have formats of their own, checked where they are read: injection_qa.jsonl (a
+# document per case, test_injection.py) and kinds_*.jsonl (key points per question,
+# test_kinds_*.py).
+OTHER_FORMATS = {"injection_qa.jsonl", *(path.name for path in DATA.glob("kinds_*.jsonl"))}
 QA_FILES = sorted(path.name for path in DATA.glob("*.jsonl") if path.name not in OTHER_FORMATS)
 PYDOCS_LIBRARY = PYDOCS_HTML / "library"
 PYDOCS_PAGES = listed_pages(DATA / "pydocs_pages.txt")
