@@ -19,6 +19,7 @@ MODE_NAMES = {
 """Each retrieval mode (`chains.retrieval.Mode`) by what it matches on."""
 TRANSLATE_NAMES = {
     "auto": N_("auto (when the languages differ)"),
+    "per_question": N_("per question (when its own search misses)"),
     "always": N_("always"),
     "off": N_("off"),
 }
