@@ -55,7 +55,7 @@ class LiveIndexes:
         settings = self.catalog.settings_for(kb)
         folder = settings.paths.index
         with commands_for(kb):
-            version = current_version(folder)
+            version = current_version(folder, settings.store)
             with self.lock:
                 live = self._live.get(kb)
                 if live is None or live.version != version:

