@@ -16,7 +16,10 @@ the vectors are made, 384 dimensions, fixed seeds (`--vectors`):
           100 other noisy copies of random windows, held out of the index. (Not the bundled
           neural embedder: on the shared 2-core machine it embedded 500 windows in 400 s.)
 Stores: `faiss` (exact flat segments), `faiss-hnsw` (`store.vector_index = "hnsw"`), `milvus`
-(Milvus Lite, in-process, a `.db` folder, `store.index_type` FLAT).
+(Milvus Lite, in-process, a `.db` folder, `store.index_type` FLAT), `milvus-server` (the same
+engine as a server in a process of its own, `python -m milvus_lite server`, reached by
+`http://127.0.0.1:PORT`: one server per size, from the build to the last step, its data folder
+in the scratch folder; its RSS (/proc VmRSS after each step, VmHWM) is reported apart).
 
 Per store and size, each step runs in a fresh process, so its peak RSS is its own:
   build   KnowledgeBase.empty + add + save_index, timed once
@@ -28,7 +31,9 @@ Per store and size, each step runs in a fresh process, so its peak RSS is its ow
           FAISS segments' BM25 vocabularies, is timed apart); RSS (peak) after open and after
           the runs;
           then opened once more under tracemalloc: the Python memory one open allocates
-          (Milvus Lite's engine runs in this process, and is not in it)
+          (Milvus Lite's engine runs in this process, and is not in it); the manifest's share
+          of an open (it lists every chunk id): its size, the time to read it, and with Milvus
+          the time a replica with an empty index folder takes to copy it from the store
   update  load_index, then `--runs` times: remove one file's chunks, add 20 new ones, update the
           manifest, save_index (remove + add + save timed)
   disk    the index folder, and Milvus Lite's `.db` folder, after the build
@@ -51,6 +56,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +73,11 @@ from config import ChunkingSettings, RetrievalSettings, StoreSettings  # noqa: E
 from index.bm25 import tokenize  # noqa: E402
 from index.embeddings import Embedder, EmbedderIdentity  # noqa: E402
 from index.knowledge_base import KnowledgeBase  # noqa: E402
-from index.manifest import FileRecord  # noqa: E402
+from index.manifest import MANIFEST_FILE, FileRecord, read_manifest  # noqa: E402
 from index.updater import make_splitter  # noqa: E402
-from index.versions import load_index, save_index  # noqa: E402
+from index.versions import KEEPERS, current_version, load_index, save_index  # noqa: E402
 from loaders.chunking import content_hash  # noqa: E402
+from tests.support.milvus_server import milvus_server  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "scale.json"
 DIMENSION = 384
@@ -84,14 +91,28 @@ NOISE = 0.5
 NOTE = (
     "synthetic chunks (python3-doc windows repeated with word swaps); vectors random unit "
     "vectors or (':text') noisy copies of each window's projected TF-IDF: no embedding time is "
-    "included; faiss is exact flat, faiss-hnsw HNSW32; milvus is Milvus Lite, index FLAT"
+    "included; faiss is exact flat, faiss-hnsw HNSW32; milvus is Milvus Lite, index FLAT, in "
+    "ragchat's process; milvus-server the same engine as a server in its own process"
 )
-STORES: dict[str, dict] = {
-    "faiss": {"backend": "faiss", "vector_index": "flat"},
-    "faiss-hnsw": {"backend": "faiss", "vector_index": "hnsw"},
-    "milvus": {"backend": "milvus"},
+
+
+@dataclass(frozen=True)
+class Store:
+    """A store measured: its `StoreSettings`, and whether its engine runs as a server in a
+    process of its own (Milvus Lite's server mode, reached by `http://127.0.0.1:PORT`) rather
+    than in ragchat's process (FAISS; Milvus Lite's `.db` folder)."""
+
+    settings: dict
+    served: bool = False
+
+
+STORES: dict[str, Store] = {
+    "faiss": Store({"backend": "faiss", "vector_index": "flat"}),
+    "faiss-hnsw": Store({"backend": "faiss", "vector_index": "hnsw"}),
+    "milvus": Store({"backend": "milvus"}),
+    "milvus-server": Store({"backend": "milvus"}, served=True),
 }
-"""The stores measured, by name: their `StoreSettings`."""
+"""The stores measured, by name."""
 
 
 class RandomEmbeddings(Embeddings):
@@ -274,6 +295,7 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
     knowledge_base = load_index(index, random_embedder(), store)
     opened = time.perf_counter() - started
     open_rss = peak_rss_mib()
+    manifest = manifest_share(index, store)
     recall = float("nan")
     if (index.parent / "exact.json").is_file():
         exact = json.loads((index.parent / "exact.json").read_text())
@@ -299,7 +321,7 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
         hybrid.append(percentiles(retriever.invoke, questions))
     queried_rss = peak_rss_mib()
     kept = traced_mib(lambda: load_index(index, random_embedder(), store))
-    return {
+    return manifest | {
         "open_s": opened,
         "recall_at_10": recall,
         "open_rss_mib": open_rss,
@@ -309,6 +331,25 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
         "dense_ms": dense,
         "hybrid_ms": hybrid,
     }
+
+
+def manifest_share(index: Path, store: StoreSettings) -> dict[str, float]:
+    """What of an open is the manifest's (it lists every chunk id: it grows with the corpus):
+    its size, the time to read it, and for a store that keeps the live version (Milvus) the
+    time a replica with an empty index folder takes to copy it from the store."""
+    version = current_version(index)
+    assert version is not None
+    started = time.perf_counter()
+    read_manifest(version)
+    shares = {
+        "manifest_mib": (version / MANIFEST_FILE).stat().st_size / 2**20,
+        "manifest_read_s": time.perf_counter() - started,
+    }
+    if store.backend in KEEPERS:
+        started = time.perf_counter()
+        current_version(index.parent / "replica", store)
+        shares["manifest_copy_s"] = time.perf_counter() - started
+    return shares
 
 
 def traced_mib(open_index: Callable[[], object]) -> float:
@@ -372,11 +413,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_step(step: str, store_name: str, size: int, runs: int, scratch: Path, kind: str) -> None:
+def run_step(
+    step: str, store_name: str, size: int, runs: int, scratch: Path, kind: str, uri: str
+) -> None:
     """Inside a child: one step; its result, the child's peak RSS and the machine's load (the
     higher 1-minute load average of its start and end: other work skews the times) go to
     STEP.json."""
-    store = StoreSettings(**STORES[store_name], uri=str(scratch / "milvus.db"), collection="scale")
+    store = StoreSettings(**STORES[store_name].settings, uri=uri, collection="scale")
     load = os.getloadavg()[0]
     result = STEPS[step](size, store, scratch / "index", runs, kind)
     result[f"{step}_peak_rss_mib"] = peak_rss_mib()
@@ -390,7 +433,10 @@ def run_step(step: str, store_name: str, size: int, runs: int, scratch: Path, ki
 def measure(store_name: str, size: int, runs: int, kind: str) -> dict:
     """Build, open and update one store at one size in a scratch folder removed afterwards.
     Each step's result is logged as it comes, so a long run that fails later keeps it."""
-    with tempfile.TemporaryDirectory(prefix=f"ragchat-scale-{store_name}-{size}-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"ragchat-scale-{store_name}-{size}-") as folder,
+        engine(STORES[store_name], Path(folder)) as (uri, server),
+    ):
         scratch = Path(folder)
         label = store_name if kind == "random" else f"{store_name}:{kind}"
         row: dict = {"store": label, "vectors": kind, "chunks": size, "runs": runs}
@@ -398,14 +444,35 @@ def measure(store_name: str, size: int, runs: int, kind: str) -> dict:
             log(f"{store_name} {size:,}: {step}")
             command = [sys.executable, __file__, "--step", step, "--stores", store_name]
             command += ["--sizes", str(size), "--runs", str(runs), "--scratch", str(scratch)]
-            command += ["--vectors", kind]
+            command += ["--vectors", kind, "--uri", uri]
             subprocess.run(command, check=True)
             result = json.loads((scratch / f"{step}.json").read_text())
+            if server:
+                result |= server_rss_mib(server, step)
             log(f"{store_name} {size:,}: {step} done: {json.dumps(result)}")
             row |= result
             if step == "build":
                 row["disk_mib"] = folder_mib(scratch)
     return summarized(row)
+
+
+@contextmanager
+def engine(store: Store, scratch: Path) -> Iterator[tuple[str, int | None]]:
+    """The URI the steps connect to, and the process id of the server that answers it (None:
+    the engine runs in each step's own process): a served store's server runs from the build
+    to the last step, its data folder in the scratch folder."""
+    if not store.served:
+        yield str(scratch / "milvus.db"), None
+        return
+    with milvus_server(scratch / "milvus-server", log=scratch / "server.log") as served:
+        yield served
+
+
+def server_rss_mib(pid: int, step: str) -> dict[str, float]:
+    """The server's resident memory now and at its peak so far (/proc: VmRSS, VmHWM)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    kib = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
+    return {f"{step}_server_rss_mib": kib["VmRSS"] / 1024, "server_peak_mib": kib["VmHWM"] / 1024}
 
 
 def folder_mib(folder: Path) -> float:
@@ -441,6 +508,10 @@ COLUMNS = {
     "hybrid_p95_ms": "hybrid p95",
     "update_s": "update s",
     "disk_mib": "disk MiB",
+    "manifest_read_s": "manif. s",
+    "manifest_copy_s": "manif cp s",
+    "open_server_rss_mib": "server MiB",
+    "server_peak_mib": "srv peak",
 }
 
 
@@ -488,7 +559,8 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     stores = args.stores.split(",")
     if args.step:
-        run_step(args.step, stores[0], sizes[0], args.runs, Path(args.scratch), args.vectors)
+        scratch = Path(args.scratch)
+        run_step(args.step, stores[0], sizes[0], args.runs, scratch, args.vectors, args.uri)
         return
     results = Path(args.results)
     rows = json.loads(results.read_text())["rows"] if results.is_file() else {}
@@ -518,6 +590,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs of queries and of updates")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    parser.add_argument("--uri", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
