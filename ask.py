@@ -23,6 +23,7 @@ from observability.tracing import configure_tracing
 from services.answering import Answer, AnswerOptions, RagService, Waiting
 from services.container import ServiceHub
 from services.knowledge_bases import DEFAULT_KB
+from ui.choices import kind_label
 
 SNIPPET_CHARS = 120
 
@@ -72,6 +73,9 @@ def ask(
         print()
         if answer.text != streamed:
             print("\n" + _("(with citations) {text}").format(text=answer.text))
+        label = kind_label(answer.kind, answer.left_out)
+        if label is not None:
+            print(f"({label})")
         _print_sources(answer)
     return answer
 

@@ -151,6 +151,10 @@ class RetrievalSettings(Section):
     """`per_question`: the weight of a translation searched because the question as asked was
     not found, next to the question's 1: it adds the other language's passages without
     pushing down a window the question found on its own."""
+    named_weight: float = Field(1.0, ge=0.0)
+    """A question that names some of the knowledge base's files ("What does passwd -a do?",
+    `passwd.1.txt`) is also searched within them, these lists weighted this much beside the
+    question's own (`chains.naming`); 0 turns it off."""
 
     @field_validator("translate_query", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from langchain_core.retrievers import BaseRetriever
 from opentelemetry import trace
 from pydantic import ConfigDict
 
+from chains.naming import DocumentNames
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
 from index.filters import ChunkFilter
@@ -104,6 +105,11 @@ class HybridRetriever(BaseRetriever):
     """`searches_agree`'s depth."""
     after_search_weight: float = 0.5
     """Scales the weights of the phrasings `expand_after` adds."""
+    names: DocumentNames | None = None
+    """The knowledge base's files by name: a question that names some is also searched within
+    them (`chains.naming`). None: never."""
+    named_weight: float = 1.0
+    """Scales the weights of the searches within the documents a question names."""
     rerank: Callable[[np.ndarray, list[Document]], list[Document]] | None = None
     """Reorders the fused results given the query vectors of the phrasings searched
     (`chains.rerank`); None keeps the fused order."""
@@ -150,12 +156,12 @@ class HybridRetriever(BaseRetriever):
                 more_vectors, more_dense, more_bm25 = self._search(more, mode, matching, reranking)
                 variants, vectors = variants + more, vectors + more_vectors
                 dense, bm25 = dense + more_dense, bm25 + more_bm25
-        ranked_lists: list[RankedList] = []  # the filter is applied once, for every list
-        for number, (_variant, scale) in enumerate(variants):
-            if dense:
-                ranked_lists.append(("dense", scale * self.dense_weight, dense[number]))
-            if bm25:
-                ranked_lists.append(("bm25", scale * self.bm25_weight, bm25[number]))
+        ranked_lists = self._lists("", variants, dense, bm25)
+        named = self._named_chunks(question, matching)
+        if named:
+            _, named_dense, named_bm25 = self._search(variants, mode, named, reranking, vectors)
+            scaled = [(text, weight * self.named_weight) for text, weight in variants]
+            ranked_lists += self._lists("named ", scaled, named_dense, named_bm25)
         with stage(tracer, "fusion", {"ragchat.lists": len(ranked_lists)}) as span:
             chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
             span.set_attribute("ragchat.passages", len(chosen))
@@ -170,15 +176,17 @@ class HybridRetriever(BaseRetriever):
         mode: Mode,
         matching: set[str] | None,
         reranking: bool,
+        vectors: list[np.ndarray] | None = None,
     ) -> tuple[list[np.ndarray], list[list[str]], list[list[str]]]:
-        """Each phrasing's query vector (when searched densely or reranking), dense hits and
-        keyword hits (ids best first); a list is empty for a search the mode leaves out."""
+        """Each phrasing's query vector (when searched densely or reranking; embedded unless
+        given), dense hits and keyword hits among `matching` (None: all chunks), ids best
+        first; a list is empty for a search the mode leaves out."""
         searched = {"ragchat.queries": len(variants), "ragchat.fetch_k": self.fetch_k}
-        vectors: list[np.ndarray] = []
+        vectors = vectors or []
         dense: list[list[str]] = []
         if mode != "bm25" or reranking:  # the query vectors serve the search and the rerank
             with stage(tracer, "dense", searched):
-                vectors = [self._embed(text) for text, _ in variants]
+                vectors = vectors or [self._embed(text) for text, _ in variants]
                 if mode in ("hybrid", "dense"):
                     dense = [self._dense(vector, matching) for vector in vectors]
         bm25: list[list[str]] = []
@@ -186,6 +194,40 @@ class HybridRetriever(BaseRetriever):
             with stage(tracer, "bm25", searched):
                 bm25 = [self._bm25(variant, matching) for variant, _ in variants]
         return vectors, dense, bm25
+
+    def _lists(
+        self,
+        prefix: str,
+        variants: list[WeightedQuery],
+        dense: list[list[str]],
+        bm25: list[list[str]],
+    ) -> list[RankedList]:
+        """The ranked lists to fuse, each weighted by its phrasing's scale; `prefix` names the
+        retriever in each passage's `ranks` (e.g. "named dense")."""
+        ranked_lists: list[RankedList] = []
+        for number, (_variant, scale) in enumerate(variants):
+            if dense:
+                ranked_lists.append((f"{prefix}dense", scale * self.dense_weight, dense[number]))
+            if bm25:
+                ranked_lists.append((f"{prefix}bm25", scale * self.bm25_weight, bm25[number]))
+        return ranked_lists
+
+    def _named_chunks(self, question: str, matching: set[str] | None) -> set[str]:
+        """The chunks of the documents the question names (within the filter's); empty when
+        it names none, or names every document the search sees."""
+        if self.names is None or self.named_weight == 0:
+            return set()
+        files = self.knowledge_base.manifest.files
+        named = {
+            chunk_id
+            for source in self.names.named_in(question)
+            if source in files
+            for chunk_id in files[source].chunk_ids
+        }
+        if matching is not None:
+            named &= matching
+        everything = len(matching) if matching is not None else self.knowledge_base.vector_count
+        return named if len(named) < everything else set()
 
     def _embed(self, query: str) -> np.ndarray:
         """A phrasing's query vector, computed once for dense search and reranking."""
@@ -253,6 +295,7 @@ def build_retriever(
         rerank = SentenceReranker(similarity, settings.rerank_top)
     return HybridRetriever(
         knowledge_base=knowledge_base,
+        names=DocumentNames(knowledge_base.manifest.files),
         expand_query=expand_query,
         expand_after=expand_after,
         rerank=rerank,

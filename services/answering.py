@@ -312,10 +312,13 @@ class RagService:
         return in_turns(self.retrieve(q, sized) for q in sub_questions(question))
 
     def _for_summary(self, question: str, options: AnswerOptions) -> list[Document]:
-        """The outline of the document the passages found mostly come from (its headings
-        too: a document's sections name its main points), then those passages of it."""
+        """The outline of the document the question names (`chains.naming`), else of the one
+        the passages found mostly come from (its headings too: a document's sections name its
+        main points), then those passages of it."""
         found = self.retrieve(question, replace(options, k=self.questions.list_k))
-        source = main_document(found)
+        names = self.retriever.names
+        named = set(names.named_in(question)) if names is not None else set()
+        source = main_document([d for d in found if d.metadata["source"] in named] or found)
         if source is None:
             return []
         lines = [line.as_passage() for line in self.outlines.outline(source)]

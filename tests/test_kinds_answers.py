@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ask import ask
 from config import PathsSettings, QuestionSettings, RetrievalSettings, Settings
 from index.knowledge_base import KnowledgeBase
 from llms.queue import ModelQueue
@@ -38,6 +39,14 @@ def test_an_answer_says_how_much_of_its_material_did_not_fit(fake_kb):
     assert len(narrow.sources) + narrow.left_out == len(wide.sources)  # the same passages found
     assert narrow.to_dict()["left_out"] == narrow.left_out  # the API's and ask.py's JSON
     assert narrow.to_dict()["kind"] == "list"
+
+
+def test_ask_prints_the_kind_and_what_did_not_fit(fake_kb, capsys):
+    ask(_service(fake_kb, 300), QUESTION, [], AnswerOptions(), stream=True)
+    printed = capsys.readouterr().out
+    assert "(Answered as a list · " in printed and "did not fit)" in printed
+    ask(_service(fake_kb, 300), "平滑是什么？", [], AnswerOptions(kind="lookup"), stream=True)
+    assert "Answered as" not in capsys.readouterr().out  # a lookup is not labelled
 
 
 def test_a_summary_reads_its_documents_outline_headings_and_all(fake_kb, tmp_path):

@@ -193,19 +193,9 @@ def _unsupported(turn: dict) -> None:
 
 
 def _kind(answer: Answer) -> None:
-    """What the question was taken for, when it is more than a fact to look up, and whether
-    material found for it did not fit the prompt (the reader may narrow the question)."""
-    if answer.kind == "lookup":
-        return
-    label = _("Answered as {kind}").format(kind=choices.named(choices.KIND_NAMES)(answer.kind))
-    if answer.left_out:
-        left = ngettext(
-            "{count} passage found did not fit",
-            "{count} passages found did not fit",
-            answer.left_out,
-        )
-        label += " · " + left.format(count=format_count(answer.left_out))
-    st.caption(label)
+    label = choices.kind_label(answer.kind, answer.left_out)
+    if label is not None:
+        st.caption(label)
 
 
 def _reasons(why: dict[str, str]) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from i18n import N_, translator
+from i18n import N_, _, format_count, ngettext, translator
 
 MODE_NAMES = {
     "hybrid": N_("hybrid (meaning + keywords)"),
@@ -39,3 +39,18 @@ def named(names: Mapping[str, str]) -> Callable[[str], str]:
     without one as itself). The language is fixed now: Streamlit may call it after this run."""
     translate = translator()
     return lambda value: translate(names[value]) if value in names else value
+
+
+def kind_label(kind: str, left_out: int) -> str | None:
+    """What a question was taken for, when more than a fact to look up, and how many passages
+    found for it did not fit the prompt (the reader may narrow the question): "Answered as a
+    list · 3 passages found did not fit". None for a lookup."""
+    if kind == "lookup":
+        return None
+    label = _("Answered as {kind}").format(kind=named(KIND_NAMES)(kind))
+    if left_out:
+        left = ngettext(
+            "{count} passage found did not fit", "{count} passages found did not fit", left_out
+        )
+        label += " · " + left.format(count=format_count(left_out))
+    return label
