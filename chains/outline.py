@@ -6,7 +6,9 @@ Key sentences are chosen extractively, by the sentence vectors the index already
 every window (nothing is embedded again): the sentences closest to the document's centroid,
 picked by maximal marginal relevance so that they cover different parts of it, then put back
 in document order. Headings are the short lines that end without punctuation, in order, once
-each (slides repeat their title on every page).
+each (slides repeat their title on every page), standing on a line of their own after a blank
+line or a short line (a section's name), never a wrapped line of a paragraph, a formula's
+letters or a code comment.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ _TITLE_OR_COMMENT = re.compile(r"^\s*#")
 """A Markdown title (a heading) or a code comment: never a key sentence."""
 _SENTENCE_LIKE = re.compile(r"[。！？；，,;:：!?]$|\.$")
 _MOSTLY_SYMBOLS = re.compile(r"^[\W\d_]*$")
+_CODE = re.compile(r"\w_\w|^#\s.*[(=]")
+"""A snake_case name or a commented-out call: a code comment, not a Markdown title."""
+_CLAUSES = re.compile(r".{12}[,，]")
+"""A comma after a dozen characters: the middle of a sentence, not a title (`BERT, ERNIE`)."""
+_LOWER_WORD = re.compile(r"^[a-z]+$")
+_SHORT_LINE = 20
+"""Characters of the line before a heading at most (a section's name: `名称`, `NAME`); after a
+longer one, a short line ends a wrapped paragraph."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ class OutlineShape:
     `per_chars` beyond, up to `most_key_sentences`."""
     per_chars: int = 3000
     most_key_sentences: int = 10
-    headings: int = 12
+    headings: int = 40
+    """Most headings: a note's sections name its main points (12 kept the first pages')."""
     diversity: float = 0.3
     """Maximal marginal relevance: how much a candidate's likeness to the sentences already
     picked counts against it (0: the closest to the centroid, however alike)."""
@@ -77,6 +88,8 @@ class OutlineShape:
     longest: int = 240
     """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
     tables."""
+    version: int = 2
+    """How lines are chosen: a stored outline of another version or shape is made again."""
 
 
 DEFAULT_SHAPE = OutlineShape()
@@ -91,11 +104,13 @@ def outline(
     source = chunks[0].metadata["source"]
     lines = _located_units(chunks, units)
     headings = _headings(source, lines, shape.headings)
+    titled = {(line.start, line.end) for line in headings}
     candidates = list(
         {
             line.text: (line, vector)
-            for line, vector in reversed(lines.values())  # the first of equal sentences wins
-            if shape.shortest <= len(line.text) <= shape.longest
+            for line, vector, _alone in reversed(lines.values())  # the first of equal ones wins
+            if (line.start, line.end) not in titled
+            and shape.shortest <= len(line.text) <= shape.longest
             and len(content_units(line.text)) >= 4
             and not _NOT_PROSE.search(line.text)
             and not _TITLE_OR_COMMENT.match(line.text)
@@ -110,12 +125,15 @@ def outline(
     return sorted(headings + keys, key=lambda line: (line.start, not line.heading))
 
 
-def _located_units(
-    chunks: Iterable[Document], units: SentenceUnits
-) -> dict[tuple[int, int], tuple[OutlineLine, np.ndarray]]:
+Located = dict[tuple[int, int], tuple[OutlineLine, np.ndarray, bool]]
+"""Sentence units by their (start, end) in the document: the line, its vector, and whether it
+stands on a line of its own as a title does (`_standalone`)."""
+
+
+def _located_units(chunks: Iterable[Document], units: SentenceUnits) -> Located:
     """Every sentence unit of the document, once (the windows overlap), by its (start, end)
-    in the document, with its vector."""
-    found: dict[tuple[int, int], tuple[OutlineLine, np.ndarray]] = {}
+    in the document, with its vector; standalone unless a window shows it is not."""
+    found: Located = {}
     for chunk in chunks:
         texts, vectors = units(chunk)
         meta, position = chunk.metadata, 0
@@ -126,29 +144,56 @@ def _located_units(
             position = at + len(text)
             start = meta["start"] + at
             span = (start, start + len(text))
-            line = OutlineLine(meta["source"], *span, text, False, page=meta.get("page"))
-            found.setdefault(span, (line, vector))
+            alone = _standalone(chunk.page_content, at, position)
+            if span in found:
+                line, vector, seen_alone = found[span]
+                alone = alone and seen_alone
+            else:
+                line = OutlineLine(meta["source"], *span, text, False, page=meta.get("page"))
+            found[span] = (line, vector, alone)
     return found
 
 
-def _headings(
-    source: str, lines: dict[tuple[int, int], tuple[OutlineLine, np.ndarray]], most: int
-) -> list[OutlineLine]:
-    """Short lines that read as titles, first occurrence of each."""
+def _standalone(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a whole line, after a blank line or a short one (what comes
+    before a window's start is not known: it counts as standalone)."""
+    before = text[:start]
+    if before.rstrip(" \t") and not before.rstrip(" \t").endswith("\n"):
+        return False
+    if text[end:].lstrip(" \t")[:1] not in ("", "\n"):
+        return False
+    lines = before.rstrip(" \t").splitlines()
+    return not lines or len(lines[-1].strip()) <= _SHORT_LINE
+
+
+def _headings(source: str, lines: Located, most: int) -> list[OutlineLine]:
+    """Short standalone lines that read as titles, first occurrence of each."""
     seen: set[str] = set()
     headings = []
-    for line, _vector in sorted(lines.values(), key=lambda pair: pair[0].start):
+    for line, _vector, alone in sorted(lines.values(), key=lambda row: row[0].start):
         text = line.text.strip()
         title = _HEADING_MARK.sub("", text).strip()
-        if not (2 <= len(title) <= 40) or _SENTENCE_LIKE.search(text) or _BULLET.match(text):
+        if not alone or not _titled(text, title):
             continue
-        if _NOT_PROSE.search(text):
+        key = re.sub(r"\W", "", title.lower())
+        if key in seen or len(headings) == most:
             continue
-        if _MOSTLY_SYMBOLS.match(title) or title.lower() in seen or len(headings) == most:
-            continue
-        seen.add(title.lower())
+        seen.add(key)
         headings.append(OutlineLine(source, line.start, line.end, text, True, page=line.page))
     return headings
+
+
+def _titled(text: str, title: str) -> bool:
+    """Whether a line reads as a title: short, no sentence end, bullet, link, formula or code,
+    not a lone lowercase word, nor mostly single letters (a formula's: `p ( I , a m )`)."""
+    if not (2 <= len(title) <= 40) or _SENTENCE_LIKE.search(text) or _BULLET.match(text):
+        return False
+    if _NOT_PROSE.search(text) or _CODE.search(text) or _CLAUSES.match(title):
+        return False
+    words = title.split()
+    letters = sum(len(word) == 1 for word in words)
+    lone = _MOSTLY_SYMBOLS.match(title) or _LOWER_WORD.match(title)
+    return not lone and 2 * letters <= len(words)
 
 
 def _key_sentences(

@@ -1,6 +1,7 @@
 """Every document's outline (`chains.outline`), kept in a small SQLite file beside the knowledge
 base's index (`<index>-outlines.sqlite3`: inside a named knowledge base's folder), keyed by
-file and by the content hash the index's manifest keeps for it.
+file and by the content hash the index's manifest keeps for it (with the outline's shape: a
+new way of outlining makes every outline again).
 
 `OutlineStore.sync` runs after each ingest: from the manifest alone it finds the files whose
 content changed (or that have no outline yet) and those no longer indexed; it reads the chunks
@@ -11,6 +12,7 @@ Summaries and overviews read the outlines (`services.answering`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -62,6 +64,11 @@ class OutlineStore:
     def __init__(self, path: Path, shape: OutlineShape = DEFAULT_SHAPE) -> None:
         self.path = path
         self.shape = shape
+        self._shape_key = hashlib.sha256(repr(shape).encode()).hexdigest()[:12]
+
+    def _digest(self, record: FileRecord) -> str:
+        """What a stored outline is keyed by: the file's content and the outline's shape."""
+        return f"{record.hash}:{self._shape_key}"
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +83,7 @@ class OutlineStore:
             return not files
         with self._connect() as connection:
             stored = dict(connection.execute("SELECT source, digest FROM outlines"))
-        return stored == {source: record.hash for source, record in files.items()}
+        return stored == {source: self._digest(record) for source, record in files.items()}
 
     def sync(self, knowledge_base: KnowledgeBase) -> OutlineSync:
         """Outline the documents whose content changed (by the manifest's hashes: no chunk of
@@ -91,7 +98,7 @@ class OutlineStore:
                 connection.execute("DELETE FROM outlines WHERE source = ?", (source,))
                 report.removed.append(source)
             for source, record in sorted(files.items()):
-                digest = record.hash
+                digest = self._digest(record)
                 if stored.get(source) == digest:
                     report.unchanged += 1
                     continue
