@@ -1,14 +1,15 @@
 """How the passages of a question beyond one passage are put together (`chains.kinds`): a
 comparison searches once per thing compared and takes turns between the searches, so that both
 sides reach the prompt; a list keeps at most a few passages per document; an overview takes the
-best key sentences of every document's outline in turns; a summary reads the outline of the
-document the question is about.
+headings, then the best key sentences, of every document's outline in turns; a summary reads
+the outline of the document the question is about.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -62,14 +63,35 @@ def _first_rank(found: Sequence[Document], source: str) -> int:
     return next(i for i, d in enumerate(found) if d.metadata["source"] == source)
 
 
-def key_passages(outlines: Iterable[Sequence[OutlineLine]], most: int) -> list[Document]:
-    """Each document's `most` best key sentences as passages, documents taking turns (best
-    first within each), so every document is in an overview before any gets a second line."""
+def key_passages(outlines: Mapping[str, Sequence[OutlineLine]], most: int) -> list[Document]:
+    """Each document's first `most` lines as passages, documents taking turns, so every
+    document is in an overview before any gets another line: its headings in document order
+    (its title, then its sections' names), then its key sentences, best first. Headings that
+    documents share but for their own name (`名称`, `KILL(1) 用户命令 KILL(1)`) are left
+    out: they tell the documents apart no more than a page number."""
+    shared = _boilerplate(outlines)
     best = [
-        sorted((line for line in lines if not line.heading), key=lambda line: -line.score)[:most]
-        for lines in outlines
+        [line for line in lines if line.heading and _shape(line) not in shared]
+        + sorted((line for line in lines if not line.heading), key=lambda line: -line.score)
+        for lines in outlines.values()
     ]
-    return in_turns([[line.as_passage() for line in lines] for lines in best])
+    return in_turns([[line.as_passage() for line in lines[:most]] for lines in best])
+
+
+def _shape(line: OutlineLine) -> str:
+    """A heading without its document's name, digits and punctuation."""
+    name = line.source.rsplit("/", 1)[-1].split(".")[0].lower()
+    return re.sub(r"[\W\d_]", "", line.text.lower().replace(name, "")) if name else line.text
+
+
+def _boilerplate(outlines: Mapping[str, Sequence[OutlineLine]]) -> set[str]:
+    """Heading shapes (`_shape`) found in three documents or more, and in a quarter of them."""
+    counts = Counter(
+        shape
+        for lines in outlines.values()
+        for shape in {_shape(line) for line in lines if line.heading}
+    )
+    return {shape for shape, n in counts.items() if n >= 3 and 4 * n >= len(outlines)}
 
 
 def outline_answer(passages: Sequence[Document]) -> str:

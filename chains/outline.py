@@ -88,19 +88,28 @@ class OutlineShape:
     longest: int = 240
     """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
     tables."""
-    version: int = 2
+    version: int = 3
     """How lines are chosen: a stored outline of another version or shape is made again."""
 
 
 DEFAULT_SHAPE = OutlineShape()
 
 
+@dataclass(frozen=True)
+class Outline:
+    """A document's outline lines, and its headings' sentence vectors (unit rows, in the
+    headings' order): what a question describing the document is matched against."""
+
+    lines: list[OutlineLine]
+    heading_vectors: np.ndarray
+
+
 def outline(
     chunks: Sequence[Document], units: SentenceUnits, shape: OutlineShape = DEFAULT_SHAPE
-) -> list[OutlineLine]:
+) -> Outline:
     """The headings and key sentences of one document's chunks, in document order."""
     if not chunks:
-        return []
+        return Outline([], np.zeros((0, 0), dtype=np.float32))
     source = chunks[0].metadata["source"]
     lines = _located_units(chunks, units)
     headings = _headings(source, lines, shape.headings)
@@ -122,7 +131,11 @@ def outline(
         shape.key_sentences + max(0, length - 1) // shape.per_chars,
     )
     keys = _key_sentences(candidates, wanted, shape.diversity)
-    return sorted(headings + keys, key=lambda line: (line.start, not line.heading))
+    vectors = [lines[line.start, line.end][1] for line in headings]
+    return Outline(
+        sorted(headings + keys, key=lambda line: (line.start, not line.heading)),
+        np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1),
+    )
 
 
 Located = dict[tuple[int, int], tuple[OutlineLine, np.ndarray, bool]]

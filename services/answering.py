@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import cast
 
+import numpy as np
 from langchain_core.documents import Document
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
@@ -313,27 +314,38 @@ class RagService:
 
     def _for_summary(self, question: str, options: AnswerOptions) -> list[Document]:
         """The outline of the document the question names (`chains.naming`), else of the one
-        the passages found mostly come from (its headings too: a document's sections name its
-        main points), then those passages of it."""
+        among those the passages found come from that has the heading closest to the question
+        (a question describes the document it means by its topic: its sections' names), then
+        those passages of it."""
         found = self.retrieve(question, replace(options, k=self.questions.list_k))
         names = self.retriever.names
         named = set(names.named_in(question)) if names is not None else set()
-        source = main_document([d for d in found if d.metadata["source"] in named] or found)
+        source = main_document([d for d in found if d.metadata["source"] in named]) or (
+            self._described(question, found)
+        )
         if source is None:
             return []
         lines = [line.as_passage() for line in self.outlines.outline(source)]
         return lines + [d for d in found if d.metadata["source"] == source]
 
+    def _described(self, question: str, found: Sequence[Document]) -> str | None:
+        """Of the documents `found` comes from, the one with the heading closest to the
+        question; without headings, the one most of the passages come from."""
+        vector = np.asarray(self.knowledge_base.embeddings.embed_query(question), np.float32)
+        vector /= np.linalg.norm(vector) or 1.0
+        closest = self.outlines.closest_headings(vector, (d.metadata["source"] for d in found))
+        return max(closest, key=closest.__getitem__) if closest else main_document(found)
+
     def _for_overview(self, question: str, options: AnswerOptions) -> list[Document]:
-        """The best key sentences of each document's outline (of those the filter lets
-        through), documents taking turns."""
+        """The headings, then the best key sentences, of each document's outline (of those the
+        filter lets through), documents taking turns (`chains.gathering.key_passages`)."""
         chosen = options.filter
         sources = {
             metadata["source"]
             for metadata in self.knowledge_base.metadatas()  # no texts read
             if chosen is None or chosen.is_empty or chosen.matches(metadata)
         }
-        outlines = self.outlines.outlines(sources).values()
+        outlines = self.outlines.outlines(sources)
         return key_passages(outlines, self.questions.overview_per_document)
 
     def stream(

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.documents import Document
 
 from chains.outline import (
@@ -39,8 +40,14 @@ CREATE TABLE IF NOT EXISTS outlines (
     source TEXT PRIMARY KEY,
     digest TEXT NOT NULL,
     lines TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heading_vectors (
+    source TEXT PRIMARY KEY,
+    vectors BLOB NOT NULL
 )
 """
+_VECTOR = np.float16
+"""Heading vectors are kept at half precision: only compared with a question's."""
 
 
 def outline_path(index: Path) -> Path:
@@ -73,7 +80,7 @@ class OutlineStore:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path)
-        connection.execute(_SCHEMA)
+        connection.executescript(_SCHEMA)
         return connection
 
     def up_to_date(self, files: dict[str, FileRecord]) -> bool:
@@ -96,6 +103,7 @@ class OutlineStore:
             stored = dict(connection.execute("SELECT source, digest FROM outlines"))
             for source in sorted(set(stored) - set(files)):
                 connection.execute("DELETE FROM outlines WHERE source = ?", (source,))
+                connection.execute("DELETE FROM heading_vectors WHERE source = ?", (source,))
                 report.removed.append(source)
             for source, record in sorted(files.items()):
                 digest = self._digest(record)
@@ -103,10 +111,14 @@ class OutlineStore:
                     report.unchanged += 1
                     continue
                 chunks = _windows(knowledge_base, record.chunk_ids, self.shape.windows)
-                lines = outline(chunks, units, self.shape)
+                made = outline(chunks, units, self.shape)
                 connection.execute(
                     "INSERT OR REPLACE INTO outlines VALUES (?, ?, ?)",
-                    (source, digest, json.dumps([asdict(line) for line in lines])),
+                    (source, digest, json.dumps([asdict(line) for line in made.lines])),
+                )
+                connection.execute(
+                    "INSERT OR REPLACE INTO heading_vectors VALUES (?, ?)",
+                    (source, made.heading_vectors.astype(_VECTOR).tobytes()),
                 )
                 report.outlined.append(source)
         report.seconds = time.perf_counter() - started
@@ -128,6 +140,24 @@ class OutlineStore:
                 for source, lines in rows
                 if wanted is None or source in wanted
             }
+
+    def closest_headings(self, vector: np.ndarray, sources: Iterable[str]) -> dict[str, float]:
+        """Each of `sources`' closest heading to a question's unit `vector` (cosine), for those
+        with headings: which document a question describing one is about."""
+        wanted = list(dict.fromkeys(sources))
+        if not wanted or not self.path.is_file():
+            return {}
+        marks = ",".join("?" * len(wanted))
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT source, vectors FROM heading_vectors WHERE source IN ({marks})", wanted
+            ).fetchall()
+        closest = {}
+        for source, blob in rows:
+            vectors = np.frombuffer(blob, dtype=_VECTOR).reshape(-1, len(vector))
+            if len(vectors):
+                closest[source] = float((vectors.astype(np.float32) @ vector).max())
+        return closest
 
 
 def _windows(knowledge_base: KnowledgeBase, ids: Sequence[str], most: int) -> list[Document]:
