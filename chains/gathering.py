@@ -65,16 +65,21 @@ def _first_rank(found: Sequence[Document], source: str) -> int:
 
 def key_passages(outlines: Mapping[str, Sequence[OutlineLine]], most: int) -> list[Document]:
     """Each document's first `most` lines as passages, documents taking turns, so every
-    document is in an overview before any gets another line: its headings in document order
-    (its title, then its sections' names), then its key sentences, best first. Headings that
+    document is in an overview before any gets another line: its first heading (its title),
+    its other headings, then its key sentences, each closest to the document's centroid first
+    (`OutlineLine.score`). Headings that
     documents share but for their own name (`名称`, `KILL(1) 用户命令 KILL(1)`) are left
     out: they tell the documents apart no more than a page number."""
     shared = _boilerplate(outlines)
-    best = [
-        [line for line in lines if line.heading and _shape(line) not in shared]
-        + sorted((line for line in lines if not line.heading), key=lambda line: -line.score)
-        for lines in outlines.values()
-    ]
+    best = []
+    for lines in outlines.values():
+        kept = [line for line in lines if not line.heading or _shape(line) not in shared]
+        title = next((line for line in kept if line.heading), None)
+        rest = sorted(
+            (line for line in kept if line is not title),
+            key=lambda line: (not line.heading, -line.score),
+        )
+        best.append(([title] if title else []) + rest)
     return in_turns([[line.as_passage() for line in lines[:most]] for lines in best])
 
 

@@ -53,7 +53,8 @@ class OutlineLine:
     text: str
     heading: bool
     score: float = 0.0
-    """A key sentence's closeness to the document's centroid (0 for headings)."""
+    """The line's closeness to the centroid of the document's sentences: how much of what the
+    document says it names (an overview shows the closest first)."""
     page: int | None = None
 
     def as_passage(self) -> Document:
@@ -88,7 +89,7 @@ class OutlineShape:
     longest: int = 240
     """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
     tables."""
-    version: int = 3
+    version: int = 4
     """How lines are chosen: a stored outline of another version or shape is made again."""
 
 
@@ -132,6 +133,13 @@ def outline(
     )
     keys = _key_sentences(candidates, wanted, shape.diversity)
     vectors = [lines[line.start, line.end][1] for line in headings]
+    every = np.asarray([vector for _line, vector, _alone in lines.values()], dtype=np.float32)
+    centroid = every.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    headings = [
+        replace(line, score=round(float(vector @ centroid), 4))
+        for line, vector in zip(headings, vectors, strict=True)
+    ]
     return Outline(
         sorted(headings + keys, key=lambda line: (line.start, not line.heading)),
         np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1),
