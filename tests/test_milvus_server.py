@@ -4,7 +4,8 @@ reached by `http://127.0.0.1:PORT` as any Milvus server is. A replica that keeps
 way `serve.py` asks before each question, `services.live`) with its own empty index folder sees
 each save of another process at its next question, and its own ingests are seen by the others:
 nothing but the server is shared. The chunks are embedded by the fake embedder
-(tests/support/fakes.py); tests/test_milvus_replicas.py covers what Milvus Lite's file allows."""
+(tests/support/fakes.py), except through `ingest.py` (the bundled one);
+tests/test_milvus_replicas.py covers what Milvus Lite's file allows."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from index.versions import current_version
 from tests.support.fakes import fake_embedder
 from tests.support.milvus_server import milvus_server
 from tests.support.paths import REPO
+from tests.support.processes import ingest_cli, store_config, write_config
 
 WORDS = ["quokkaflorin", "zebrafinch", "gannetwing"]
 REPLICA = """
@@ -166,3 +168,29 @@ def test_each_replica_sees_the_others_ingests(writer, replica):
         "zebrafinch": [],
         "gannetwing": ["gamma.md"],
     }
+
+
+def test_ingest_py_reaches_the_server_by_the_uri_in_its_config(server, tmp_path):
+    """The command line with the bundled embedder: `store.uri = "http://…"` in a config file is
+    kept as written (a `.db` path would be made relative to the file), and `ingest.py` of
+    another machine, its index folder empty, starts from the version the first one saved."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "alpha.md").write_text("# Alpha\n\nThe quokkaflorin lives here.\n", "utf-8")
+    configs = []
+    for machine in ("one", "two"):
+        (tmp_path / machine).mkdir()
+        config = write_config(tmp_path / machine, documents)
+        store = StoreSettings(backend="milvus", uri=server)
+        with config.open("a", encoding="utf-8") as file:
+            file.write(store_config(store) + 'collection = "from_the_cli"\n')
+        configs.append(config)
+    ingest_cli(configs[0])
+    dry_run = subprocess.run(
+        [sys.executable, str(REPO / "ingest.py"), "--config", str(configs[1]), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert dry_run.returncode == 0, dry_run.stderr[-3000:]
+    assert "0 added, 0 updated, 0 removed, 1 unchanged" in dry_run.stdout
