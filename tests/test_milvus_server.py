@@ -10,6 +10,7 @@ tests/test_milvus_replicas.py covers what Milvus Lite's file allows."""
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from tests.support.paths import REPO
 from tests.support.processes import ingest_cli, store_config, write_config
 
 WORDS = ["quokkaflorin", "zebrafinch", "gannetwing"]
+ANSWER_S = 120
 REPLICA = """
 import json, sys
 from pathlib import Path
@@ -79,9 +81,13 @@ class Replica:
         )
 
     def ask(self, command: list[str] | str) -> dict:
+        """Its answer; the test fails if none comes in `ANSWER_S` (it is killed then)."""
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
+        if not select.select([self.process.stdout], [], [], ANSWER_S)[0]:
+            self.process.kill()
+            pytest.fail(f"the replica did not answer {command!r} in {ANSWER_S} s")
         line = self.process.stdout.readline()
         assert line, self.stop()
         return json.loads(line)
@@ -142,7 +148,7 @@ def test_a_running_replica_sees_each_save_of_another_process_at_its_next_questio
     seen = replica.ask(WORDS)
     assert seen["files"] == ["alpha.md"]
     assert seen["found"] == {"quokkaflorin": [], "zebrafinch": [], "gannetwing": ["alpha.md"]}
-    assert replica.ask(WORDS) == seen  # nothing new: the same version, nothing reopened
+    assert replica.ask(WORDS) == seen  # nothing new: the same version
 
     write(writer, rebuild=True)  # a new collection; the one the replica had open is dropped
     rebuilt = replica.ask(WORDS)
