@@ -109,10 +109,10 @@ def outline(
     chunks: Sequence[Document], units: SentenceUnits, shape: OutlineShape = DEFAULT_SHAPE
 ) -> Outline:
     """The headings and key sentences of one document's chunks, in document order."""
-    if not chunks:
+    lines = _located_units(chunks, units)
+    if not lines:
         return Outline([], np.zeros((0, 0), dtype=np.float32))
     source = chunks[0].metadata["source"]
-    lines = _located_units(chunks, units)
     headings = _headings(source, lines, shape.headings)
     titled = {(line.start, line.end) for line in headings}
     candidates = list(
@@ -142,7 +142,7 @@ def outline(
     ]
     return Outline(
         sorted(headings + keys, key=lambda line: (line.start, not line.heading)),
-        np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1),
+        np.asarray(vectors, dtype=np.float32).reshape(len(vectors), every.shape[1]),
     )
 
 
