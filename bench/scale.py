@@ -95,6 +95,8 @@ EPSILON = 0.01
 """ann-benchmarks' "epsilon recall": a row found counts when its distance (1 - cosine) is
 within (1 + EPSILON) of the exact 10th's. Synthetic copies of one window are near-ties, among
 which plain recall@10 counts an equally close copy as a miss."""
+EF_SEARCH = (128, 256, 512, 1024, 2048)
+"""`store.hnsw_ef_search` values an HNSW store's recall is also measured at."""
 NOISE = 0.5
 NOTE = (
     "synthetic chunks (python3-doc windows repeated with word swaps); vectors random unit "
@@ -304,18 +306,14 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
     opened = time.perf_counter() - started
     open_rss = peak_rss_mib()
     manifest = manifest_share(index, store)
-    recall = epsilon_recall = float("nan")
+    recall = {"recall_at_10": float("nan"), "epsilon_recall_at_10": float("nan")}
+    by_ef = {}
     if (index.parent / "exact.json").is_file():
         exact = json.loads((index.parent / "exact.json").read_text())
         queries = Vectors(kind, base_windows()).queries(QUERIES)
-        found = [knowledge_base.search(q, RECALL_K) for q in queries]
-        recall = statistics.mean(
-            len(set(f) & set(e)) / RECALL_K for f, e in zip(found, exact, strict=True)
-        )
-        epsilon_recall = statistics.mean(
-            within_epsilon(knowledge_base, q, f, e)
-            for q, f, e in zip(queries, found, exact, strict=True)
-        )
+        recall = recalls(knowledge_base, queries, exact)
+        if store.vector_index == "hnsw":
+            by_ef = ef_sweep(knowledge_base, store, queries, exact)
     started = time.perf_counter()
     knowledge_base.keyword_search(
         "python", K
@@ -337,8 +335,8 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
     return manifest | {
         "open_s": opened,
         "reopen_s": reopen["p50"] / 1000,
-        "recall_at_10": recall,
-        "epsilon_recall_at_10": epsilon_recall,
+        **recall,
+        "recall_by_ef_search": by_ef,
         "open_rss_mib": open_rss,
         "open_python_mib": kept,
         "bm25_build_s": bm25,
@@ -346,6 +344,33 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
         "dense_ms": dense,
         "hybrid_ms": hybrid,
     }
+
+
+def recalls(knowledge_base: KnowledgeBase, queries: np.ndarray, exact: list) -> dict:
+    """recall@10 and ε-recall@10 of dense searches for `queries` against their `exact` top 10."""
+    found = [knowledge_base.search(q, RECALL_K) for q in queries]
+    pairs = list(zip(queries, found, exact, strict=True))
+    return {
+        "recall_at_10": statistics.mean(len(set(f) & set(e)) / RECALL_K for _, f, e in pairs),
+        "epsilon_recall_at_10": statistics.mean(
+            within_epsilon(knowledge_base, q, f, e) for q, f, e in pairs
+        ),
+    }
+
+
+def ef_sweep(
+    knowledge_base: KnowledgeBase, store: StoreSettings, queries: np.ndarray, exact: list
+) -> dict[int, dict]:
+    """Recall and dense search time (p50 ms, k = `K`) at each `EF_SEARCH` (`store.hnsw_ef_search`
+    is read at each search)."""
+    configured = store.hnsw_ef_search
+    sweep = {}
+    for ef in EF_SEARCH:
+        store.hnsw_ef_search = ef
+        timing = percentiles(lambda vector: knowledge_base.search(vector, K), queries)
+        sweep[ef] = recalls(knowledge_base, queries, exact) | {"dense_p50_ms": timing["p50"]}
+    store.hnsw_ef_search = configured
+    return sweep
 
 
 def within_epsilon(
@@ -566,6 +591,13 @@ def print_table(rows: dict[str, dict], ratios: dict[str, dict[str, float]]) -> N
     print("\ngrowth (ratio of each metric between consecutive sizes)")
     for name, ratio in ratios.items():
         print(f"{name:<28}" + "".join(f"{ratio.get(key, float('nan')):>11.2f}" for key in COLUMNS))
+    for row in rows.values():
+        for ef, measured in row.get("recall_by_ef_search", {}).items():
+            print(
+                f"{row['store']} {row['chunks']:,} hnsw_ef_search {ef}: recall@10 "
+                f"{measured['recall_at_10']:.3f}, ε-recall {measured['epsilon_recall_at_10']:.3f}, "
+                f"dense p50 {measured['dense_p50_ms']:.2f} ms"
+            )
 
 
 def environment() -> dict:
