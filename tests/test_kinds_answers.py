@@ -54,7 +54,7 @@ def test_a_summary_reads_its_documents_outline_headings_and_all(fake_kb, tmp_pat
     OutlineStore(outline_path(index)).sync(fake_kb)
     rag = _service(fake_kb, 4000, index)
     passages = rag.passages("总结一下讲平滑方法的那篇笔记。", AnswerOptions(kind="summary"))
-    source = passages[0].metadata["source"]  # the document most passages found come from
+    source = passages[0].metadata["source"]  # the found document with the closest heading
     outline = rag.outlines.outline(source)
     assert any(line.heading for line in outline)
     assert [p.page_content for p in passages[: len(outline)]] == [line.text for line in outline]
