@@ -154,9 +154,10 @@ class OutlineStore:
             ).fetchall()
         closest = {}
         for source, blob in rows:
-            vectors = np.frombuffer(blob, dtype=_VECTOR).reshape(-1, len(vector))
-            if len(vectors):
-                closest[source] = float((vectors.astype(np.float32) @ vector).max())
+            vectors = np.frombuffer(blob, dtype=_VECTOR)
+            if len(vectors) and len(vectors) % len(vector) == 0:  # else another embedder's
+                rows_of = vectors.reshape(-1, len(vector)).astype(np.float32)
+                closest[source] = float((rows_of @ vector).max())
         return closest
 
 
