@@ -261,7 +261,7 @@ class KnowledgeBaseCatalog:
         embedder = f"{embedding.backend}" + (f" · {embedding.model}" if embedding.model else "")
         documents = [settings.paths.documents, *settings.paths.extra_documents]
         try:
-            version = current_version(settings.paths.index)
+            version = current_version(settings.paths.index, settings.store)
             if version is None:
                 return KnowledgeBaseStats(name, documents, 0, 0, 0, None, embedder)
             manifest = read_manifest(version)
@@ -271,7 +271,7 @@ class KnowledgeBaseCatalog:
             name=name,
             documents=documents,
             files=len(manifest.files),
-            chunks=sum(len(record.chunk_ids) for record in manifest.files.values()),
+            chunks=sum(record.chunk_count for record in manifest.files.values()),
             size_bytes=index_size(version.parent),
             updated_at=manifest.updated_at,
             embedder=embedder,

@@ -59,7 +59,7 @@ def check_index(settings: Settings, embedder: Embedder) -> IndexHealth:
     started = time.perf_counter()
     folder = settings.paths.index
     try:
-        version = current_version(folder)
+        version = current_version(folder, settings.store)
         knowledge_base = load_index(folder, embedder, settings.store)
     except IndexCorruptError as err:
         health = IndexHealth(_damaged_files(settings) or [str(err)], repairable=True)
@@ -97,7 +97,7 @@ def _damaged_files(settings: Settings) -> list[str]:
     """Every damaged file of the live version and its store, each read on its own (opening
     stops at the first); empty when each reads and only their agreement failed."""
     try:
-        version = current_version(settings.paths.index)
+        version = current_version(settings.paths.index, settings.store)
     except IndexCorruptError as err:
         return [str(err)]
     problems = []
@@ -184,7 +184,7 @@ def _indexed_roots(settings: Settings) -> list[Path]:
     can still be read (they were named on the command line once; a rebuild must not drop
     them)."""
     try:
-        version = current_version(settings.paths.index)
+        version = current_version(settings.paths.index, settings.store)
         files = read_manifest(version).files if version else {}
     except IndexStoreError:
         files = {}

@@ -172,7 +172,7 @@ class KnowledgeBase:
     def check_consistent(self) -> None:
         """The store and the manifest must count the same chunks: in memory this is a bug,
         not damage on disk (the stores check what they read)."""
-        listed = sum(len(f.chunk_ids) for f in self.manifest.files.values())
+        listed = sum(f.chunk_count for f in self.manifest.files.values())
         if self.store.count() != listed:
             raise IndexCorruptError(
                 f"index is inconsistent: {self.store.count()} vectors but {listed} chunks"

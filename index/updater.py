@@ -272,12 +272,12 @@ def _plan(
             continue
         digest = file_digest(path, data)
         if previous is not None and previous.hash == digest:
-            report.outcomes.append(FileOutcome(source, "unchanged", len(previous.chunk_ids)))
+            report.outcomes.append(FileOutcome(source, "unchanged", previous.chunk_count))
         else:
             pending.append(_PendingFile(path, source, digest, len(data), previous))
     for source in sorted(set(manifest.files) - seen):
         if any(_is_within(source_path(source, documents_root), root) for root in roots):
-            chunk_count = len(manifest.files[source].chunk_ids)
+            chunk_count = manifest.files[source].chunk_count
             report.outcomes.append(FileOutcome(source, "removed", chunk_count))
     return pending
 

@@ -87,7 +87,8 @@ keep it in the index folder only."""
 def current_version(folder: Path, store: StoreSettings | None = None) -> Path | None:
     """The live version folder, or None when no index has been written yet (no CURRENT: also
     the state a crash during the very first save leaves). With `store`, a store that keeps the
-    live version is asked for it first, and the folder brought up to date."""
+    live version (Milvus) is asked for it first, and the folder brought up to date; None reads
+    the folder alone (what this process itself just saved)."""
     if store is not None and store.backend in KEEPERS:
         _copy_live_version(folder, KEEPERS[store.backend](store))
     pointer = folder / CURRENT_FILE

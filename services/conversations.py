@@ -176,7 +176,8 @@ class ConversationService:
 
     def _manifest(self, kb: str) -> Manifest | None:
         """What the knowledge base's live index holds now (None without an index)."""
-        version = current_version(self.catalog.settings_for(kb).paths.index)
+        settings = self.catalog.settings_for(kb)
+        version = current_version(settings.paths.index, settings.store)
         return read_manifest(version) if version is not None else None
 
 

@@ -117,7 +117,7 @@ class IngestService:
         manifest shows no change the index is not even opened (`services.outlines`)."""
         settings = self.catalog.settings_for(kb)
         store = OutlineStore(outline_path(settings.paths.index))
-        version = current_version(settings.paths.index)
+        version = current_version(settings.paths.index, settings.store)
         if version is None or store.up_to_date(read_manifest(version).files):
             return OutlineSync()
         return store.sync(self.live.open(kb).knowledge_base)

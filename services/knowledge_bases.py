@@ -128,12 +128,13 @@ class KnowledgeBaseService:
         file that cannot be read."""
         self.guard.require(person, Action.READ, name)
         with commands_for(name):
-            version = current_version(self.settings_for(name).paths.index)
+            settings = self.settings_for(name)
+            version = current_version(settings.paths.index, settings.store)
             if version is None:
                 return None
             manifest = read_manifest(version)
         files = {
-            source: IndexedFile(source, len(record.chunk_ids), record.size, record.indexed_at)
+            source: IndexedFile(source, record.chunk_count, record.size, record.indexed_at)
             for source, record in sorted(manifest.files.items())
         }
         return IndexContents(

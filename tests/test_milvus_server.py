@@ -10,6 +10,7 @@ tests/test_milvus_replicas.py covers what Milvus Lite's file allows."""
 from __future__ import annotations
 
 import json
+import re
 import select
 import subprocess
 import sys
@@ -192,11 +193,16 @@ def test_ingest_py_reaches_the_server_by_the_uri_in_its_config(server, tmp_path)
             file.write(store_config(store) + 'collection = "from_the_cli"\n')
         configs.append(config)
     ingest_cli(configs[0])
-    dry_run = subprocess.run(
-        [sys.executable, str(REPO / "ingest.py"), "--config", str(configs[1]), "--dry-run"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    dry_run, check = (
+        subprocess.run(
+            [sys.executable, str(REPO / "ingest.py"), "--config", str(configs[1]), option],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        for option in ("--dry-run", "--check")
     )
     assert dry_run.returncode == 0, dry_run.stderr[-3000:]
     assert "0 added, 0 updated, 0 removed, 1 unchanged" in dry_run.stdout
+    assert check.returncode == 0, check.stderr[-3000:]  # the live version, not "None"
+    assert re.search(r"Index: \S+/v-\S+ \(1 file, 1 chunk\): healthy", check.stdout), check.stdout
