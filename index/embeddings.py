@@ -12,9 +12,12 @@ Every backend yields an `Embedder`: the LangChain embeddings, the identity store
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -138,7 +141,22 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
             f"unknown embedding.backend {settings.backend!r}; "
             f"available: {', '.join(sorted(EMBEDDING_BACKENDS))}"
         )
-    return factory(settings)
+    embedder = factory(settings)
+    return embedder if settings.cache is None else cached(embedder, settings.cache)
+
+
+def cached(embedder: Embedder, folder: Path) -> Embedder:
+    """The embedder with its passages' vectors kept in `folder` (`EmbeddingSettings.cache`),
+    under a namespace of its identity: another model never reads them."""
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    identity = json.dumps(embedder.identity.to_dict(), sort_keys=True)
+    namespace = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+    embeddings = CacheBackedEmbeddings.from_bytes_store(
+        embedder.embeddings, LocalFileStore(folder), namespace=namespace, key_encoder="sha256"
+    )
+    return Embedder(embeddings, embedder.identity, embedder.count_tokens)
 
 
 class SerializedEmbeddings(Embeddings):

@@ -29,6 +29,11 @@ FOLLOWS_CHANGED_PASSAGE = 0.6
 29 on the report split; the rest refuse, and none may cite the original fact)."""
 
 
+EMBEDDING_CACHE = "embedding-cache"
+"""The quality indexes' embedding cache (`embedding.cache`): a corpus indexed into both stores
+is embedded once."""
+
+
 def local_service(indexes: Path, docs: Path) -> RagService:
     """The local model's service over `docs` (FAISS index in the shared folder)."""
     settings = load_settings()
@@ -36,6 +41,7 @@ def local_service(indexes: Path, docs: Path) -> RagService:
     settings.paths.index = indexes / f"{docs.name}-faiss"
     settings.paths.knowledge_bases = indexes / "knowledge_bases"
     settings.paths.history = indexes / "history.sqlite3"
+    settings.embedding.cache = indexes / EMBEDDING_CACHE
     hub = ServiceHub(settings)
     hub.ingest(on_message=lambda _: None)
     return hub.service("local")

@@ -16,6 +16,7 @@ import pytest
 from config import StoreSettings
 from evaluation.corpora import PYDOCS_HTML, copy_pydocs_pages
 from tests.support.paths import DATA, REPO, SAMPLE_DIR
+from tests.test_answer_quality import EMBEDDING_CACHE
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,7 @@ def evaluate(indexes: Path, store: StoreSettings, qa: str, docs: Path, *extra: s
         **os.environ,
         "RAGCHAT_STORE__BACKEND": store.backend,
         "RAGCHAT_STORE__URI": str(indexes / f"{corpus}.db"),
+        "RAGCHAT_EMBEDDING__CACHE": str(indexes / EMBEDDING_CACHE),  # a corpus is embedded once
     }
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=900, cwd=indexes, env=env
