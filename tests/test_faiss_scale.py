@@ -109,7 +109,7 @@ def test_updates_and_removals_answer_as_exact_search_and_in_process_bm25(
 def test_a_segment_is_written_in_the_configured_vector_index(docs, make_settings):
     embedder = fake_embedder()
     for choice, index_class in [
-        (StoreSettings(vector_index="hnsw"), faiss.IndexHNSWFlat),
+        (StoreSettings(vector_index="hnsw", hnsw_ef_construction=64), faiss.IndexHNSWFlat),
         (StoreSettings(vector_index="auto", approximate_from=10), faiss.IndexHNSWFlat),
         (StoreSettings(vector_index="auto"), faiss.IndexFlatIP),
     ]:
@@ -118,7 +118,10 @@ def test_a_segment_is_written_in_the_configured_vector_index(docs, make_settings
         run(settings, embedder)
         version = current_version(settings.paths.index)
         (segment,) = segment_folders(version, read_manifest(version))
-        assert type(faiss.read_index(str(segment / VECTORS_FILE))) is index_class
+        index = faiss.read_index(str(segment / VECTORS_FILE))
+        assert type(index) is index_class
+        if index_class is faiss.IndexHNSWFlat:  # built with the configured graph width
+            assert index.hnsw.efConstruction == choice.hnsw_ef_construction
 
 
 def test_keyword_search_ranks_the_seeds_as_in_process_bm25_after_removals(

@@ -68,6 +68,8 @@ def build(settings: StoreSettings, vectors: np.ndarray) -> faiss.Index:
     index = faiss.index_factory(
         vectors.shape[1], kind.factory(settings), faiss.METRIC_INNER_PRODUCT
     )
+    if isinstance(index, faiss.IndexHNSW):  # not part of an index_factory description
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
