@@ -474,8 +474,8 @@ class StoreSettings(Section):
     hnsw_ef_construction: int = Field(80, gt=0)
     """faiss: candidates each row's neighbours are chosen from when an `hnsw` segment is
     built (more: a better graph, a slower build). At a million rows, FAISS's default 40 found
-    0.87 of the exact top 10 at `hnsw_ef_search` 256; 80 found 0.98 and built faster than it
-    costs (docs/guides/large-knowledge-bases.md)."""
+    0.87 of the exact top 10 at `hnsw_ef_search` 256; 80 found 0.98
+    (docs/guides/large-knowledge-bases.md)."""
 
 
 class IngestSettings(Section):
