@@ -15,6 +15,7 @@ from itertools import zip_longest
 
 from langchain_core.documents import Document
 
+from chains.naming import document_name
 from chains.outline import OutlineLine
 
 
@@ -85,7 +86,7 @@ def key_passages(outlines: Mapping[str, Sequence[OutlineLine]], most: int) -> li
 
 def _shape(line: OutlineLine) -> str:
     """A heading without its document's name, digits and punctuation."""
-    name = line.source.rsplit("/", 1)[-1].split(".")[0].lower()
+    name = document_name(line.source)
     return re.sub(r"[\W\d_]", "", line.text.lower().replace(name, "")) if name else line.text
 
 

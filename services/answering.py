@@ -44,6 +44,7 @@ from chains.retrieval import HybridRetriever, Mode, build_retriever
 from config import Settings, TranslateQuery
 from errors import N_, Message, RagchatError
 from index.catalog import DEFAULT_KB
+from index.embeddings import unit_rows
 from index.filters import ChunkFilter
 from index.knowledge_base import KnowledgeBase
 from llms import ChatModels, LLMError, estimate_tokens, explain
@@ -331,8 +332,8 @@ class RagService:
     def _described(self, question: str, found: Sequence[Document]) -> str | None:
         """Of the documents `found` comes from, the one with the heading closest to the
         question; without headings, the one most of the passages come from."""
-        vector = np.asarray(self.knowledge_base.embeddings.embed_query(question), np.float32)
-        vector /= np.linalg.norm(vector) or 1.0
+        embedded = self.knowledge_base.embeddings.embed_query(question)
+        vector = unit_rows(np.asarray([embedded], dtype=np.float32))[0]
         closest = self.outlines.closest_headings(vector, (d.metadata["source"] for d in found))
         return max(closest, key=closest.__getitem__) if closest else main_document(found)
 
