@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import PurePosixPath
 
 _SECTION = re.compile(r"\.\d[a-z]?$")
@@ -32,24 +33,33 @@ def document_name(source: str) -> str:
 
 
 class DocumentNames:
-    """Which of a knowledge base's files a question names; built once per opened index."""
+    """Which of a knowledge base's files a question names. The table is made at the first
+    question from `sources` (the manifest's file list, which opening an index does not read:
+    a replica opens in the same time whatever the corpus)."""
 
-    def __init__(self, sources: Iterable[str]) -> None:
-        self.latin: dict[str, list[str]] = defaultdict(list)
-        self.other: dict[str, list[str]] = defaultdict(list)
-        for source in sources:
+    def __init__(self, sources: Callable[[], Iterable[str]]) -> None:
+        self._sources = sources
+
+    @cached_property
+    def _tables(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Names in Latin script and the others, each with the sources it names."""
+        latin: dict[str, list[str]] = defaultdict(list)
+        other: dict[str, list[str]] = defaultdict(list)
+        for source in self._sources():
             name = document_name(source)
             if len(name) >= SHORTEST:
-                (self.latin if name.isascii() else self.other)[name].append(source)
+                (latin if name.isascii() else other)[name].append(source)
+        return latin, other
 
     def named_in(self, question: str) -> list[str]:
         """The sources the question names, in the order of their names in the table."""
+        latin, other = self._tables
         text = question.casefold()
         named: list[str] = []
         for word in _WORD.findall(text):
             for prefix in _dotted_prefixes(word):
-                named.extend(self.latin.get(prefix, ()))
-        for name, sources in self.other.items():
+                named.extend(latin.get(prefix, ()))
+        for name, sources in other.items():
             if name in text:
                 named.extend(sources)
         return list(dict.fromkeys(named))

@@ -295,7 +295,7 @@ def build_retriever(
         rerank = SentenceReranker(similarity, settings.rerank_top)
     return HybridRetriever(
         knowledge_base=knowledge_base,
-        names=DocumentNames(knowledge_base.manifest.files),
+        names=DocumentNames(lambda: knowledge_base.manifest.files),
         expand_query=expand_query,
         expand_after=expand_after,
         rerank=rerank,

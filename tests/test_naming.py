@@ -55,7 +55,7 @@ def test_a_file_is_named_without_its_extension_and_section(source, name):
     ],
 )
 def test_a_question_names_the_files_whose_names_are_its_words(question, named):
-    assert DocumentNames(SOURCES).named_in(question) == named
+    assert DocumentNames(lambda: SOURCES).named_in(question) == named
 
 
 def test_a_named_document_is_searched_too(fake_kb: KnowledgeBase):
