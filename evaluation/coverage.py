@@ -5,9 +5,10 @@ on a QA set whose lines name the kind and the key points, copied verbatim from t
 
 A key point is covered when the answer, or a passage it cites, contains it (NFKC, whitespace
 removed: `evaluation.scoring.squeeze`). Citations are correct when every sentence shown is
-supported by the passage it cites (`chains.citations` withholds the rest: the count of
-unsupported sentences shown is reported). An answer that is the refusal, where the notes hold
-the material, is a false refusal.
+supported by the passage it cites; of the sentences no passage supports, those shown in the
+answer's text (uncited and flagged, as a lookup's are) and those left out of it (a comparison's
+or list's lines: `services.answering.LINE_KINDS`) are counted apart. An answer that is the
+refusal, where the notes hold the material, is a false refusal.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def coverage_rows(service: RagService, items: list[KindItem]) -> list[dict]:
                 "passages": len(answer.sources),
                 "left_out": answer.left_out,
                 "answer": answer.text,
+                "unsupported": answer.unsupported,
             }
         )
     return rows
@@ -106,18 +108,22 @@ def coverage_rows(service: RagService, items: list[KindItem]) -> list[dict]:
 
 def score_coverage(answer: Answer, key_points: tuple[str, ...]) -> dict:
     """Key points covered by the answer or the passages it cites, and held by the passages
-    shown at all (what retrieval reached, the most the answer can cover); refusal; unsupported."""
+    shown at all (what retrieval reached, the most the answer can cover); refusal; the
+    unsupported sentences shown and left out."""
     cited = [squeeze(card.text) for card in answer.sources if card.n in answer.cited]
     held = [squeeze(answer.text), *cited]
     covered = [point for point in key_points if any(squeeze(point) in text for text in held)]
     shown = squeeze("".join(card.text for card in answer.sources))
+    text = squeeze(answer.text)
+    shown_unsupported = [s for s in answer.unsupported if squeeze(s) in text]
     return {
         "coverage": round(len(covered) / len(key_points), 4),
         "in_passages": round(sum(squeeze(p) in shown for p in key_points) / len(key_points), 4),
         "missed": [point for point in key_points if point not in covered],
         "refused": is_refusal(answer.text),
         "cited": len(answer.cited),
-        "unsupported_shown": len(answer.unsupported),
+        "unsupported_shown": len(shown_unsupported),
+        "unsupported_left_out": len(answer.unsupported) - len(shown_unsupported),
     }
 
 
@@ -144,6 +150,7 @@ def _summary(rows: list[dict]) -> dict:
         "false_refusals": _share([r["refused"] for r in rows]),
         "routed_right": _share([r["routed"] == r["kind"] for r in rows]),
         "unsupported_shown": sum(r["unsupported_shown"] for r in rows),
+        "unsupported_left_out": sum(r["unsupported_left_out"] for r in rows),
         "answers_citing": _share([r["cited"] > 0 for r in rows]),
         "ttft_p50_s": round(statistics.median(r["ttft_s"] for r in rows), 2),
         "answer_s_p50": round(statistics.median(r["answer_s"] for r in rows), 2),

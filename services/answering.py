@@ -26,12 +26,14 @@ from opentelemetry.trace import StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from chains.citations import (
+    Checked,
     CitationStream,
     Support,
     cited_numbers,
     embedder_support,
     fit_to_budget,
     format_context,
+    sentence_spans,
     source_label,
 )
 from chains.expansion import QueryTranslator
@@ -149,8 +151,9 @@ class Answer:
     """`error` as a translatable message: faces show it in the reader's language
     (`i18n.explain`); JSON keeps the English `error`."""
     unsupported: list[str] = field(default_factory=list)
-    """Sentences of `text` (markers removed) that no passage supports: shown as such, cited
-    nowhere (`chains.citations`)."""
+    """Sentences of the answer (markers removed) that no passage supports: shown as such, cited
+    nowhere (`chains.citations`); a comparison's or list's are left out of `text`
+    (`LINE_KINDS`)."""
     why_unsupported: dict[str, Message] = field(default_factory=dict)
     """For an unsupported sentence (of `text`, or of `withheld`) a rule judged, why: the key
     terms its passage does not state, or how it misses the question (`chains.claims`)."""
@@ -403,6 +406,7 @@ class RagService:
         answer = Answer(question=question, standalone_question=question)
         sources: list[Document] = []
         refusal = REFUSALS[question_language(question)] if self.refuse_unsupported else None
+        checked: CitationStream | _CheckedLines
         checked = CitationStream(sources, self.support, refusal, question)
         generation = _Generation()
         ticket = self.queue.join(person.name) if self.queue is not None else None
@@ -437,6 +441,8 @@ class RagService:
                     checked = CitationStream(
                         sources, self.support, refusal, answer.standalone_question
                     )
+                    if answer.kind in LINE_KINDS:
+                        checked = _CheckedLines(checked)
                     answer.timings["retrieval_s"] = time.perf_counter() - started
                     generation.started = time.perf_counter()
                 generation.feed(chunk.get("answer", ""))
@@ -551,6 +557,69 @@ GATHER: dict[Kind, Callable[[RagService, str, AnswerOptions], list[Document]]] =
 }
 """How the passages of each kind of question are found (`chains.gathering`), before the
 budget."""
+
+
+LINE_KINDS: tuple[Kind, ...] = ("comparison", "list")
+"""Kinds answered in lines that each read as an item found in the notes (`_CheckedLines`)."""
+
+
+class _CheckedLines:
+    """A comparison's or list's answer as `CitationStream` checks it, shown a whole line at a
+    time and without the sentences no passage supports. Each line of such an answer reads as a
+    point the notes make, so an unsupported one left in the text, even uncited, is taken as
+    fact (the bundled model copies its worked example, or adds a line of its own, between
+    cited ones); it stays in `Answer.unsupported`, which every face shows apart, as for a
+    lookup ("not found in the sources")."""
+
+    def __init__(self, stream: CitationStream) -> None:
+        self.stream = stream
+        """Fed whole lines only: a line is checked once, when it ends."""
+        self.writing = ""
+        self.shown = ""
+
+    def feed(self, piece: str) -> str:
+        self.writing += piece
+        finished = self.writing.rfind("\n") + 1
+        if not finished:
+            return ""
+        self.stream.feed(self.writing[:finished])
+        self.writing = self.writing[finished:]
+        checked = self.checked
+        return self._show(checked.text) if checked.supported else ""
+
+    def finish(self, complete: bool = True) -> str:
+        self.stream.feed(self.writing)
+        self.writing = ""
+        self.stream.finish(complete)
+        return self._show(self.checked.text)
+
+    @property
+    def checked(self) -> Checked:
+        checked = self.stream.checked
+        return replace(checked, text=_without(checked.text, set(checked.unsupported)))
+
+    def _show(self, target: str) -> str:
+        new = target[len(self.shown) :] if target.startswith(self.shown) else ""
+        self.shown += new
+        return new
+
+
+def _without(text: str, sentences: set[str]) -> str:
+    """`text` without `sentences` (whole sentences, as `sentence_spans` cuts them), and
+    without the lines they leave empty."""
+    kept = []
+    for line in text.splitlines(keepends=True):
+        cut = [(start, end) for start, end in sentence_spans(line) if line[start:end] in sentences]
+        if not cut:
+            kept.append(line)
+            continue
+        rest, position = "", 0
+        for start, end in cut:
+            rest, position = rest + line[position:start], end
+        rest += line[position:]
+        if rest.strip():
+            kept.append(rest)
+    return "".join(kept)
 
 
 @dataclass

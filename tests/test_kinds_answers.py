@@ -60,3 +60,25 @@ def test_a_summary_reads_its_documents_outline_headings_and_all(fake_kb, tmp_pat
     assert [p.page_content for p in passages[: len(outline)]] == [line.text for line in outline]
     assert passages[0].page_content.startswith("# ")  # the title: a heading
     assert all(p.metadata["source"] == source for p in passages)
+
+
+INVENTED = "- 火星上的三条河流都用加一平滑命名。"
+BACKED = "- 回退（back-off）和插值（interpolation）利用低阶模型的信息。"
+
+
+def test_a_list_leaves_out_the_lines_no_passage_supports_and_streams_what_it_ends_with(fake_kb):
+    reply = f"{LINE}\n{INVENTED}[2]\n{BACKED}"
+    settings = Settings(
+        paths=PathsSettings(index=Path("index")),
+        retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1),
+    )
+    rag = RagService(settings, fake_kb, "local", fake_models([reply]), ModelQueue())
+    events = list(rag.stream(QUESTION))
+    answer = events[-1]
+    assert answer.kind == "list"
+    assert answer.unsupported == [INVENTED]  # named under the answer, as a lookup's
+    assert "火星" not in answer.text  # not shown as one of the items found
+    assert answer.text.startswith(LINE) and BACKED in answer.text
+    assert "".join(e for e in events if isinstance(e, str)) == answer.text
+    lookup = rag.answer(QUESTION, options=AnswerOptions(kind="lookup"))
+    assert INVENTED in lookup.text and lookup.unsupported == [INVENTED]  # uncited, flagged
