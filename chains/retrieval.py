@@ -20,7 +20,14 @@ from langchain_core.retrievers import BaseRetriever
 from opentelemetry import trace
 from pydantic import ConfigDict
 
-from chains.naming import DocumentNames
+from chains.naming import (
+    DocumentNames,
+    Window,
+    document_name,
+    option_windows,
+    options_in,
+    without_names,
+)
 from chains.rerank import SentenceReranker, SentenceSimilarity
 from config import RetrievalSettings, TranslateQuery
 from index.filters import ChunkFilter
@@ -110,6 +117,9 @@ class HybridRetriever(BaseRetriever):
     them (`chains.naming`). None: never."""
     named_weight: float = 1.0
     """Scales the weights of the searches within the documents a question names."""
+    option_weight: float = 1.0
+    """The weight of the list of a named document's chunks that define or mention an option
+    the question asks about (`-a`, `--all`: `chains.naming.option_windows`); 0: no such list."""
     rerank: Callable[[np.ndarray, list[Document]], list[Document]] | None = None
     """Reorders the fused results given the query vectors of the phrasings searched
     (`chains.rerank`); None keeps the fused order."""
@@ -157,11 +167,7 @@ class HybridRetriever(BaseRetriever):
                 variants, vectors = variants + more, vectors + more_vectors
                 dense, bm25 = dense + more_dense, bm25 + more_bm25
         ranked_lists = self._lists("", variants, dense, bm25)
-        named = self._named_chunks(question, matching)
-        if named:
-            _, named_dense, named_bm25 = self._search(variants, mode, named, reranking, vectors)
-            scaled = [(text, weight * self.named_weight) for text, weight in variants]
-            ranked_lists += self._lists("named ", scaled, named_dense, named_bm25)
+        ranked_lists += self._named_lists(question, variants, vectors, mode, matching, reranking)
         with stage(tracer, "fusion", {"ragchat.lists": len(ranked_lists)}) as span:
             chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
             span.set_attribute("ragchat.passages", len(chosen))
@@ -212,22 +218,58 @@ class HybridRetriever(BaseRetriever):
                 ranked_lists.append((f"{prefix}bm25", scale * self.bm25_weight, bm25[number]))
         return ranked_lists
 
-    def _named_chunks(self, question: str, matching: set[str] | None) -> set[str]:
-        """The chunks of the documents the question names (within the filter's); empty when
-        it names none, or names every document the search sees."""
+    def _named_lists(
+        self,
+        question: str,
+        variants: list[WeightedQuery],
+        vectors: list[np.ndarray],
+        mode: Mode,
+        matching: set[str] | None,
+        reranking: bool,
+    ) -> list[RankedList]:
+        """The searches within the documents the question names (`chains.naming`), weighted
+        `named_weight`, and their windows holding the options it asks about: [] when it names
+        none. Their keyword searches leave the names out: within a document its name is in
+        almost every window, and would only favour the windows that repeat it."""
         if self.names is None or self.named_weight == 0:
-            return set()
+            return []
+        sources = self.names.named_in(question)
+        named = self._named_chunks(sources, matching)
+        if not named:
+            return []
+        names = {document_name(source) for source in sources}
+        unnamed = [(without_names(text, names), weight) for text, weight in variants]
+        _, dense, bm25 = self._search(unnamed, mode, named, reranking, vectors)
+        scaled = [(text, weight * self.named_weight) for text, weight in variants]
+        return self._lists("named ", scaled, dense, bm25) + self._option_lists(question, named)
+
+    def _named_chunks(self, sources: list[str], matching: set[str] | None) -> set[str]:
+        """The chunks of these documents (within the filter's); empty when they are every
+        document the search sees."""
         files = self.knowledge_base.manifest.files
-        named = {
-            chunk_id
-            for source in self.names.named_in(question)
-            if source in files
-            for chunk_id in files[source].chunk_ids
-        }
+        named = {key for source in sources if source in files for key in files[source].chunk_ids}
         if matching is not None:
             named &= matching
         everything = len(matching) if matching is not None else self.knowledge_base.vector_count
         return named if len(named) < everything else set()
+
+    def _option_lists(self, question: str, named: set[str]) -> list[RankedList]:
+        """[the named windows holding the entries of the options the question asks about, or
+        else mentioning them] (`chains.naming.option_windows`), or []. Only the named
+        documents' texts are read: a few dozen chunks, whatever the store's size."""
+        options = options_in(question)
+        if not options or self.option_weight == 0:
+            return []
+        by_source: dict[str, list[Window]] = {}
+        for key, document in self.knowledge_base.documents_by_id(named).items():
+            window = Window(key, document.metadata["start"], document.page_content)
+            by_source.setdefault(document.metadata["source"], []).append(window)
+        found = [
+            key
+            for windows in by_source.values()
+            for key in option_windows(sorted(windows, key=lambda w: w.start), options)
+        ]
+        return [("named option", self.option_weight, found)] if found else []
 
     def _embed(self, query: str) -> np.ndarray:
         """A phrasing's query vector, computed once for dense search and reranking."""
