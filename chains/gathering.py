@@ -15,6 +15,7 @@ from itertools import zip_longest
 
 from langchain_core.documents import Document
 
+from chains.claims import content_units
 from chains.naming import document_name
 from chains.outline import OutlineLine
 
@@ -58,6 +59,22 @@ def main_document(found: Sequence[Document]) -> str | None:
     if not counts:
         return None
     return max(counts, key=lambda source: (counts[source], -_first_rank(found, source)))
+
+
+def shared_words(
+    outlines: Mapping[str, Sequence[OutlineLine]], phrasings: Sequence[str]
+) -> dict[str, int]:
+    """Per document, the most content units (`chains.claims.content_units`: Chinese character
+    pairs, words) one of its headings shares with any of `phrasings` (a question and its
+    translation): a question describing a document names its sections' words (语言模型的发展过程
+    for 讲语言模型发展过程的那篇笔记)."""
+    asked = set().union(*(content_units(text) for text in phrasings))
+    return {
+        source: max(
+            (len(content_units(line.text) & asked) for line in lines if line.heading), default=0
+        )
+        for source, lines in outlines.items()
+    }
 
 
 def _first_rank(found: Sequence[Document], source: str) -> int:

@@ -27,6 +27,11 @@ SentenceUnits = Callable[[Document], tuple[list[str], np.ndarray]]
 
 _HEADING_MARK = re.compile(r"^\s*(#{1,6}\s+|[0-9]+(\.[0-9]+)*[.、]?\s*|●\s*)")
 _BULLET = re.compile(r"^\s*[▶•➤✓\-*]")
+_ITEM = re.compile(r"^\s*(?:[▶•➤✓]\s*|[-*]\s+)")
+"""A list item's mark (an option's dash, `-q, --quiet`, is none)."""
+_SHORT_ITEM = 16
+"""Characters of a list item standing alone that names a section (`• 文本分词`, `- Ch 3: 编码注意力
+机制`); a longer item is a point made."""
 _NOT_PROSE = re.compile(r"https?:|[$=<>{}\\]")
 """Links, formulas and code: not what a key sentence or a heading is made of."""
 _TITLE_OR_COMMENT = re.compile(r"^\s*#")
@@ -89,7 +94,7 @@ class OutlineShape:
     longest: int = 240
     """Characters of a key sentence: shorter ones are labels, longer ones runs of code or
     tables."""
-    version: int = 4
+    version: int = 5
     """How lines are chosen: a stored outline of another version or shape is made again."""
 
 
@@ -193,7 +198,7 @@ def _headings(source: str, lines: Located, most: int) -> list[OutlineLine]:
     headings = []
     for line, _vector, alone in sorted(lines.values(), key=lambda row: row[0].start):
         text = line.text.strip()
-        title = _HEADING_MARK.sub("", text).strip()
+        title = _ITEM.sub("", _HEADING_MARK.sub("", text)).strip()
         if not alone or not _titled(text, title):
             continue
         key = re.sub(r"\W", "", title.lower())
@@ -205,9 +210,14 @@ def _headings(source: str, lines: Located, most: int) -> list[OutlineLine]:
 
 
 def _titled(text: str, title: str) -> bool:
-    """Whether a line reads as a title: short, no sentence end, bullet, link, formula or code,
-    not a lone lowercase word, nor mostly single letters (a formula's: `p ( I , a m )`)."""
-    if not (2 <= len(title) <= 40) or _SENTENCE_LIKE.search(text) or _BULLET.match(text):
+    """Whether a line reads as a title: short (a list item's shorter still), no sentence end,
+    option, link, formula or code, not a lone lowercase word, nor mostly single letters (a
+    formula's: `p ( I , a m )`)."""
+    item = _ITEM.match(text)
+    longest = _SHORT_ITEM if item else 40
+    if not (2 <= len(title) <= longest) or _SENTENCE_LIKE.search(text):
+        return False
+    if _BULLET.match(text) and not item:
         return False
     if _NOT_PROSE.search(text) or _CODE.search(text) or _CLAUSES.match(title):
         return False

@@ -37,7 +37,14 @@ from chains.citations import (
     source_label,
 )
 from chains.expansion import QueryTranslator
-from chains.gathering import Selection, in_turns, key_passages, main_document, per_document
+from chains.gathering import (
+    Selection,
+    in_turns,
+    key_passages,
+    main_document,
+    per_document,
+    shared_words,
+)
 from chains.injection import screen
 from chains.kinds import Kind, QuestionRouter, sub_questions
 from chains.rag import PROMPT_OVERHEAD_TOKENS, build_rag_chain, history_messages
@@ -325,20 +332,32 @@ class RagService:
         names = self.retriever.names
         named = set(names.named_in(question)) if names is not None else set()
         source = main_document([d for d in found if d.metadata["source"] in named]) or (
-            self._described(question, found)
+            self._described(question, options, found)
         )
         if source is None:
             return []
         lines = [line.as_passage() for line in self.outlines.outline(source)]
         return lines + [d for d in found if d.metadata["source"] == source]
 
-    def _described(self, question: str, found: Sequence[Document]) -> str | None:
-        """Of the documents `found` comes from, the one with the heading closest to the
-        question; without headings, the one most of the passages come from."""
+    def _described(
+        self, question: str, options: AnswerOptions, found: Sequence[Document]
+    ) -> str | None:
+        """Of the documents `found` comes from, the one with a heading sharing the most words
+        with the question as searched (its translation too: `chains.gathering.shared_words`),
+        then the one with the heading closest to it for the embedder (which tells documents
+        on one topic apart poorly, and a question from headings of another language); without
+        headings, the one most of the passages come from."""
+        sources = list(dict.fromkeys(d.metadata["source"] for d in found))
+        expand = self.retriever.expand_query
+        translate = options.translate if self.chain else "off"
+        phrasings = expand(question, translate) if expand else [(question, 1.0)]
+        shared = shared_words(self.outlines.outlines(sources), [t for t, _w in phrasings])
         embedded = self.knowledge_base.embeddings.embed_query(question)
         vector = unit_rows(np.asarray([embedded], dtype=np.float32))[0]
-        closest = self.outlines.closest_headings(vector, (d.metadata["source"] for d in found))
-        return max(closest, key=closest.__getitem__) if closest else main_document(found)
+        closest = self.outlines.closest_headings(vector, sources)
+        if not closest:
+            return main_document(found)
+        return max(closest, key=lambda source: (shared.get(source, 0), closest[source]))
 
     def _for_overview(self, question: str, options: AnswerOptions) -> list[Document]:
         """The headings, then the best key sentences, of each document's outline (of those the

