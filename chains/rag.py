@@ -120,32 +120,36 @@ WIDE_SYSTEM = {
 }
 WIDE_EXAMPLE = {
     "en": (
-        "Passages:\n[1] (notes.md)\nThe Transformer was introduced in 2017.\n\n[2] (notes.md)\n"
-        "Retrieval-augmented generation retrieves passages before the model answers.\n\n"
+        "Passages:\n[1] (kitchen.md)\nGreen tea keeps best sealed in a cool, dry place.\n\n"
+        "[2] (kitchen.md)\nCoffee beans taste best within two weeks of opening.\n\n"
         "Question: {question}",
-        "- The Transformer was introduced in 2017. [1]\n"
-        "- Retrieval-augmented generation retrieves passages before the model answers. [2]",
+        "- Green tea: keeps best sealed in a cool, dry place. [1]\n"
+        "- Coffee beans: taste best within two weeks of opening. [2]",
     ),
     "zh": (
-        "段落：\n[1] (notes.md)\nTransformer 于 2017 年提出。\n\n[2] (notes.md)\n"
-        "检索增强生成先从文档中检索相关段落，再让模型根据这些段落作答。\n\n问题：{question}",
-        "- Transformer 于 2017 年提出。[1]\n- 检索增强生成先从文档中检索相关段落，再让模型根据"
-        "这些段落作答。[2]",
+        "段落：\n[1] (kitchen.md)\n绿茶应密封后放在阴凉干燥处保存。\n\n[2] (kitchen.md)\n"
+        "咖啡豆开封后两周内风味最好。\n\n问题：{question}",
+        "- 绿茶：应密封后放在阴凉干燥处保存。[1]\n- 咖啡豆：开封后两周内风味最好。[2]",
     ),
 }
-"""One worked answer per language: lines copied from the passages, one per passage."""
+"""One worked answer per language: lines copied from the passages, one per passage, each
+naming what it is about. Its topic is far from anything notes on a subject are likely to hold:
+the bundled model sometimes copies the example into its answer, and a copy of the old one
+(Transformer, retrieval-augmented generation: the seed notes' own topic) was shown cited in a
+comparison over the manual pages, where a copy about tea finds no passage stating it and is
+left out (`services.answering.LINE_KINDS`)."""
 EXAMPLE_QUESTIONS = {
     "en": {
         "summary": "Summarize the notes.",
         "overview": "What do the notes cover?",
-        "comparison": "Compare the Transformer and retrieval-augmented generation.",
-        "list": "List the methods the notes mention.",
+        "comparison": "Compare how green tea and coffee beans are stored.",
+        "list": "List the drinks the notes mention.",
     },
     "zh": {
         "summary": "总结一下这篇笔记。",
         "overview": "这些笔记讲了哪些内容？",
-        "comparison": "比较 Transformer 和检索增强生成。",
-        "list": "列出笔记中提到的方法。",
+        "comparison": "比较绿茶和咖啡豆的保存方法。",
+        "list": "列出笔记中提到的饮品。",
     },
 }
 

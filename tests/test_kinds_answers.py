@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ask import ask
+from chains.rag import WIDE_EXAMPLE
 from config import PathsSettings, QuestionSettings, RetrievalSettings, Settings
 from index.knowledge_base import KnowledgeBase
 from llms.queue import ModelQueue
@@ -66,13 +67,17 @@ INVENTED = "- 火星上的三条河流都用加一平滑命名。"
 BACKED = "- 回退（back-off）和插值（interpolation）利用低阶模型的信息。"
 
 
-def test_a_list_leaves_out_the_lines_no_passage_supports_and_streams_what_it_ends_with(fake_kb):
-    reply = f"{LINE}\n{INVENTED}[2]\n{BACKED}"
+def _answering(fake_kb: KnowledgeBase, reply: str) -> RagService:
+    """A service whose model always answers `reply`."""
     settings = Settings(
         paths=PathsSettings(index=Path("index")),
         retrieval=RetrievalSettings(translate_query="off", answer_similarity=-1),
     )
-    rag = RagService(settings, fake_kb, "local", fake_models([reply]), ModelQueue())
+    return RagService(settings, fake_kb, "local", fake_models([reply]), ModelQueue())
+
+
+def test_a_list_leaves_out_the_lines_no_passage_supports_and_streams_what_it_ends_with(fake_kb):
+    rag = _answering(fake_kb, f"{LINE}\n{INVENTED}[2]\n{BACKED}")
     events = list(rag.stream(QUESTION))
     answer = events[-1]
     assert answer.kind == "list"
@@ -82,3 +87,10 @@ def test_a_list_leaves_out_the_lines_no_passage_supports_and_streams_what_it_end
     assert "".join(e for e in events if isinstance(e, str)) == answer.text
     lookup = rag.answer(QUESTION, options=AnswerOptions(kind="lookup"))
     assert INVENTED in lookup.text and lookup.unsupported == [INVENTED]  # uncited, flagged
+
+
+def test_a_copy_of_the_worked_example_is_left_out_of_an_answer_over_notes(fake_kb):
+    copied = WIDE_EXAMPLE["zh"][1].splitlines()[0]  # the model copies it now and then
+    answer = _answering(fake_kb, f"{LINE}\n{copied}").answer(QUESTION)
+    assert answer.text.startswith(LINE) and "绿茶" not in answer.text
+    assert answer.unsupported == [copied.removesuffix("[1]")]
