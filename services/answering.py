@@ -459,9 +459,7 @@ class RagService:
                     answer.left_out = chunk["selection"].left_out
                 if "sources" in chunk:
                     sources = chunk["sources"]
-                    checked = CitationStream(
-                        sources, self.support, refusal, answer.standalone_question
-                    )
+                    checked = CitationStream(sources, self.support, refusal, self._judged(answer))
                     if answer.kind in LINE_KINDS:
                         checked = _CheckedLines(checked, self.worth_asking(sources))
                     answer.timings["retrieval_s"] = time.perf_counter() - started
@@ -512,6 +510,13 @@ class RagService:
         self._finish(record, answer, generation)
         record.end()  # before the answer is handed over: a face may reply at once
         yield answer
+
+    def _judged(self, answer: Answer) -> str:
+        """The question an answer's first claim must answer (`chains.claims.off_question`):
+        none for an answer the outline writer gives, whose lines are its passages' own words
+        (a summary's first line is the document's title, which answers no question)."""
+        written = self.questions.writer == "outline" and answer.kind in ("summary", "overview")
+        return "" if written else answer.standalone_question
 
     def _record_generation(
         self, record: Record, generation: _Generation, answer: Answer, sources: list[Document]

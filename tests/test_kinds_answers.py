@@ -110,3 +110,12 @@ def test_a_list_the_model_refuses_shows_its_passages_when_they_come_close_to_the
     assert "".join(e for e in events if isinstance(e, str)) == answer.text
     refusing = _answering(fake_kb, REFUSALS["zh"], similarity=1.0)
     assert refusing.answer(QUESTION).text == REFUSALS["zh"]  # passages far from it: refused
+
+
+def test_an_outline_summary_shows_no_line_unsupported(fake_kb, tmp_path):
+    index = tmp_path / "index"
+    OutlineStore(outline_path(index)).sync(fake_kb)
+    question = "What does the note on Kneser-Ney smoothing say?"
+    answer = _service(fake_kb, 4000, index).answer(question, options=AnswerOptions(kind="summary"))
+    assert answer.text.startswith("- # 平滑方法 [1]")  # its title names no Kneser-Ney: still shown
+    assert not answer.unsupported and len(answer.cited) == len(answer.sources)
