@@ -123,21 +123,22 @@ WIDE_EXAMPLE = {
         "Passages:\n[1] (kitchen.md)\nGreen tea keeps best sealed in a cool, dry place.\n\n"
         "[2] (kitchen.md)\nCoffee beans taste best within two weeks of opening.\n\n"
         "Question: {question}",
-        "- Green tea: keeps best sealed in a cool, dry place. [1]\n"
-        "- Coffee beans: taste best within two weeks of opening. [2]",
+        "- Green tea keeps best sealed in a cool, dry place. [1]\n"
+        "- Coffee beans taste best within two weeks of opening. [2]",
     ),
     "zh": (
         "段落：\n[1] (kitchen.md)\n绿茶应密封后放在阴凉干燥处保存。\n\n[2] (kitchen.md)\n"
         "咖啡豆开封后两周内风味最好。\n\n问题：{question}",
-        "- 绿茶：应密封后放在阴凉干燥处保存。[1]\n- 咖啡豆：开封后两周内风味最好。[2]",
+        "- 绿茶应密封后放在阴凉干燥处保存。[1]\n- 咖啡豆开封后两周内风味最好。[2]",
     ),
 }
-"""One worked answer per language: lines copied from the passages, one per passage, each
-naming what it is about. Its topic is far from anything notes on a subject are likely to hold:
-the bundled model sometimes copies the example into its answer, and a copy of the old one
-(Transformer, retrieval-augmented generation: the seed notes' own topic) was shown cited in a
-comparison over the manual pages, where a copy about tea finds no passage stating it and is
-left out (`services.answering.LINE_KINDS`)."""
+"""One worked answer per language: lines copied verbatim from the passages, one per passage
+(an example rewritten as `- Green tea: keeps best …` had the bundled model rephrase, and a
+line no passage states is left out). Its topic is far from what notes on a subject are likely
+to hold: the bundled model sometimes copies the example into its answer, and a copy of the old
+one (Transformer, retrieval-augmented generation: the seed notes' own topic) was shown cited
+in a comparison over the manual pages, where a copy about tea finds no passage stating it and
+is left out (`services.answering.LINE_KINDS`)."""
 EXAMPLE_QUESTIONS = {
     "en": {
         "summary": "Summarize the notes.",

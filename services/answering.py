@@ -42,7 +42,6 @@ from chains.gathering import (
     in_turns,
     key_passages,
     main_document,
-    outline_answer,
     per_document,
     shared_words,
 )
@@ -63,7 +62,7 @@ from observability.metrics import RETRIEVAL_SECONDS, record_answer
 from observability.stages import Record, current, stage
 from services.outlines import OutlineStore, outline_path
 from services.people import LOCAL_OPERATOR, Person
-from text.language import REFUSALS, is_refusal, question_language
+from text.language import REFUSALS, question_language
 
 QUESTION_RESERVE_TOKENS = 200
 tracer = trace.get_tracer(__name__)
@@ -167,8 +166,7 @@ class Answer:
     terms its passage does not state, or how it misses the question (`chains.claims`)."""
     withheld: str = ""
     """The model's answer when no passage supported any of it and `text` is the refusal
-    instead (the profile's `refuse_unsupported`), or a comparison's or list's passages
-    (`_CheckedLines`)."""
+    instead (the profile's `refuse_unsupported`)."""
     kind: str = "lookup"
     """What kind of question it was taken for (`chains.kinds`): lookup, summary, overview,
     comparison or list."""
@@ -461,7 +459,7 @@ class RagService:
                     sources = chunk["sources"]
                     checked = CitationStream(sources, self.support, refusal, self._judged(answer))
                     if answer.kind in LINE_KINDS:
-                        checked = _CheckedLines(checked, self.worth_asking(sources))
+                        checked = _CheckedLines(checked)
                     answer.timings["retrieval_s"] = time.perf_counter() - started
                     generation.started = time.perf_counter()
                 generation.feed(chunk.get("answer", ""))
@@ -595,19 +593,11 @@ class _CheckedLines:
     point the notes make, so an unsupported one left in the text, even uncited, is taken as
     fact (the bundled model copies its worked example, or adds a line of its own, between
     cited ones); it stays in `Answer.unsupported`, which every face shows apart, as for a
-    lookup ("not found in the sources"). With `fallback`, an answer that would be the refusal
-    (the model refused, or wrote nothing a passage supports) is the passages themselves
-    instead, cited, one a line, as the outline writer shows them: a list's items are in its
-    passages when they come close to the question (`RagService.worth_asking`), and the
-    bundled model refused an English question over Chinese notes that held them. The model's
-    draft is `Answer.withheld`."""
+    lookup ("not found in the sources")."""
 
-    def __init__(self, stream: CitationStream, fallback: bool) -> None:
+    def __init__(self, stream: CitationStream) -> None:
         self.stream = stream
         """Fed whole lines only: a line is checked once, when it ends."""
-        self.fallback = fallback
-        """Taken once the answer is complete (`finish`)."""
-        self.done = False
         self.writing = ""
         self.shown = ""
 
@@ -625,16 +615,11 @@ class _CheckedLines:
         self.stream.feed(self.writing)
         self.writing = ""
         self.stream.finish(complete)
-        self.done = complete
         return self._show(self.checked.text)
 
     @property
     def checked(self) -> Checked:
         checked = self.stream.checked
-        if self.done and self.fallback and self.stream.sources and is_refusal(checked.text):
-            passages = outline_answer(self.stream.sources)
-            draft = checked.withheld or self.stream.raw
-            return Checked(passages, supported=passages.splitlines(), withheld=draft)
         return replace(checked, text=_without(checked.text, set(checked.unsupported)))
 
     def _show(self, target: str) -> str:

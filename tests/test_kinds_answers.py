@@ -15,7 +15,6 @@ from llms.queue import ModelQueue
 from services.answering import AnswerOptions, RagService
 from services.outlines import OutlineStore, outline_path
 from tests.support.fakes import fake_models
-from text.language import REFUSALS
 
 QUESTION = "列出笔记中提到的所有平滑方法。"
 LINE = "- 加一平滑（Laplace smoothing）最简单：每个计数都加 1，分母加上词表大小 V。[1]"
@@ -96,20 +95,6 @@ def test_a_copy_of_the_worked_example_is_left_out_of_an_answer_over_notes(fake_k
     answer = _answering(fake_kb, f"{LINE}\n{copied}").answer(QUESTION)
     assert answer.text.startswith(LINE) and "绿茶" not in answer.text
     assert answer.unsupported == [copied.removesuffix("[1]")]
-
-
-def test_a_list_the_model_refuses_shows_its_passages_when_they_come_close_to_the_question(fake_kb):
-    events = list(_answering(fake_kb, REFUSALS["zh"]).stream(QUESTION))
-    answer = events[-1]
-    assert answer.kind == "list" and answer.withheld == REFUSALS["zh"]
-    lines = answer.text.splitlines()
-    assert len(lines) == len(answer.sources) and sorted(answer.cited) == list(
-        range(1, len(lines) + 1)
-    )
-    assert "加一平滑" in answer.text and not answer.unsupported
-    assert "".join(e for e in events if isinstance(e, str)) == answer.text
-    refusing = _answering(fake_kb, REFUSALS["zh"], similarity=1.0)
-    assert refusing.answer(QUESTION).text == REFUSALS["zh"]  # passages far from it: refused
 
 
 def test_an_outline_summary_shows_no_line_unsupported(fake_kb, tmp_path):
