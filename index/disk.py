@@ -22,6 +22,11 @@ def read_json(path: Path) -> object:
         raise damaged("missing", path) from None
     except OSError as err:
         raise damaged(f"unreadable: {err.strerror}", path) from None
+    return parse_json(data, path)
+
+
+def parse_json(data: bytes, path: Path) -> object:
+    """`data`, read from `path`, as JSON."""
     try:
         return json.loads(data)
     except UnicodeDecodeError:

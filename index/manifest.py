@@ -1,28 +1,33 @@
-"""What a version of the index holds, kept beside it as JSON: the manifest (file -> content hash
--> chunk ids, the chunking that made them, where the store keeps them) and the identity of the
-embedder that made the vectors, so that an index is never opened with another model."""
+"""What a version of the index holds, kept beside it as JSON: the manifest (the chunking that
+made the chunks, where the store keeps them), its file list (file -> content hash -> chunk ids)
+and the identity of the embedder that made the vectors, so that an index is never opened with
+another model. The file list is a file of its own, read when first asked: it lists every chunk,
+and opening an index for questions needs none of it (a Milvus replica then opens in the same time
+whatever the corpus)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from index.disk import read_json, validated, write_json
+from index.disk import parse_json, read_json, validated, write_json
 from index.embeddings import EmbedderIdentity
 from index.errors import IndexMismatchError, damaged
 
-FORMAT_VERSION = 4
-READABLE_FORMATS = (2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_FORMATS = (2, 3, 4, 5)
 """Format 2 kept its vectors and docstore in the version folder; it opens as one FAISS segment
-and the next save writes format 4. Format 3 listed each file's chunk ids as a JSON list; 4
-joins them into one string (`FileRecord`)."""
+and the next save writes format 5. Format 3 listed each file's chunk ids as a JSON list; 4
+joins them into one string (`FileRecord`); 5 moves the file list out of manifest.json into
+files.json."""
 FORMAT2_STORE = {"format2": True}
 """The `store` entry a format-2 manifest is read with: it names no store, and its chunks are in
 the version folder."""
 MANIFEST_FILE = "manifest.json"
+FILES_FILE = "files.json"
 EMBEDDER_FILE = "embedder.json"
 
 
@@ -91,46 +96,115 @@ class _StoredFile(BaseModel):
         return FileRecord(self.hash, self.size, self.chunk_ids, self.indexed_at)
 
 
-@dataclass
 class Manifest:
-    """Which files are indexed, their content hashes and chunk ids, how they were chunked, and
-    where the store keeps them (`store`: its backend's own description, e.g. segment names)."""
+    """Which files are indexed, their content hashes and chunk ids (`files`), how they were
+    chunked, and where the store keeps them (`store`: its backend's own description, e.g.
+    segment names). A manifest opened from disk reads its file list at the first use of
+    `files`."""
 
-    chunking: dict
-    files: dict[str, FileRecord] = field(default_factory=dict)
-    updated_at: float = 0.0
-    store: dict = field(default_factory=dict)
+    def __init__(
+        self,
+        chunking: dict,
+        files: dict[str, FileRecord] | None = None,
+        updated_at: float = 0.0,
+        store: dict | None = None,
+        *,
+        file_list: FileList | None = None,
+    ) -> None:
+        self.chunking = chunking
+        self.updated_at = updated_at
+        self.store = {} if store is None else store
+        self._files = files if files is not None or file_list is not None else {}
+        self._file_list = file_list
 
-    def to_dict(self) -> dict:
-        """As written to manifest.json; built by hand because `dataclasses.asdict` would
-        deep-copy every chunk id (0.9 s of a one-file update at a million chunks)."""
-        files = {source: record.to_dict() for source, record in self.files.items()}
+    @property
+    def files(self) -> dict[str, FileRecord]:
+        """Source -> record; change it in place (the updater does) or replace it."""
+        if self._files is None:
+            assert self._file_list is not None
+            self._files = self._file_list.read()
+        return self._files
+
+    @files.setter
+    def files(self, files: dict[str, FileRecord]) -> None:
+        self._files, self._file_list = files, None
+
+    def header(self) -> dict:
+        """manifest.json: everything but the file list."""
         return {
             "format": FORMAT_VERSION,
             "chunking": self.chunking,
-            "files": files,
             "updated_at": self.updated_at,
             "store": self.store,
         }
+
+    def file_dicts(self) -> dict[str, dict]:
+        """files.json; built by hand: a generic deep copy (`dataclasses.asdict`) would copy
+        every chunk id (0.9 s of a one-file update at a million chunks)."""
+        return {source: record.to_dict() for source, record in self.files.items()}
 
     def chunk_ids(self) -> set[str]:
         return {i for record in self.files.values() for i in record.chunk_ids}
 
 
-class _StoredManifest(BaseModel):
-    """The manifest's shape on disk, validated before it is trusted."""
+class _StoredHeader(BaseModel):
+    """manifest.json's shape on disk (format 5), validated before it is trusted."""
 
     chunking: dict
-    files: dict[str, _StoredFile]
     updated_at: float
     store: dict
 
+
+class _StoredManifest(_StoredHeader):
+    """manifest.json with the file list inside (formats 2 to 4)."""
+
+    files: dict[str, _StoredFile]
+
     def manifest(self) -> Manifest:
-        files = {source: stored.record() for source, stored in self.files.items()}
-        return Manifest(self.chunking, files, self.updated_at, self.store)
+        return Manifest(self.chunking, _records(self.files), self.updated_at, self.store)
+
+
+def _records(stored: dict[str, _StoredFile]) -> dict[str, FileRecord]:
+    return {source: file.record() for source, file in stored.items()}
+
+
+class FileList:
+    """A version's files.json, opened with its manifest and read at first use, once (by any
+    thread). The file is opened at once: it stays readable when a writer removes the version
+    meanwhile (only the live one is kept), so whoever opened a version can still list its
+    files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._handle = path.open("rb")
+        except FileNotFoundError:
+            raise damaged("missing", path) from None
+        except OSError as err:
+            raise damaged(f"unreadable: {err.strerror}", path) from None
+        self._lock = threading.Lock()
+        self._records: dict[str, FileRecord] | None = None
+
+    def read(self) -> dict[str, FileRecord]:
+        with self._lock:
+            if self._records is None:
+                try:
+                    with self._handle:
+                        data = self._handle.read()
+                except OSError as err:
+                    raise damaged(f"unreadable: {err.strerror}", self.path) from None
+                stored = validated(_FILES, parse_json(data, self.path), self.path)
+                self._records = _records(stored)
+            return self._records
+
+    def __del__(self) -> None:  # never read: let the file go with the manifest
+        if hasattr(self, "_handle"):
+            self._handle.close()
 
 
 _MANIFEST = TypeAdapter(_StoredManifest)
+_HEADER = TypeAdapter(_StoredHeader)
+_FILES = TypeAdapter(dict[str, _StoredFile])
 _IDENTITY = TypeAdapter(EmbedderIdentity)
 
 
@@ -140,6 +214,15 @@ def read_embedder_identity(version: Path) -> EmbedderIdentity:
 
 
 def read_manifest(version: Path) -> Manifest:
+    """The version's manifest with its file list, both checked now."""
+    manifest = open_manifest(version)
+    manifest.files  # noqa: B018 - read (and checked) now, not at first use
+    return manifest
+
+
+def open_manifest(version: Path) -> Manifest:
+    """The version's manifest, its file list read at the first use of `files` (a damaged one is
+    an `IndexCorruptError` then)."""
     path = version / MANIFEST_FILE
     data = read_json(path)
     written = data.get("format") if isinstance(data, dict) else None
@@ -154,14 +237,17 @@ def read_manifest(version: Path) -> Manifest:
     assert isinstance(data, dict)
     if written == 2:
         data = {**data, "store": dict(FORMAT2_STORE)}
-    missing = [f.name for f in fields(Manifest) if f.name not in data]
-    if missing:  # the dataclass has defaults for a new manifest; one on disk has every field
-        raise damaged(f"wrong shape: {', '.join(missing)}: Field required", path)
-    return validated(_MANIFEST, data, path).manifest()
+    if written < 5:
+        return validated(_MANIFEST, data, path).manifest()
+    header = validated(_HEADER, data, path)
+    file_list = FileList(version / FILES_FILE)
+    return Manifest(header.chunking, None, header.updated_at, header.store, file_list=file_list)
 
 
 def write_manifest(version: Path, manifest: Manifest, identity: EmbedderIdentity) -> None:
-    """The manifest and the embedder's identity, into a version folder being written."""
-    text = json.dumps(manifest.to_dict(), ensure_ascii=False)  # compact: it is large
-    (version / MANIFEST_FILE).write_text(text, encoding="utf-8")
+    """The manifest, its file list and the embedder's identity, into a version folder being
+    written."""
+    text = json.dumps(manifest.file_dicts(), ensure_ascii=False)  # compact: it is large
+    (version / FILES_FILE).write_text(text, encoding="utf-8")
+    write_json(version / MANIFEST_FILE, manifest.header())
     write_json(version / EMBEDDER_FILE, identity.to_dict())

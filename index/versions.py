@@ -7,8 +7,9 @@ Layout::
       CURRENT            name of the live version folder (replaced with os.replace)
       .lock              held by the one process that writes (`index.lock`)
       v-<time>-<pid>/
-        manifest.json    file -> content hash -> chunk ids, the chunking that made them, and
-                         where the store keeps them (`index.manifest`)
+        manifest.json    the chunking that made the chunks, and where the store keeps them
+        files.json       file -> content hash -> chunk ids, read when first asked (an open for
+                         questions does not: `index.manifest`)
         embedder.json    identity of the embedding model that made the vectors
       ...                what the store keeps in the index folder (`index.stores`)
 
@@ -47,7 +48,7 @@ from index.errors import (
     damaged,
 )
 from index.knowledge_base import KnowledgeBase
-from index.manifest import read_embedder_identity, read_manifest, write_manifest
+from index.manifest import open_manifest, read_embedder_identity, write_manifest
 from index.stores import backend_of, store_class
 
 CURRENT_FILE = "CURRENT"
@@ -145,7 +146,7 @@ def _read_version(version: Path, embedder: Embedder, settings: StoreSettings) ->
             wanted=f"{embedder.identity.backend}:{embedder.identity.model}",
             wanted_dim=embedder.identity.dimension,
         )
-    manifest = read_manifest(version)
+    manifest = open_manifest(version)  # the file list is read when asked, not to answer
     backend = backend_of(manifest)
     if backend != settings.backend:
         raise IndexMismatchError(

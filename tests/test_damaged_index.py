@@ -22,7 +22,7 @@ from api.app import create_app
 from config import PathsSettings, Settings, StoreSettings
 from index.check import check_index, repair_index
 from index.errors import REPAIR_COMMAND, IndexCorruptError
-from index.manifest import EMBEDDER_FILE, MANIFEST_FILE, read_manifest
+from index.manifest import EMBEDDER_FILE, FILES_FILE, MANIFEST_FILE, read_manifest
 from index.stores.faiss import segment_files
 from index.stores.faiss.segment_files import DOCSTORE_FILE, VECTORS_FILE, segment_folders
 from index.updater import ingest
@@ -151,17 +151,21 @@ DAMAGE: dict[str, tuple[Damage, list[str], str]] = {
         [MANIFEST_FILE],
         "not a ragchat manifest",
     ),
-    "manifest-no-files": (
-        lambda _, v: rewrite_json(v / MANIFEST_FILE, lambda m: without(m, "files")),
+    "manifest-no-chunking": (
+        lambda _, v: rewrite_json(v / MANIFEST_FILE, lambda m: without(m, "chunking")),
         [MANIFEST_FILE],
-        "files: Field required",
+        "chunking: Field required",
     ),
-    "manifest-record-wrong-shape": (
-        lambda _, v: rewrite_json(
-            v / MANIFEST_FILE, lambda m: {**m, "files": {"rag.md": {"hash": 1}}}
-        ),
-        [MANIFEST_FILE],
-        "wrong shape: files.rag.md",
+    "files-missing": (lambda _, v: (v / FILES_FILE).unlink(), [FILES_FILE], "missing"),
+    "files-not-json": (
+        lambda _, v: (v / FILES_FILE).write_text('{"rag.md": {"ha'),
+        [FILES_FILE],
+        "not JSON",
+    ),
+    "files-record-wrong-shape": (
+        lambda _, v: rewrite_json(v / FILES_FILE, lambda files: {"rag.md": {"hash": 1}}),
+        [FILES_FILE],
+        "wrong shape: rag.md",
     ),
     "embedder-not-json": (
         lambda _, v: (v / EMBEDDER_FILE).write_bytes(b"\xff\xfe{"),

@@ -35,7 +35,7 @@ from config import StoreSettings
 from index.embeddings import Embedder
 from index.errors import IndexStoreError, damaged
 from index.filters import ChunkFilter
-from index.manifest import MANIFEST_FILE, Manifest, read_embedder_identity
+from index.manifest import FILES_FILE, Manifest, read_embedder_identity
 from index.records import ChunkRecord
 from index.stores.faiss import keywords, vector_index
 from index.stores.faiss.parts import Part, Segment, Unsaved
@@ -114,7 +114,7 @@ class FaissSegments:
             missing = len(live) - len(store.where)
             raise damaged(
                 f"{missing} of its chunks are in no segment",
-                version / MANIFEST_FILE,
+                version / FILES_FILE,
                 *(folder / DOCSTORE_FILE for folder in folders),
             )
         store._mark_live()
