@@ -35,6 +35,8 @@ Per store and size, each step runs in a fresh process, so its peak RSS is its ow
           (Milvus Lite's engine runs in this process, and is not in it); the manifest's share
           of an open (it lists every chunk id): its size, the time to read it, and with Milvus
           the time a replica with an empty index folder takes to copy it from the store
+  replica a new process, started after `open` (the server has loaded the collection): its
+          load_index and its first hybrid question (which reads the file list), timed once
   update  load_index, then `--runs` times: remove one file's chunks, add 20 new ones, update the
           manifest, save_index (remove + add + save timed)
   disk    the index folder, and Milvus Lite's `.db` folder, after the build
@@ -74,7 +76,7 @@ from config import ChunkingSettings, RetrievalSettings, StoreSettings  # noqa: E
 from index.bm25 import tokenize  # noqa: E402
 from index.embeddings import Embedder, EmbedderIdentity  # noqa: E402
 from index.knowledge_base import KnowledgeBase  # noqa: E402
-from index.manifest import MANIFEST_FILE, FileRecord, read_manifest  # noqa: E402
+from index.manifest import FILES_FILE, FileRecord, open_manifest  # noqa: E402
 from index.updater import make_splitter  # noqa: E402
 from index.versions import KEEPERS, current_version, load_index, save_index  # noqa: E402
 from loaders.chunking import content_hash  # noqa: E402
@@ -96,6 +98,8 @@ EPSILON = 0.01
 within (1 + EPSILON) of the exact 10th's. Synthetic copies of one window are near-ties, among
 which plain recall@10 counts an equally close copy as a miss."""
 EF_SEARCH = (128, 256, 512, 1024, 2048)
+HYBRID = RetrievalSettings(rerank_top=0, translate_query="off")
+"""The hybrid questions' retriever: dense and keyword search fused, no reranking, no model."""
 """`store.hnsw_ef_search` values an HNSW store's recall is also measured at."""
 NOISE = 0.5
 NOTE = (
@@ -319,8 +323,7 @@ def open_and_query(size: int, store: StoreSettings, index: Path, runs: int, kind
         "python", K
     )  # a server's first question (FAISS: vocabularies read)
     bm25 = time.perf_counter() - started
-    settings = RetrievalSettings(rerank_top=0, translate_query="off")
-    retriever = build_retriever(knowledge_base, settings)
+    retriever = build_retriever(knowledge_base, HYBRID)
     windows = base_windows()  # the questions' words, without reading the index's chunks
     dense, hybrid = [], []
     for run in range(runs):
@@ -385,16 +388,20 @@ def within_epsilon(
 
 
 def manifest_share(index: Path, store: StoreSettings) -> dict[str, float]:
-    """What of an open is the manifest's (it lists every chunk id: it grows with the corpus):
-    its size, the time to read it, and for a store that keeps the live version (Milvus) the
-    time a replica with an empty index folder takes to copy it from the store."""
+    """What of an open is the manifest's: the time to read manifest.json (what an open reads),
+    and the size of the file list and the time to read it when first asked (it lists every
+    chunk id: it grows with the corpus); for a store that keeps the live version (Milvus), the
+    time a replica with an empty index folder takes to copy the version from the store."""
     version = current_version(index)
     assert version is not None
     started = time.perf_counter()
-    read_manifest(version)
+    manifest = open_manifest(version)
+    opened = time.perf_counter()
+    len(manifest.files)
     shares = {
-        "manifest_mib": (version / MANIFEST_FILE).stat().st_size / 2**20,
-        "manifest_read_s": time.perf_counter() - started,
+        "manifest_read_s": opened - started,
+        "file_list_mib": (version / FILES_FILE).stat().st_size / 2**20,
+        "file_list_read_s": time.perf_counter() - opened,
     }
     if store.backend in KEEPERS:
         started = time.perf_counter()
@@ -433,9 +440,33 @@ def update(size: int, store: StoreSettings, index: Path, runs: int, kind: str) -
     return {"update_runs_s": times}
 
 
+def replica(size: int, store: StoreSettings, index: Path, runs: int, kind: str) -> dict:
+    """A process started after another opened the index (a new replica: the server has loaded
+    the collection, the files are in the page cache): load_index, timed, then one question,
+    timed (the first one reads the file list for the names of the documents)."""
+    from chains.retrieval import build_retriever
+
+    started = time.perf_counter()
+    knowledge_base = load_index(index, random_embedder(), store)
+    opened = time.perf_counter() - started
+    open_rss = peak_rss_mib()
+    retriever = build_retriever(knowledge_base, HYBRID)
+    rng = np.random.default_rng([SEED, 3])
+    windows = base_windows()
+    asked = question(windows[int(rng.integers(len(windows)))], rng)
+    started = time.perf_counter()
+    retriever.invoke(asked)
+    return {
+        "replica_open_s": opened,
+        "replica_question_s": time.perf_counter() - started,
+        "replica_open_rss_mib": open_rss,
+    }
+
+
 STEPS: dict[str, Callable[[int, StoreSettings, Path, int, str], dict]] = {
     "build": build,
     "open": open_and_query,
+    "replica": replica,
     "update": update,
 }
 """Each step takes the size, the store's settings, the index folder, the number of runs and the
@@ -548,6 +579,8 @@ COLUMNS = {
     "chunks_per_s": "chunks/s",
     "build_peak_rss_mib": "build MiB",
     "open_s": "open s",
+    "replica_open_s": "replica s",
+    "replica_open_rss_mib": "replica MiB",
     "reopen_s": "reopen s",
     "recall_at_10": "recall@10",
     "epsilon_recall_at_10": "ε-recall",
@@ -562,6 +595,7 @@ COLUMNS = {
     "update_s": "update s",
     "disk_mib": "disk MiB",
     "manifest_read_s": "manif. s",
+    "file_list_read_s": "files s",
     "manifest_copy_s": "manif cp s",
     "open_server_rss_mib": "server MiB",
     "server_peak_mib": "srv peak",
