@@ -36,7 +36,8 @@ Per store and size, each step runs in a fresh process, so its peak RSS is its ow
           of an open (it lists every chunk id): its size, the time to read it, and with Milvus
           the time a replica with an empty index folder takes to copy it from the store
   replica a new process, started after `open` (the server has loaded the collection): its
-          load_index and its first hybrid question (which reads the file list), timed once
+          load_index and its first hybrid question (which reads the file list), timed; `--runs`
+          such processes, medians
   update  load_index, then `--runs` times: remove one file's chunks, add 20 new ones, update the
           manifest, save_index (remove + add + save timed)
   disk    the index folder, and Milvus Lite's `.db` folder, after the build
@@ -471,6 +472,9 @@ STEPS: dict[str, Callable[[int, StoreSettings, Path, int, str], dict]] = {
 }
 """Each step takes the size, the store's settings, the index folder, the number of runs and the
 kind of vectors."""
+REPEATED = {"replica"}
+"""Steps run `--runs` times, each in a new process (medians): what they time happens once per
+process."""
 
 
 def question(text: str, rng: np.random.Generator) -> str:
@@ -523,16 +527,18 @@ def measure(store_name: str, size: int, runs: int, kind: str) -> dict:
         label = store_name if kind == "random" else f"{store_name}:{kind}"
         row: dict = {"store": label, "vectors": kind, "chunks": size, "runs": runs}
         for step in STEPS:
-            log(f"{store_name} {size:,}: {step}")
             command = [sys.executable, __file__, "--step", step, "--stores", store_name]
             command += ["--sizes", str(size), "--runs", str(runs), "--scratch", str(scratch)]
             command += ["--vectors", kind, "--uri", uri]
-            subprocess.run(command, check=True)
-            result = json.loads((scratch / f"{step}.json").read_text())
-            if server:
-                result |= server_rss_mib(server, step)
-            log(f"{store_name} {size:,}: {step} done: {json.dumps(result)}")
-            row |= result
+            results = []
+            for _ in range(runs if step in REPEATED else 1):
+                log(f"{store_name} {size:,}: {step}")
+                subprocess.run(command, check=True)
+                results.append(json.loads((scratch / f"{step}.json").read_text()))
+                if server:
+                    results[-1] |= server_rss_mib(server, step)
+                log(f"{store_name} {size:,}: {step} done: {json.dumps(results[-1])}")
+            row |= {key: statistics.median(r[key] for r in results) for key in results[0]}
             if step == "build":
                 row["disk_mib"] = folder_mib(scratch)
     return summarized(row)
