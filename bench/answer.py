@@ -29,8 +29,10 @@ retrieval puts the right window first (JSON: answer-oracle.json).
 over the seed notes and over the manpages-zh pages, `KINDS_SETS`), and as many lookups of the
 seeds QA (`--limit`, default 5 per language) for the time to first token the wider context costs
 against a lookup; per kind: key-point coverage (and the share the passages shown hold), false
-refusals, unsupported lines shown, time to first token, whole answer time, passages used and
-answers whose material was cut (JSON: answer-kinds.json).
+refusals, unsupported lines shown (uncited, flagged) and left out (a comparison's or list's),
+time to first token, whole answer time, passages used and answers whose material was cut (JSON:
+answer-kinds.json, whose rows hold each answer, its missed key points and its unsupported
+lines).
 """
 
 from __future__ import annotations
