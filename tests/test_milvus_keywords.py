@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from pymilvus import MilvusClient
 
-from config import PathsSettings, Settings, StoreSettings
+from chains.retrieval import build_retriever
+from config import PathsSettings, RetrievalSettings, Settings, StoreSettings
 from index.filters import ChunkFilter, facets
 from index.knowledge_base import KnowledgeBase
-from index.manifest import read_manifest
+from index.manifest import FILES_FILE, FileList, read_manifest
 from index.stores.milvus.client import connect, release
 from index.stores.milvus.expressions import filter_expression
 from index.stores.milvus.keywords import (
@@ -166,6 +167,18 @@ def test_opening_reads_no_chunk_until_a_question_asks(both, monkeypatch):
     assert len(passages) == len(found[:4]) > 0
     fetched = sum(rows for _, fields, rows in spy.chunk_fields_read())
     assert 0 < fetched <= 3 * K + 4  # the candidates, not the collection
+
+
+def test_opening_reads_no_file_list_until_a_question_asks(both, monkeypatch):
+    """The file list (every chunk id) is read at the first question, for the documents' names
+    (`chains.naming`), not at open: a replica opens in the same time whatever the corpus."""
+    read, reads = FileList.read, []
+    monkeypatch.setattr(FileList, "read", lambda self: reads.append(self.path) or read(self))
+    knowledge_base = opened(both["milvus"])
+    assert not reads and knowledge_base.vector_count > 0
+    retriever = build_retriever(knowledge_base, RetrievalSettings(translate_query="off"))
+    assert retriever.invoke("What is multi-head attention?")
+    assert [path.name for path in reads] == [FILES_FILE]
 
 
 def test_another_process_sees_what_one_saved(both, corpus):
