@@ -166,6 +166,14 @@ class RetrievalSettings(Section):
     begins with it, up to the next option's), or else mentioning it, this much beside the
     other lists (`chains.naming.option_windows`); 0 turns it off. Keyword search cannot find
     an option: its tokens drop the dash, and `-a` is then the stop word `a`."""
+    rivals_weight: float = Field(0.0, ge=0.0)
+    """Phrasings of a question searched at the same weight (the question and its translation
+    over notes that hold both languages, `auto`) are rivals, not support: a passage scores its
+    best one's fused score plus this much of the others' (`chains.retrieval.fuse_phrasings`).
+    Added up (1), a window both find at middling ranks (a synopsis, a line mixing the
+    languages) outranked the window the answer's language found first (docs/quality.md).
+    Phrasings of different weights (a question in a rare language beside its leading
+    translation) always add up."""
 
     @field_validator("translate_query", mode="before")
     @classmethod

@@ -4,8 +4,8 @@ Vector search finds paraphrases and other languages; BM25 finds names, terms and
 (Chinese through jieba). Both run in the knowledge base's store (on the server for Milvus), and
 only the fused candidates' texts are fetched. Reciprocal rank fusion needs no score calibration
 between the two: a passage earns weight / (rrf_k + rank) from every list it appears in.
-Optional query expansion (e.g. the question translated by the LLM) adds more lists to the same
-fusion.
+Optional query expansion (e.g. the question translated by the LLM) adds phrasings: each one's
+lists are fused, then the phrasings (`fuse_phrasings`).
 """
 
 from __future__ import annotations
@@ -72,6 +72,35 @@ def reciprocal_rank_fusion(
     return [(chunk_id, scores[chunk_id], ranks[chunk_id]) for chunk_id in order]
 
 
+def fuse_phrasings(
+    groups: Sequence[tuple[float, Sequence[RankedList]]], rrf_k: int, rivals_weight: float
+) -> list[tuple[str, float, dict[str, int]]]:
+    """Fuse each phrasing's lists (the question as asked, its translation) by reciprocal rank,
+    then the phrasings, given as (weight, lists). Phrasings of one weight are rivals: a
+    passage scores the best one's score plus `rivals_weight` times the others'; phrasings of
+    different weights add up (one leads, the other supports it). Rivals are searches in two
+    languages of notes holding both (`auto` over a mixed manual); added up, a window both find
+    at middling ranks (a page's synopsis, a line mixing the languages) outranks the one the
+    answer's language finds first (docs/quality.md). `rivals_weight` 1 is one fusion of all
+    the lists. Best first, as `reciprocal_rank_fusion`; equal scores keep the first seen."""
+    scores: dict[str, dict[float, list[float]]] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for weight, lists in groups:
+        for chunk_id, score, best in reciprocal_rank_fusion(lists, rrf_k):
+            scores.setdefault(chunk_id, {}).setdefault(weight, []).append(score)
+            merged = ranks.setdefault(chunk_id, {})
+            for name, rank in best.items():
+                merged[name] = min(rank, merged.get(name, rank))
+    total = {
+        chunk_id: sum(
+            max(found) + rivals_weight * (sum(found) - max(found)) for found in by_weight.values()
+        )
+        for chunk_id, by_weight in scores.items()
+    }
+    order = sorted(total, key=lambda chunk_id: -total[chunk_id])
+    return [(chunk_id, total[chunk_id], ranks[chunk_id]) for chunk_id in order]
+
+
 def searches_agree(dense: list[str], bm25: list[str], depth: int) -> bool:
     """Whether a question's dense and keyword searches found the same window: each one's first
     hit is among the other's first `depth` (False when either did not run). Measured on a
@@ -120,6 +149,9 @@ class HybridRetriever(BaseRetriever):
     option_weight: float = 1.0
     """The weight of the list of a named document's chunks that define or mention an option
     the question asks about (`-a`, `--all`: `chains.naming.option_windows`); 0: no such list."""
+    rivals_weight: float = 0.0
+    """`fuse_phrasings`: how much a passage's scores from phrasings of the same weight as its
+    best one count (1: they add up)."""
     rerank: Callable[[np.ndarray, list[Document]], list[Document]] | None = None
     """Reorders the fused results given the query vectors of the phrasings searched
     (`chains.rerank`); None keeps the fused order."""
@@ -166,10 +198,16 @@ class HybridRetriever(BaseRetriever):
                 more_vectors, more_dense, more_bm25 = self._search(more, mode, matching, reranking)
                 variants, vectors = variants + more, vectors + more_vectors
                 dense, bm25 = dense + more_dense, bm25 + more_bm25
-        ranked_lists = self._lists("", variants, dense, bm25)
-        ranked_lists += self._named_lists(question, variants, vectors, mode, matching, reranking)
-        with stage(tracer, "fusion", {"ragchat.lists": len(ranked_lists)}) as span:
-            chosen = self._select(reciprocal_rank_fusion(ranked_lists, self.rrf_k), wanted)
+        groups = self._lists("", variants, dense, bm25)
+        named = self._named_lists(question, variants, vectors, mode, matching, reranking)
+        if named:
+            groups = [own + within for own, within in zip(groups, named, strict=True)]
+        with stage(tracer, "fusion", {"ragchat.lists": sum(map(len, groups))}) as span:
+            weighted = [
+                (weight, lists) for (_, weight), lists in zip(variants, groups, strict=True)
+            ]
+            fused = fuse_phrasings(weighted, self.rrf_k, self.rivals_weight)
+            chosen = self._select(fused, wanted)
             span.set_attribute("ragchat.passages", len(chosen))
         if not reranking or self.rerank is None:
             return chosen
@@ -207,16 +245,18 @@ class HybridRetriever(BaseRetriever):
         variants: list[WeightedQuery],
         dense: list[list[str]],
         bm25: list[list[str]],
-    ) -> list[RankedList]:
-        """The ranked lists to fuse, each weighted by its phrasing's scale; `prefix` names the
+    ) -> list[list[RankedList]]:
+        """Each phrasing's ranked lists to fuse, weighted by its scale; `prefix` names the
         retriever in each passage's `ranks` (e.g. "named dense")."""
-        ranked_lists: list[RankedList] = []
+        groups: list[list[RankedList]] = []
         for number, (_variant, scale) in enumerate(variants):
+            group: list[RankedList] = []
             if dense:
-                ranked_lists.append((f"{prefix}dense", scale * self.dense_weight, dense[number]))
+                group.append((f"{prefix}dense", scale * self.dense_weight, dense[number]))
             if bm25:
-                ranked_lists.append((f"{prefix}bm25", scale * self.bm25_weight, bm25[number]))
-        return ranked_lists
+                group.append((f"{prefix}bm25", scale * self.bm25_weight, bm25[number]))
+            groups.append(group)
+        return groups
 
     def _named_lists(
         self,
@@ -226,11 +266,12 @@ class HybridRetriever(BaseRetriever):
         mode: Mode,
         matching: set[str] | None,
         reranking: bool,
-    ) -> list[RankedList]:
-        """The searches within the documents the question names (`chains.naming`), weighted
-        `named_weight`, and their windows holding the options it asks about: [] when it names
-        none. Their keyword searches leave the names out: within a document its name is in
-        almost every window, and would only favour the windows that repeat it."""
+    ) -> list[list[RankedList]]:
+        """Each phrasing's searches within the documents the question names (`chains.naming`),
+        weighted `named_weight`, with their windows holding the options it asks about (the
+        same list for every phrasing): [] when it names none. Their keyword searches leave the
+        names out: within a document its name is in almost every window, and would only favour
+        the windows that repeat it."""
         if self.names is None or self.named_weight == 0:
             return []
         sources = self.names.named_in(question)
@@ -241,7 +282,8 @@ class HybridRetriever(BaseRetriever):
         unnamed = [(without_names(text, names), weight) for text, weight in variants]
         _, dense, bm25 = self._search(unnamed, mode, named, reranking, vectors)
         scaled = [(text, weight * self.named_weight) for text, weight in variants]
-        return self._lists("named ", scaled, dense, bm25) + self._option_lists(question, named)
+        options = self._option_lists(question, named)
+        return [group + options for group in self._lists("named ", scaled, dense, bm25)]
 
     def _named_chunks(self, sources: list[str], matching: set[str] | None) -> set[str]:
         """The chunks of these documents (within the filter's); empty when they are every
