@@ -629,21 +629,20 @@ class _CheckedLines:
 
 
 def _without(text: str, sentences: set[str]) -> str:
-    """`text` without `sentences` (whole sentences, as `sentence_spans` cuts them), and
-    without the lines they leave empty."""
-    kept = []
-    for line in text.splitlines(keepends=True):
-        cut = [(start, end) for start, end in sentence_spans(line) if line[start:end] in sentences]
-        if not cut:
-            kept.append(line)
-            continue
-        rest, position = "", 0
-        for start, end in cut:
-            rest, position = rest + line[position:start], end
-        rest += line[position:]
-        if rest.strip():
-            kept.append(rest)
-    return "".join(kept)
+    """`text` without `sentences` (whole sentences, as `sentence_spans` cuts them: one may run
+    over a line break), and without the lines they leave empty."""
+    cut, position = "", 0
+    for start, end in sentence_spans(text):
+        if text[start:end] in sentences:
+            cut, position = cut + text[position:start] + _CUT, end
+    lines = (cut + text[position:]).splitlines(keepends=True)
+    return "".join(
+        line.replace(_CUT, "") for line in lines if _CUT not in line or line.strip(_CUT + " \t\n")
+    )
+
+
+_CUT = "\x00"
+"""Where a sentence was taken out (`_without`)."""
 
 
 @dataclass

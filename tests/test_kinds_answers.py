@@ -78,16 +78,17 @@ def _answering(fake_kb: KnowledgeBase, reply: str, similarity: float = -1) -> Ra
 
 
 def test_a_list_leaves_out_the_lines_no_passage_supports_and_streams_what_it_ends_with(fake_kb):
-    rag = _answering(fake_kb, f"{LINE}\n{INVENTED}[2]\n{BACKED}")
+    rag = _answering(fake_kb, f"{LINE}\n{INVENTED}[2]\n{BACKED}\n\n (notes.md)\n。")
     events = list(rag.stream(QUESTION))
     answer = events[-1]
     assert answer.kind == "list"
-    assert answer.unsupported == [INVENTED]  # named under the answer, as a lookup's
-    assert "火星" not in answer.text  # not shown as one of the items found
+    assert answer.unsupported[0] == INVENTED  # named under the answer, as a lookup's
+    assert answer.unsupported[1:] == ["(notes.md)\n。"]  # a passage's label copied: one sentence
+    assert "火星" not in answer.text and "notes.md" not in answer.text  # not shown as found
     assert answer.text.startswith(LINE) and BACKED in answer.text
     assert "".join(e for e in events if isinstance(e, str)) == answer.text
     lookup = rag.answer(QUESTION, options=AnswerOptions(kind="lookup"))
-    assert INVENTED in lookup.text and lookup.unsupported == [INVENTED]  # uncited, flagged
+    assert INVENTED in lookup.text and INVENTED in lookup.unsupported  # uncited, flagged
 
 
 def test_a_copy_of_the_worked_example_is_left_out_of_an_answer_over_notes(fake_kb):
