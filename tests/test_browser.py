@@ -6,6 +6,7 @@ documentation's pictures come from there)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import shutil
 import time
 from pathlib import Path
@@ -185,6 +186,7 @@ def test_hostile_upload_names_in_the_browser(app_url, browser, tmp_path):
             names,
         )
 
+    gc.collect()  # an earlier test's SQLite connection, closed meanwhile, would drop its -wal
     before = outside()
     wait = WebDriverWait(browser, 240)
     browser.get(app_url)
