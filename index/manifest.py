@@ -114,7 +114,7 @@ class Manifest:
         self.chunking = chunking
         self.updated_at = updated_at
         self.store = {} if store is None else store
-        self._files = files if files is not None or file_list is not None else {}
+        self._files = {} if files is None and file_list is None else files
         self._file_list = file_list
 
     @property
