@@ -142,12 +142,18 @@ def translating_service(settings: Settings) -> tuple[RagService, QueryTranslator
     return service, translator
 
 
-def _manpages(split: str) -> None:
-    """`--manpages` (see the module): one row per policy, printed and saved."""
+def manpages_service() -> tuple[RagService, QueryTranslator]:
+    """`translating_service` over the manpages-zh pages of tests/data/manpages_pages.txt
+    (rendered and ingested once, then kept in .ragchat/bench-translation-manpages)."""
     settings = load_settings()
     settings.paths.documents = render_manpages(MANPAGES_PAGES, CORPORA / "manpages")
     settings.paths.index = REPO / ".ragchat" / "bench-translation-manpages"
-    service, translator = translating_service(settings)
+    return translating_service(settings)
+
+
+def _manpages(split: str) -> None:
+    """`--manpages` (see the module): one row per policy, printed and saved."""
+    service, translator = manpages_service()
     qa = DATA / "manpages_qa.jsonl"
     items = read_qa(qa, split=split)
     passages = {r["qid"]: r["answer_language"] for r in map(json.loads, qa.open(encoding="utf-8"))}
