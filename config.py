@@ -164,10 +164,10 @@ class RetrievalSettings(Section):
     """A question that names a document and asks about a command-line option (`-a`,
     `--all`) also ranks that document's windows holding the option's entry (the line that
     begins with it, up to the next option's), or else mentioning it, this much beside the
-    other lists (`chains.naming.option_windows`), and keeps the fused order (no sentence
-    reranking); 0 turns it off. Keyword search cannot find an option: its tokens drop the
-    dash, and `-a` is then the stop word `a`. 3 lifts 445 questions about options of the
-    manpages-zh pages from hit@5 0.81 to 0.93 (bench/option_questions.py)."""
+    other lists (`chains.naming.option_windows`); 0 turns it off. Keyword search cannot find
+    an option: its tokens drop the dash, and `-a` is then the stop word `a`. 3 lifts 445
+    questions about options of the manpages-zh pages from hit@5 0.81 to 0.93
+    (bench/option_questions.py)."""
     rivals_weight: float = Field(0.0, ge=0.0)
     """Phrasings of a question searched at the same weight (the question and its translation
     over notes that hold both languages, `auto`) are rivals, not support: a passage scores its

@@ -41,8 +41,6 @@ RankedList = tuple[str, float, list[str]]
 WeightedQuery = tuple[str, float]
 """(query text, scale of its lists' fusion weights)."""
 Mode = Literal["hybrid", "dense", "bm25"]
-OPTION_LIST = "named option"
-"""The retriever name of the list of windows holding an option's entry (`_option_lists`)."""
 
 
 @runtime_checkable
@@ -211,7 +209,7 @@ class HybridRetriever(BaseRetriever):
             fused = fuse_phrasings(weighted, self.rrf_k, self.rivals_weight)
             chosen = self._select(fused, wanted)
             span.set_attribute("ragchat.passages", len(chosen))
-        if not reranking or self.rerank is None or _asks_an_option(named):
+        if not reranking or self.rerank is None:
             return chosen
         with stage(tracer, "rerank", {"ragchat.passages": len(chosen)}):
             return self.rerank(np.array(vectors), chosen)
@@ -313,7 +311,7 @@ class HybridRetriever(BaseRetriever):
             for windows in by_source.values()
             for key in option_windows(sorted(windows, key=lambda w: w.start), options)
         ]
-        return [(OPTION_LIST, self.option_weight, found)] if found else []
+        return [("named option", self.option_weight, found)] if found else []
 
     def _embed(self, query: str) -> np.ndarray:
         """A phrasing's query vector, computed once for dense search and reranking."""
@@ -348,16 +346,6 @@ class HybridRetriever(BaseRetriever):
                 document.metadata.update(score=score, ranks=ranks)
                 chosen.append(document)
         return chosen
-
-
-def _asks_an_option(named: list[list[RankedList]]) -> bool:
-    """Whether the searches within named documents rank the windows of an option the question
-    asks about. Those keep their fused order, unreranked: the sentence closest to "What does
-    journalctl -r do?" is the page's one-line description, while the option's entry line
-    (`-r, --reverse`) means nothing to the embedder. Over 445 such questions about the
-    manpages-zh pages, reranking put the entry's window first for 121 instead of 349
-    (bench/option_questions.py)."""
-    return any(name == OPTION_LIST for group in named for name, _, _ in group)
 
 
 def _mostly_overlaps(candidate: Document, kept: Document) -> bool:

@@ -15,10 +15,10 @@ from services.answering import AnswerOptions
 from tests.support.paths import DATA
 from tests.test_answer_quality import local_service
 
-HIT_AT_5 = {"zh": 0.9, "en": 0.8}
-"""Just under the hit@5 reached on the report split per question language (2026-12-07, with
-option entries and rival phrasings: zh 1.000, en 0.833, 12 questions each, as on 2026-12-06;
-the goal is 0.90 in both: English is one window short)."""
+HIT_AT_5 = {"zh": 0.95, "en": 0.875}
+"""Just under the hit@5 reached on the report split per question language (2026-12-07, 24
+questions each, `option_weight` 3: zh 1.000, en 0.917; the goal is 0.90 in both): one
+question of either language may slip."""
 
 
 @pytest.fixture(scope="module")

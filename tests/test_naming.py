@@ -174,15 +174,3 @@ def test_the_entry_of_an_option_asked_about_comes_first(manual_kb: KnowledgeBase
     assert "-a, --all" in with_options[0].page_content
     assert "named option" in with_options[0].metadata["ranks"]
     assert "-a, --all" not in without.invoke(question)[0].page_content
-
-
-def test_a_question_about_an_option_keeps_the_fused_order(manual_kb: KnowledgeBase):
-    """Sentence reranking would move the page's one-line description above the option's
-    entry (its sentence is closer to "What does tool -a do?"); a question that names a page
-    and one of its options is left in the fused order, every other one is reranked."""
-    settings = RetrievalSettings(k=5, rerank_top=5, close_similarity=-1.0, translate_query="off")
-    retriever = build_retriever(manual_kb, settings)
-    about_an_option = retriever.invoke("What does tool -a do?")
-    assert "-a, --all" in about_an_option[0].page_content
-    assert not any("sentence_score" in d.metadata for d in about_an_option)
-    assert all("sentence_score" in d.metadata for d in retriever.invoke("What does tool do?"))
