@@ -166,8 +166,8 @@ class RetrievalSettings(Section):
     begins with it, up to the next option's), or else mentioning it, this much beside the
     other lists (`chains.naming.option_windows`); 0 turns it off. Keyword search cannot find
     an option: its tokens drop the dash, and `-a` is then the stop word `a`. 3 lifts 445
-    questions about options of the manpages-zh pages from hit@5 0.81 to 0.93
-    (bench/option_questions.py)."""
+    questions about options of the manpages-zh pages from hit@5 0.78 / 0.84 (zh / en, at 1)
+    to 0.92 / 0.93 (bench/option_questions.py)."""
     rivals_weight: float = Field(0.0, ge=0.0)
     """Phrasings of a question searched at the same weight (the question and its translation
     over notes that hold both languages, `auto`) are rivals, not support: a passage scores its
