@@ -34,7 +34,13 @@ from bench.ingest import CORPORA, RESULTS  # noqa: E402
 from bench.translation_policy import DATA, manpages_service  # noqa: E402
 from chains.naming import document_name, options_in  # noqa: E402
 from chains.retrieval import HybridRetriever  # noqa: E402
-from evaluation.scoring import ModeResult, QAItem, evaluate_retrieval, squeeze  # noqa: E402
+from evaluation.scoring import (  # noqa: E402
+    ModeResult,
+    QAItem,
+    evaluate_retrieval,
+    read_qa,
+    squeeze,
+)
 
 ENTRY = re.compile(r"^[ \t]+(-[A-Za-z0-9])(?:,\s*(--[A-Za-z0-9][\w-]*))?", re.MULTILINE)
 """An option's entry in a rendered page: `-i, --ignore-zeros` (the short option is asked)."""
@@ -93,14 +99,8 @@ def _question(command: str, option: str, number: int) -> str:
 
 def _report_options() -> set[tuple[str, str]]:
     """(page, option) of every report question of the manual's QA set."""
-    lines = (DATA / "manpages_qa.jsonl").read_text(encoding="utf-8").splitlines()
-    records = [json.loads(line) for line in lines if line.strip()]
-    return {
-        (record["file"], option)
-        for record in records
-        if record["split"] == "report"
-        for option in options_in(record["question"])
-    }
+    report = read_qa(DATA / "manpages_qa.jsonl", split="report")
+    return {(item.file, option) for item in report for option in options_in(item.question)}
 
 
 def _searches(retriever: HybridRetriever) -> dict[str, Callable[[str], list[Document]]]:
