@@ -81,8 +81,9 @@ def option_questions(pages: Path, left_out: set[tuple[str, str]]) -> list[QAItem
             if entry is None or {(name, o) for o in entry.groups() if o} & left_out:
                 continue
             answer = next((t.strip() for t in lines[number + 1 : number + 3] if t.strip()), "")
-            unique = sum(squeeze(answer) in page for page in squeezed.values()) == 1
-            if len(squeeze(answer)) >= SHORTEST_ANSWER and unique and not ENTRY.match(f" {answer}"):
+            found = squeeze(answer)
+            unique = sum(found in page for page in squeezed.values()) == 1
+            if len(found) >= SHORTEST_ANSWER and unique and not ENTRY.match(f" {answer}"):
                 entries.append((name, entry.group(1), answer))
     random.Random(7).shuffle(entries)
     return [
